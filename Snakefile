@@ -1,0 +1,27 @@
+# FER workflow: CNN vs. parameter-matched DNN on FER2013-style faces,
+# and what the CNN looks at. See README.md; every knob is in config.yaml.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+validate(config, "config.schema.yaml")
+
+
+report: "report/workflow.rst"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
+include: "rules/explain.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,63 @@
+# Helpers shared by the rule files: which inputs the data rules read and
+# which artifacts `rule all` asks for.
+
+MODELS = ["cnn", "dnn"]
+
+
+wildcard_constraints:
+    model="|".join(MODELS),
+
+
+def has_test_data():
+    """Whether the configured data has a test split to predict."""
+    fmt = config["data"]["format"]
+    return fmt in ("synthetic", "fer2013") or bool(config["data"]["test"])
+
+
+def raw_inputs(wildcards):
+    """Input files of read_data for the configured data format."""
+    data = config["data"]
+    if data["format"] == "synthetic":
+        return {
+            "train": "resources/synthetic/train.csv",
+            "test": "resources/synthetic/test.csv",
+            "test_labels": "resources/synthetic/test_labels.csv",
+        }
+    files = {"train": data["train"]}
+    if data["test"]:
+        files["test"] = data["test"]
+    if data["test_labels"]:
+        files["test_labels"] = data["test_labels"]
+    return files
+
+
+def mask_inputs(wildcards):
+    """Ground-truth cue masks exist only for the built-in synthetic faces."""
+    if config["data"]["format"] == "synthetic":
+        return {"masks": "resources/synthetic/masks.npz"}
+    return {}
+
+
+def all_targets():
+    targets = [
+        "results/data/class_counts.csv",
+        "results/data/data_quality.csv",
+        "results/figures/samples.png",
+        "results/figures/learning_curves.png",
+        "results/metrics.csv",
+        "results/metrics.md",
+        "results/eval/saliency_scores.csv",
+        "results/figures/saliency.png",
+        f"results/figures/filters_{config['filters']['layer']}.png",
+        f"results/figures/activations_{config['activations']['layer']}.png",
+    ]
+    for model in MODELS:
+        targets += [
+            f"results/models/{model}.keras",
+            f"results/figures/confusion_matrix_{model}.png",
+            f"results/eval/confused_pairs_{model}.csv",
+            f"results/figures/architecture_{model}.png",
+        ]
+    if has_test_data():
+        targets.append("results/submission.csv")
+    return targets

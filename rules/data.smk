@@ -1,0 +1,84 @@
+# Data: built-in synthetic faces, reading and validating the input,
+# the stratified split, and a look at the faces.
+
+
+rule generate_synthetic:
+    output:
+        train="resources/synthetic/train.csv",
+        test="resources/synthetic/test.csv",
+        test_labels="resources/synthetic/test_labels.csv",
+        masks="resources/synthetic/masks.npz",
+    params:
+        n_train=lookup(dpath="synthetic/n_train", within=config),
+        n_test=lookup(dpath="synthetic/n_test", within=config),
+        seed=lookup(dpath="synthetic/seed", within=config),
+    log:
+        "results/logs/generate_synthetic.log",
+    conda:
+        "../envs/fer.yaml"
+    script:
+        "../scripts/generate_synthetic.py"
+
+
+rule read_data:
+    input:
+        unpack(raw_inputs),
+    output:
+        raw="results/data/raw.npz",
+        quality=report(
+            "results/data/data_quality.csv",
+            caption="../report/data_quality.rst",
+            category="Data",
+        ),
+    params:
+        format=lookup(dpath="data/format", within=config),
+    log:
+        "results/logs/read_data.log",
+    benchmark:
+        "results/benchmarks/read_data.tsv"
+    conda:
+        "../envs/fer.yaml"
+    script:
+        "../scripts/read_data.py"
+
+
+rule split_data:
+    input:
+        raw="results/data/raw.npz",
+    output:
+        dataset="results/data/dataset.npz",
+        counts=report(
+            "results/data/class_counts.csv",
+            caption="../report/class_counts.rst",
+            category="Data",
+        ),
+    params:
+        validation_fraction=lookup(dpath="data/validation_fraction", within=config),
+        drop_duplicates=lookup(dpath="data/drop_duplicates", within=config),
+        seed=lookup(dpath="seed", within=config),
+    log:
+        "results/logs/split_data.log",
+    conda:
+        "../envs/fer.yaml"
+    script:
+        "../scripts/split_data.py"
+
+
+rule plot_samples:
+    input:
+        dataset="results/data/dataset.npz",
+    output:
+        figure=report(
+            "results/figures/samples.png",
+            caption="../report/samples.rst",
+            category="Data",
+        ),
+    params:
+        per_class=lookup(dpath="samples/per_class", within=config),
+        seed=lookup(dpath="seed", within=config),
+    log:
+        "results/logs/plot_samples.log",
+    conda:
+        "../envs/fer.yaml"
+    script:
+        "../scripts/plot_samples.py"

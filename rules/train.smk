@@ -1,0 +1,49 @@
+# Training: one rule for both models; the DNN's widths follow the CNN's
+# parameter count, so the CNN's architecture is a parameter of both.
+
+
+rule train_model:
+    input:
+        dataset="results/data/dataset.npz",
+    output:
+        model="results/models/{model}.keras",
+        history="results/models/{model}.history.csv",
+        summary="results/models/{model}.summary.txt",
+    params:
+        cnn=lookup(dpath="cnn", within=config),
+        dnn=lambda wildcards: config["dnn"] if wildcards.model == "dnn" else None,
+        train=lookup(dpath="train", within=config),
+        seed=lookup(dpath="seed", within=config),
+        backup_dir=lambda wildcards: f"results/models/.{wildcards.model}.backup",
+    log:
+        "results/logs/train_{model}.log",
+    benchmark:
+        "results/benchmarks/train_{model}.tsv"
+    threads: 4
+    resources:
+        mem_mb=6000,
+        runtime=240,
+    conda:
+        "../envs/fer.yaml"
+    script:
+        "../scripts/train_model.py"
+
+
+rule plot_learning_curves:
+    input:
+        histories=expand("results/models/{model}.history.csv", model=MODELS),
+        summaries=expand("results/models/{model}.summary.txt", model=MODELS),
+    output:
+        figure=report(
+            "results/figures/learning_curves.png",
+            caption="../report/learning_curves.rst",
+            category="Training",
+        ),
+    params:
+        models=MODELS,
+    log:
+        "results/logs/plot_learning_curves.log",
+    conda:
+        "../envs/fer.yaml"
+    script:
+        "../scripts/plot_learning_curves.py"
