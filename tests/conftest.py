@@ -96,6 +96,14 @@ class Workflow:
     def path(self, rel):
         return self.root / rel
 
+    def clone(self, root):
+        """A copy of this work directory, results and Snakemake metadata included
+        (modification times kept, so the copy is exactly as up to date)."""
+        shutil.copytree(self.root, root, symlinks=True)
+        clone = Workflow.__new__(Workflow)
+        clone.root = Path(root)
+        return clone
+
 
 def parse_job_counts(output):
     """Parse the 'Job stats' table Snakemake prints into {rule: count}."""
@@ -116,3 +124,13 @@ def parse_job_counts(output):
 @pytest.fixture
 def workflow(tmp_path):
     return Workflow(tmp_path / "wf")
+
+
+@pytest.fixture(scope="session")
+def completed_tiny_workflow(tmp_path_factory):
+    """The whole workflow run once on the TINY config (shared, do not modify:
+    use ``completed_tiny_workflow.clone(tmp_path / "wf")`` to change things)."""
+    wf = Workflow(tmp_path_factory.mktemp("tiny") / "wf")
+    wf.config = tiny_config()
+    wf.run(config=wf.config)
+    return wf
