@@ -1,0 +1,251 @@
+"""Saliency maps of the CNN, and checks of them against ground truth.
+
+A saliency map is |d score_c / d input|: how much each input pixel moves the
+pre-softmax score of class c (Simonyan et al., 2014). SmoothGrad (Smilkov et
+al., 2017) averages that map over noisy copies of the image, which removes
+much of the speckle of the raw gradient. By default c is the image's true
+class ("why is this face Happy?"); ``target="predicted"`` explains the
+model's own answer instead.
+
+All gradients are computed in batched calls: with the model in inference
+mode (batch norm uses its moving statistics) every image's score depends on
+that image only, so the gradient of the summed scores of a batch is, image
+by image, the gradient of each image's own score.
+
+The scores check a map against the synthetic faces' cue masks (how much of
+the saliency mass falls on brows, eyes and mouth, compared with their share
+of the image) and with a deletion test (hiding the most salient pixels should
+hurt the correct class more than hiding as many random pixels).
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from . import NUM_CLASSES
+from .data import as_model_input
+
+# Images per gradient call; SmoothGrad batches images x noisy copies.
+BATCH_SIZE = 256
+# Cue regions of the synthetic masks (bits of masks.npz).
+REGIONS = {"brows": 1, "eyes": 2, "mouth": 4}
+
+
+def score_model(model):
+    """The model up to its pre-softmax class scores (the "logits" layer).
+
+    The softmax couples the classes (raising one probability lowers the
+    others), so its gradient mixes in evidence against other classes; the
+    pre-softmax score is the usual saliency target.
+    """
+    import keras
+
+    return keras.Model(model.inputs[0], model.get_layer("logits").output, name="scores")
+
+
+def _gradient_fn(scores):
+    """A compiled function: (images, classes) -> |d score_class / d image|."""
+    import tensorflow as tf
+
+    @tf.function(reduce_retracing=True)
+    def saliency(images, classes):
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            logits = scores(images, training=False)
+            # Each image's own class score; summing them keeps the gradients
+            # separate because images do not interact in inference mode.
+            chosen = tf.gather(logits, classes, axis=1, batch_dims=1)
+            total = tf.reduce_sum(chosen)
+        grads = tape.gradient(total, images)
+        return tf.abs(grads[..., 0])
+
+    return saliency
+
+
+def target_classes(model, images, labels, target="true"):
+    """The class each map explains: the true label or the model's prediction."""
+    if target == "true":
+        return np.asarray(labels, dtype=np.int32)
+    if target == "predicted":
+        return predict(model, images).argmax(axis=1).astype(np.int32)
+    raise ValueError(f"saliency target must be 'true' or 'predicted', not {target!r}")
+
+
+def predict(model, images, batch_size=BATCH_SIZE):
+    """Class probabilities of uint8 (n, 48, 48) images."""
+    return np.asarray(model.predict(as_model_input(images), batch_size=batch_size, verbose=0))
+
+
+def vanilla(model, images, classes, batch_size=BATCH_SIZE):
+    """|d score_c / d input| for every image, float32 (n, 48, 48).
+
+    ``images`` are raw pixels (uint8 or float, 0..255), ``classes`` the class
+    explained for each image.
+    """
+    fn = _gradient_fn(score_model(model))
+    x = as_model_input(images)
+    classes = np.asarray(classes, dtype=np.int32)
+    out = [fn(x[i : i + batch_size], classes[i : i + batch_size]).numpy() for i in range(0, len(x), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, *x.shape[1:3]), np.float32)
+
+
+def smoothgrad(model, images, classes, samples=16, noise=0.1, seed=0, batch_size=BATCH_SIZE, log=print):
+    """SmoothGrad: the mean of |gradient| over ``samples`` noisy copies per image.
+
+    The noise is Gaussian with std ``noise * 255`` because the models take
+    raw 0..255 pixels (the paper's 10-20 % of the input range). Noisy copies
+    are not clipped. Images x copies are processed in chunks of
+    ``batch_size`` so memory stays bounded whatever the image count;
+    progress goes to ``log``. With ``noise=0`` this equals ``vanilla``.
+    """
+    fn = _gradient_fn(score_model(model))
+    x = as_model_input(images)
+    classes = np.asarray(classes, dtype=np.int32)
+    rng = np.random.default_rng(seed)
+    # Row r of the flattened (image, copy) list is image r // samples.
+    total = len(x) * samples
+    sums = np.zeros(x.shape[:3], np.float32)
+    n_chunks = math.ceil(total / batch_size)
+    for k, start in enumerate(range(0, total, batch_size)):
+        rows = np.arange(start, min(start + batch_size, total)) // samples
+        noisy = x[rows] + rng.normal(0.0, noise * 255.0, size=(len(rows), *x.shape[1:])).astype(np.float32)
+        grads = fn(noisy, classes[rows]).numpy()
+        np.add.at(sums, rows, grads)
+        if log and (k + 1 == n_chunks or (k + 1) % max(1, n_chunks // 10) == 0):
+            log(f"smoothgrad: {min(start + batch_size, total)}/{total} noisy images ({k + 1}/{n_chunks} batches)")
+    return sums / samples
+
+
+def compute(model, images, classes, method="smoothgrad", samples=16, noise=0.1, seed=0, log=print):
+    """Saliency maps by ``method``: ``vanilla`` or ``smoothgrad``."""
+    if method == "vanilla":
+        return vanilla(model, images, classes)
+    if method == "smoothgrad":
+        return smoothgrad(model, images, classes, samples=samples, noise=noise, seed=seed, log=log)
+    raise ValueError(f"saliency.method must be 'vanilla' or 'smoothgrad', not {method!r}")
+
+
+def choose_images(labels, n, seed):
+    """Indices of ``n`` images spread over the classes, reproducible by seed.
+
+    Classes take turns (0, 1, ..., 6, 0, ...), each giving a random image
+    it has not given yet; a class that runs out is skipped.
+    """
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    queues = [list(rng.permutation(np.flatnonzero(labels == c))) for c in range(NUM_CLASSES)]
+    chosen = []
+    while len(chosen) < n and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < n:
+                chosen.append(int(queue.pop(0)))
+    return np.array(chosen, dtype=np.int64)
+
+
+def mask_shares(maps, masks):
+    """Saliency mass inside the cue masks vs. the masks' share of the image.
+
+    Returns a dict with, for all cues together and for each region, the mean
+    over images of (saliency in region / total saliency) and of (region area
+    / image area). A map that ignores the cues has a mass share close to the
+    area share; a ratio mass / area well above 1 means the map is
+    concentrated on the cues.
+    """
+    maps = np.asarray(maps, np.float64)
+    masks = np.asarray(masks)
+    total = maps.sum(axis=(1, 2)) + 1e-12
+    out = {}
+    for region, bits in {"cues": sum(REGIONS.values()), **REGIONS}.items():
+        inside = (masks & bits) != 0
+        out[f"mass_share_{region}"] = float(np.mean((maps * inside).sum(axis=(1, 2)) / total))
+        out[f"area_share_{region}"] = float(np.mean(inside.mean(axis=(1, 2))))
+        out[f"mass_ratio_{region}"] = out[f"mass_share_{region}"] / max(out[f"area_share_{region}"], 1e-12)
+    return out
+
+
+def delete_pixels(images, chosen):
+    """Copies of ``images`` with the ``chosen`` pixels (bool mask) set to each image's mean.
+
+    The image mean rather than black: hiding pixels should remove
+    information without adding strong new edges.
+    """
+    x = np.asarray(images, np.float32).copy()
+    means = x.mean(axis=(1, 2), keepdims=True)
+    return np.where(chosen, means, x)
+
+
+def top_pixels(maps, fraction):
+    """Bool mask of each map's ``fraction`` most salient pixels."""
+    flat = np.asarray(maps).reshape(len(maps), -1)
+    k = max(1, int(round(fraction * flat.shape[1])))
+    order = np.argsort(-flat, axis=1, kind="stable")[:, :k]
+    chosen = np.zeros_like(flat, dtype=bool)
+    np.put_along_axis(chosen, order, True, axis=1)
+    return chosen.reshape(np.shape(maps))
+
+
+def random_pixels(shape, fraction, seed):
+    """Bool mask with ``fraction`` of each image's pixels chosen at random (seeded)."""
+    rng = np.random.default_rng(seed)
+    n, h, w = shape
+    k = max(1, int(round(fraction * h * w)))
+    order = np.argsort(rng.random((n, h * w)), axis=1)[:, :k]
+    chosen = np.zeros((n, h * w), dtype=bool)
+    np.put_along_axis(chosen, order, True, axis=1)
+    return chosen.reshape(shape)
+
+
+def deletion_test(model, images, labels, maps, fraction=0.1, seed=0):
+    """Mean drop of the correct-class probability when hiding pixels.
+
+    Hides each image's ``fraction`` most salient pixels, and separately as
+    many random pixels, and returns the mean drops (probability before minus
+    after) as a dict. A faithful map makes the salient drop the larger one.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    rows = np.arange(len(labels))
+
+    def correct_prob(x):
+        return predict(model, x)[rows, labels]
+
+    before = correct_prob(images)
+    salient = correct_prob(delete_pixels(images, top_pixels(maps, fraction)))
+    random = correct_prob(delete_pixels(images, random_pixels(np.shape(maps), fraction, seed)))
+    return {
+        "prob_correct": float(before.mean()),
+        "drop_salient": float((before - salient).mean()),
+        "drop_random": float((before - random).mean()),
+    }
+
+
+# Metric name -> meaning, in the order of the scores table.
+SCORE_DESCRIPTIONS = {
+    "n_images": "validation images scored",
+    "deletion_fraction": "fraction of each image's pixels hidden in the deletion test",
+    "prob_correct": "mean probability of the true class, unmodified images",
+    "drop_salient": "mean drop of that probability, most salient pixels set to the image mean",
+    "drop_random": "mean drop of that probability, as many random pixels set to the image mean",
+    "drop_ratio": "drop_salient / drop_random",
+}
+for _region in ("cues", *REGIONS):
+    _what = "brows+eyes+mouth" if _region == "cues" else _region
+    SCORE_DESCRIPTIONS[f"mass_share_{_region}"] = f"mean share of saliency mass inside the {_what} mask"
+    SCORE_DESCRIPTIONS[f"area_share_{_region}"] = f"mean share of the image area inside the {_what} mask"
+    SCORE_DESCRIPTIONS[f"mass_ratio_{_region}"] = f"mass_share_{_region} / area_share_{_region} (1 = no preference)"
+
+
+def score(model, images, labels, maps, masks=None, fraction=0.1, seed=0):
+    """The saliency scores as a tidy table: columns metric, value, description.
+
+    Without ``masks`` (real data) the mask metrics are present with an empty
+    (NA) value, so the table has the same rows for every data set.
+    """
+    values = {"n_images": len(labels), "deletion_fraction": fraction}
+    values.update(deletion_test(model, images, labels, maps, fraction=fraction, seed=seed))
+    random_drop = values["drop_random"]
+    values["drop_ratio"] = values["drop_salient"] / random_drop if random_drop > 0 else float("nan")
+    if masks is not None:
+        values.update(mask_shares(maps, masks))
+    rows = [(name, values.get(name, np.nan), text) for name, text in SCORE_DESCRIPTIONS.items()]
+    return pd.DataFrame(rows, columns=["metric", "value", "description"])
