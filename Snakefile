@@ -15,6 +15,12 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
+
+
+wildcard_constraints:
+    model="|".join(MODELS),
+
+
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
@@ -22,6 +28,6 @@ include: "rules/explain.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_targets(),
-    default_target: True

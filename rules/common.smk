@@ -1,11 +1,7 @@
-# Helpers shared by the rule files: which inputs the data rules read and
-# which artifacts `rule all` asks for.
+# Helpers shared by the rule files (the inputs of the data rules, and
+# the artifacts that the default target asks for).
 
 MODELS = ["cnn", "dnn"]
-
-
-wildcard_constraints:
-    model="|".join(MODELS),
 
 
 def has_test_data():
