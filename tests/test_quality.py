@@ -1,0 +1,55 @@
+"""Quality gates: lint, format, layout conventions. They run with the rest of
+the suite, so the README's test command covers them."""
+
+import re
+import subprocess
+import sys
+
+import yaml
+
+from conftest import REPO
+
+BIN = __import__("pathlib").Path(sys.executable).parent
+
+
+def run(*cmd):
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+
+
+def test_ruff_clean():
+    proc = run(str(BIN / "ruff"), "check", ".")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_snakefmt_clean():
+    proc = run(str(BIN / "snakefmt"), "--check", "Snakefile", "rules")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_snakemake_lint_clean():
+    proc = run(sys.executable, "-m", "snakemake", "--lint")
+    assert "Congratulations, your workflow is in a good condition!" in proc.stdout + proc.stderr, (
+        proc.stdout + proc.stderr
+    )
+
+
+def test_conda_env_lists_the_pinned_requirements():
+    reqs = [
+        line.strip()
+        for line in (REPO / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][^ ]*", r) for r in reqs), reqs
+    env = yaml.safe_load((REPO / "envs" / "fer.yaml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert sorted(pip) == sorted(reqs)
+
+
+def test_every_rule_has_a_log_and_a_conda_env():
+    for smk in (REPO / "rules").glob("*.smk"):
+        text = smk.read_text()
+        rules = re.split(r"\n(?=rule \w+:)", text)
+        for block in rules[1:]:
+            name = re.match(r"rule (\w+):", block).group(1)
+            assert "\n    log:" in block, f"{smk.name}: rule {name} has no log"
+            assert "\n    conda:" in block, f"{smk.name}: rule {name} has no conda env"
