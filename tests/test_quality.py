@@ -4,12 +4,13 @@ the suite, so the README's test command covers them."""
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 
 from conftest import REPO
 
-BIN = __import__("pathlib").Path(sys.executable).parent
+BIN = Path(sys.executable).parent
 
 
 def run(*cmd):

@@ -1,0 +1,79 @@
+"""The whole workflow on a tiny config: every artifact, nothing stale after a
+run, and the README's "rerun one figure" sequence."""
+
+import pandas as pd
+import pytest
+
+from conftest import merge
+
+pytestmark = pytest.mark.slow
+
+ARTIFACTS = [
+    "resources/synthetic/train.csv",
+    "resources/synthetic/masks.npz",
+    "results/data/dataset.npz",
+    "results/data/class_counts.csv",
+    "results/data/data_quality.csv",
+    "results/figures/samples.png",
+    "results/models/cnn.keras",
+    "results/models/dnn.keras",
+    "results/models/cnn.history.csv",
+    "results/models/dnn.summary.txt",
+    "results/figures/learning_curves.png",
+    "results/metrics.csv",
+    "results/metrics.md",
+    "results/figures/confusion_matrix_cnn.png",
+    "results/figures/confusion_matrix_dnn.png",
+    "results/eval/confused_pairs_cnn.csv",
+    "results/figures/architecture_cnn.png",
+    "results/figures/architecture_dnn.png",
+    "results/submission.csv",
+    "results/figures/saliency.png",
+    "results/eval/saliency_scores.csv",
+    "results/figures/filters_block2_conv1.png",
+    "results/figures/activations_block1_conv1.png",
+]
+
+
+def test_every_artifact_is_written(completed_tiny_workflow):
+    wf = completed_tiny_workflow
+    missing = [a for a in ARTIFACTS if not wf.path(a).is_file() or wf.path(a).stat().st_size == 0]
+    assert not missing
+    for rule_log in wf.path("results/logs").iterdir():
+        assert rule_log.suffix == ".log"
+    metrics = pd.read_csv(wf.path("results/metrics.csv"))
+    assert list(metrics["model"]) == ["cnn", "dnn"]
+    submission = pd.read_csv(wf.path("results/submission.csv"))
+    assert list(submission.columns) == ["id", "label"]
+    assert len(submission) == wf.config["synthetic"]["n_test"]
+
+
+def test_nothing_to_do_after_a_run(completed_tiny_workflow):
+    wf = completed_tiny_workflow
+    proc = wf.run("-n", config=wf.config)
+    assert "Nothing to be done" in proc.output, proc.output
+
+
+def test_rerun_one_figure(completed_tiny_workflow, tmp_path):
+    """The README's sequence: change one figure's parameter, preview, rerun it,
+    force one target, list what is stale."""
+    wf = completed_tiny_workflow.clone(tmp_path / "wf")
+    changed = merge(wf.config, {"samples": {"per_class": 3}})
+
+    preview = wf.run("-n", config=changed)
+    assert "Params have changed since last execution" in preview.output
+    assert wf.dry_run_jobs(config=changed) == {"all": 1, "plot_samples": 1}
+
+    before = wf.path("results/models/cnn.keras").stat().st_mtime_ns
+    wf.run(config=changed)
+    assert wf.path("results/models/cnn.keras").stat().st_mtime_ns == before
+    assert "Nothing to be done" in wf.run("-n", config=changed).output
+
+    forced = wf.dry_run_jobs("--forcerun", "plot_learning_curves", config=changed)
+    assert forced == {"all": 1, "plot_learning_curves": 1}
+
+    summary = wf.run("--summary", config=changed).output
+    lines = [line.split("\t") for line in summary.splitlines() if line.startswith("results/")]
+    status = {cols[0]: cols[-2] if len(cols) > 1 else "" for cols in lines}
+    assert status, summary
+    assert all("ok" in s for s in status.values()), summary
