@@ -1,0 +1,221 @@
+"""Evaluation numbers: the metrics table, confusion matrices, most-confused pairs.
+
+All scores come from scikit-learn. Labels are FER2013 class indices 0..6
+(``fer_workflow.CLASS_NAMES``). Rates are fractions in 0..1; figures and
+sentences show them as percentages.
+"""
+
+import re
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
+
+from . import CLASS_NAMES, NUM_CLASSES
+from .predict import split_probs
+
+LABELS = list(range(NUM_CLASSES))
+PAIR_COLUMNS = [
+    "rank",
+    "true",
+    "true_name",
+    "predicted",
+    "predicted_name",
+    "rate",
+    "count",
+    "support",
+    "split",
+]
+
+
+# --- inputs -------------------------------------------------------------------------------------
+
+
+def split_labels_and_probs(dataset, predictions, split, tta_flip=False):
+    """True labels and predicted probabilities of ``split`` (validation or test).
+
+    Test labels are only known for some data (built-in synthetic, or a labels
+    file); without them the test split cannot be scored.
+    """
+    if split == "validation":
+        y_true = dataset.y_val
+    elif split == "test":
+        if not dataset.has_test_labels:
+            raise ValueError(
+                "evaluate.split is 'test' but the test labels are unknown "
+                f"({len(dataset.y_test)} test images, labels -1 or none): set evaluate.split "
+                "to 'validation', or give data.test_labels"
+            )
+        y_true = dataset.y_test
+    else:
+        raise ValueError(f"evaluate.split must be 'validation' or 'test', not {split!r}")
+    probs = split_probs(predictions, split, tta_flip)
+    if len(probs) != len(y_true):
+        raise ValueError(
+            f"{split}: {len(probs)} predictions for {len(y_true)} labels; "
+            "the predictions do not belong to this dataset (rerun predict_model)"
+        )
+    return np.asarray(y_true, dtype=int), probs
+
+
+def read_parameters(summary_path):
+    """The ``parameters: <int>`` line of a model's summary.txt."""
+    with open(summary_path) as f:
+        for line in f:
+            match = re.match(r"\s*parameters:\s*(\d+)\s*$", line)
+            if match:
+                return int(match.group(1))
+    raise ValueError(f"{summary_path}: no 'parameters: <int>' line")
+
+
+def history_stats(history):
+    """Epochs trained, best epoch (1-based, highest val_accuracy) and training seconds."""
+    if len(history) == 0:
+        raise ValueError("training history is empty")
+    best = int(history["epoch"].iloc[int(np.argmax(history["val_accuracy"].to_numpy()))])
+    return {
+        "epochs": len(history),
+        "best_epoch": best,
+        "train_seconds": float(history["seconds"].sum()),
+    }
+
+
+# --- scores -------------------------------------------------------------------------------------
+
+
+def scores(y_true, y_pred):
+    """Accuracy, macro-F1 and per-class recall (``recall_<ClassName>``).
+
+    Macro-F1 averages over the classes that occur in ``y_true`` or ``y_pred``
+    (scikit-learn's default), so an absent class does not count as F1 = 0.
+    Recall of a class with no true samples is NaN (undefined), not 0.
+    """
+    row = {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
+    }
+    recalls = recall_score(y_true, y_pred, labels=LABELS, average=None, zero_division=np.nan)
+    for name, value in zip(CLASS_NAMES, recalls, strict=True):
+        row[f"recall_{name}"] = float(value)
+    return row
+
+
+def model_row(model, parameters, history, dataset, predictions):
+    """One row of the metrics table (a dict, columns in table order).
+
+    Validation scores use the plain predictions; ``val_accuracy_flip`` shows
+    what flip TTA adds. Test accuracy uses ``dataset.y_test`` and is NaN
+    (an empty cell in the CSV) when the test labels are unknown.
+    """
+    y_val, probs = split_labels_and_probs(dataset, predictions, "validation")
+    val = scores(y_val, probs.argmax(axis=1))
+    _, probs_flip = split_labels_and_probs(dataset, predictions, "validation", tta_flip=True)
+    row = {"model": model, "parameters": int(parameters), **history_stats(history)}
+    row["val_accuracy"] = val.pop("accuracy")
+    row["val_accuracy_flip"] = float(accuracy_score(y_val, probs_flip.argmax(axis=1)))
+    row.update(val)
+    row["test_accuracy"] = row["test_accuracy_flip"] = float("nan")
+    if dataset.has_test_labels:
+        for column, flip in (("test_accuracy", False), ("test_accuracy_flip", True)):
+            y_test, probs = split_labels_and_probs(dataset, predictions, "test", tta_flip=flip)
+            row[column] = float(accuracy_score(y_test, probs.argmax(axis=1)))
+    return row
+
+
+# --- confusion ----------------------------------------------------------------------------------
+
+
+def confusion_counts(y_true, y_pred):
+    """7 x 7 confusion counts: rows true class, columns predicted class."""
+    return confusion_matrix(y_true, y_pred, labels=LABELS)
+
+
+def normalize_rows(counts):
+    """Row-normalized percentages: each row with samples sums to 100.
+
+    A class with no samples in the split (zero support) gets a row of zeros
+    rather than a division by zero.
+    """
+    counts = np.asarray(counts, dtype=float)
+    support = counts.sum(axis=1, keepdims=True)
+    return np.divide(100 * counts, support, out=np.zeros_like(counts), where=support > 0)
+
+
+def most_confused_pairs(counts, k, split="validation"):
+    """The ``k`` largest off-diagonal row rates as a table (``PAIR_COLUMNS``).
+
+    rate = count / support of the true class. Ties are broken by the larger
+    count, then by the true and the predicted class index, so the order is
+    deterministic. Pairs never confused (count 0) are not listed, so fewer
+    than ``k`` rows come back for a nearly perfect model.
+    """
+    counts = np.asarray(counts)
+    support = counts.sum(axis=1)
+    rows = []
+    for t in range(len(counts)):
+        for p in range(len(counts)):
+            if t != p and counts[t, p] > 0:
+                rows.append((-counts[t, p] / support[t], -counts[t, p], t, p))
+    rows.sort()
+    table = [
+        {
+            "rank": rank,
+            "true": t,
+            "true_name": CLASS_NAMES[t],
+            "predicted": p,
+            "predicted_name": CLASS_NAMES[p],
+            "rate": -neg_rate,
+            "count": int(counts[t, p]),
+            "support": int(support[t]),
+            "split": split,
+        }
+        for rank, (neg_rate, _, t, p) in enumerate(rows[: int(k)], start=1)
+    ]
+    return pd.DataFrame(table, columns=PAIR_COLUMNS)
+
+
+def format_percent(rate):
+    """0.25 -> '25%'; small rates keep one decimal (0.004 -> '0.4%')."""
+    pct = 100 * rate
+    return f"{pct:.0f}%" if pct >= 10 or pct == round(pct) else f"{pct:.1f}%"
+
+
+def pair_sentence(pair):
+    """'25% of Disgust predicted as Angry (12 of 48)' for one row of the pairs table."""
+    return (
+        f"{format_percent(pair['rate'])} of {pair['true_name']} predicted as "
+        f"{pair['predicted_name']} ({pair['count']} of {pair['support']})"
+    )
+
+
+# --- table --------------------------------------------------------------------------------------
+
+
+def markdown_table(table, digits=3, column_digits=None):
+    """A DataFrame as a GitHub Markdown table (floats rounded, NaN as an empty cell)."""
+    column_digits = column_digits or {}
+
+    def cell(column, value):
+        if isinstance(value, float | np.floating):
+            return "" if np.isnan(value) else f"{value:.{column_digits.get(column, digits)}f}"
+        return str(value)
+
+    columns = list(table.columns)
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    for row in table.itertuples(index=False):
+        lines.append("| " + " | ".join(cell(c, v) for c, v in zip(columns, row, strict=True)) + " |")
+    return "\n".join(lines)
+
+
+def metrics_markdown(table, pairs_by_model):
+    """metrics.md: the table, then each model's most-confused pairs as sentences."""
+    parts = ["# Metrics", "", markdown_table(table, column_digits={"train_seconds": 1}), ""]
+    for model, pairs in pairs_by_model.items():
+        split = pairs["split"].iloc[0] if len(pairs) else "validation"
+        parts.append(f"## Most-confused pairs: {model} ({split})")
+        parts.append("")
+        if len(pairs) == 0:
+            parts.append("No class was confused with another.")
+        parts += [f"{int(pair['rank'])}. {pair_sentence(pair)}" for _, pair in pairs.iterrows()]
+        parts.append("")
+    return "\n".join(parts)

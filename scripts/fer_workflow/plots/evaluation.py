@@ -1,0 +1,170 @@
+"""Evaluation figures: the confusion matrix and the architecture diagram."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import FancyBboxPatch
+
+from .. import CLASS_NAMES
+from ..metrics import normalize_rows
+
+# --- confusion matrix ---------------------------------------------------------------------------
+
+
+def confusion_matrix_figure(counts, model, split, accuracy):
+    """Row-normalized confusion matrix with the percentage and count in each cell.
+
+    Rows are true classes (labelled with their support), columns predicted
+    classes; the colour is the share of the true class, on a fixed 0-100 %
+    scale so that figures of different models compare directly.
+    """
+    counts = np.asarray(counts)
+    percent = normalize_rows(counts)
+    support = counts.sum(axis=1)
+    n = len(CLASS_NAMES)
+
+    fig, ax = plt.subplots(figsize=(8.2, 7.0))
+    image = ax.imshow(percent, cmap="Blues", vmin=0, vmax=100)
+    for t in range(n):
+        for p in range(n):
+            if support[t] == 0:
+                text = "–"
+            else:
+                text = f"{percent[t, p]:.0f}%\n{counts[t, p]}"
+            colour = "white" if percent[t, p] > 55 else "black"
+            weight = "bold" if t == p else "normal"
+            ax.text(p, t, text, ha="center", va="center", color=colour, fontsize=9, fontweight=weight)
+    ax.set_xticks(range(n), CLASS_NAMES, rotation=30, ha="right")
+    ax.set_yticks(range(n), [f"{name} (n={s})" for name, s in zip(CLASS_NAMES, support, strict=True)])
+    ax.set_xlabel("Predicted class")
+    ax.set_ylabel("True class")
+    # Thin white grid lines between the cells.
+    ax.set_xticks(np.arange(n + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(n + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="white", linewidth=1.5)
+    ax.tick_params(which="minor", length=0)
+    ax.set_title(
+        f"{model.upper()} on the {split} split: accuracy {accuracy:.1%} ({int(support.sum())} faces)"
+    )
+    bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    bar.set_label("% of the true class (row)")
+    fig.tight_layout()
+    return fig
+
+
+# --- architecture -------------------------------------------------------------------------------
+
+# Box colours by kind of layer.
+KIND_COLOURS = {
+    "input": "#d9d9d9",
+    "augment": "#fde0c5",
+    "conv": "#9ecae1",
+    "norm": "#c7e9c0",
+    "pool": "#fdd0a2",
+    "dropout": "#eeeeee",
+    "dense": "#bcbddc",
+    "output": "#fc9272",
+    "other": "#ffffff",
+}
+
+
+def layer_kind(layer):
+    """Colour group of a layer, from its class name."""
+    name = type(layer).__name__
+    if name == "InputLayer":
+        return "input"
+    if name.startswith("Random"):
+        return "augment"
+    for key, kind in (("Conv", "conv"), ("Normalization", "norm"), ("Pool", "pool"), ("Dropout", "dropout")):
+        if key in name:
+            return kind
+    if name == "Dense":
+        return "dense"
+    if name == "Activation" and layer.name == "probs":
+        return "output"
+    return "other"
+
+
+def output_shape(layer):
+    """A layer's output shape without the batch axis, e.g. '24 x 24 x 32'."""
+    shape = tuple(layer.output.shape)[1:]
+    return " x ".join(str(d) for d in shape) if shape else "scalar"
+
+
+def layer_rows(model, fold_augmentation=True):
+    """The rows the architecture diagram draws, one per box, top to bottom.
+
+    Each row is a dict: title (layer name), type, shape (output shape),
+    params (count) and layers (the names of the model layers it stands for).
+    Consecutive augmentation layers (Random*, active only in training) are
+    folded into one box. Together the rows cover ``model.layers`` in order.
+    """
+    rows = []
+    for layer in model.layers:
+        kind = layer_kind(layer)
+        row = {
+            "title": layer.name,
+            "type": type(layer).__name__,
+            "shape": output_shape(layer),
+            "params": int(layer.count_params()),
+            "kind": kind,
+            "layers": [layer.name],
+        }
+        if fold_augmentation and kind == "augment" and rows and rows[-1]["kind"] == "augment":
+            last = rows[-1]
+            last["title"] = "augmentation (training only)"
+            last["type"] += " + " + row["type"]
+            last["shape"] = row["shape"]
+            last["params"] += row["params"]
+            last["layers"].append(layer.name)
+        else:
+            rows.append(row)
+    return rows
+
+
+def architecture_figure(model, name=None):
+    """A vertical diagram of boxes: each layer's name, type, output shape and parameters.
+
+    The figure height grows with the number of boxes, so a 40-layer CNN stays
+    readable at 100 % zoom.
+    """
+    rows = layer_rows(model)
+    name = name or model.name
+    total = int(model.count_params())
+    box_h, gap = 0.62, 0.28  # inches
+    height = len(rows) * (box_h + gap) + 0.9
+    fig = plt.figure(figsize=(7.5, height))
+    ax = fig.add_axes((0, 0, 1, 1 - 0.7 / height))
+    ax.set_xlim(0, 7.5)
+    ax.set_ylim(height - 0.7, 0)  # y grows downwards, in inches
+    ax.axis("off")
+    for i, row in enumerate(rows):
+        top = 0.15 + i * (box_h + gap)
+        ax.add_patch(
+            FancyBboxPatch(
+                (0.3, top),
+                6.9,
+                box_h,
+                boxstyle="round,pad=0,rounding_size=0.08",
+                facecolor=KIND_COLOURS[row["kind"]],
+                edgecolor="#444444",
+                linewidth=1,
+            )
+        )
+        mid = top + box_h / 2
+        ax.text(0.45, mid - 0.13, row["title"], fontsize=10, fontweight="bold", va="center")
+        ax.text(0.45, mid + 0.15, row["type"], fontsize=8.5, va="center", color="#333333")
+        ax.text(5.0, mid - 0.13, row["shape"], fontsize=10, ha="center", va="center", family="monospace")
+        ax.text(5.0, mid + 0.15, "output shape", fontsize=8, ha="center", va="center", color="#555555")
+        ax.text(7.05, mid - 0.13, f"{row['params']:,}", fontsize=10, ha="right", va="center")
+        ax.text(7.05, mid + 0.15, "params", fontsize=8, ha="right", va="center", color="#555555")
+        if i + 1 < len(rows):
+            ax.annotate(
+                "",
+                xy=(3.75, top + box_h + gap),
+                xytext=(3.75, top + box_h),
+                arrowprops={"arrowstyle": "->", "color": "#444444", "lw": 1.2},
+            )
+    fig.suptitle(
+        f"{name.upper()}: {total:,} parameters ({len(model.layers)} layers)", fontsize=13, y=1 - 0.25 / height
+    )
+    return fig

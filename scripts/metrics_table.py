@@ -1,0 +1,36 @@
+"""Rule metrics_table: one row per model (results/metrics.csv) and its Markdown
+rendering with the most-confused pairs as sentences (results/metrics.md)."""
+
+import pandas as pd
+from fer_workflow import data, metrics, predict, runtime
+
+runtime.setup(snakemake)
+
+dataset = data.load(snakemake.input.dataset)
+inputs = zip(
+    snakemake.params.models,
+    snakemake.input.predictions,
+    snakemake.input.histories,
+    snakemake.input.summaries,
+    snakemake.input.pairs,
+    strict=True,
+)
+rows, pairs = [], {}
+for model, predictions, history, summary, pairs_csv in inputs:
+    rows.append(
+        metrics.model_row(
+            model,
+            metrics.read_parameters(summary),
+            pd.read_csv(history),
+            dataset,
+            predict.load(predictions),
+        )
+    )
+    pairs[model] = pd.read_csv(pairs_csv)
+
+table = pd.DataFrame(rows)
+markdown = metrics.metrics_markdown(table, pairs)
+print(markdown)
+table.to_csv(snakemake.output.csv, index=False)
+with open(snakemake.output.md, "w") as f:
+    f.write(markdown)

@@ -1,0 +1,239 @@
+"""Metrics, confusion matrices and most-confused pairs against hand-computed values."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from fer_workflow import CLASS_NAMES, metrics
+from fer_workflow.data import Dataset
+from fer_workflow.plots import evaluation, save
+
+# A tiny prediction set (classes 4..6 never occur as true labels).
+Y_TRUE = np.array([0, 0, 0, 1, 1, 2, 3, 3, 3, 3])
+Y_PRED = np.array([0, 0, 1, 1, 0, 2, 3, 3, 4, 3])
+
+
+def one_hot(labels, high=0.9, n=7):
+    """Probabilities that put ``high`` on ``labels``."""
+    probs = np.full((len(labels), n), (1 - high) / (n - 1), dtype=np.float32)
+    probs[np.arange(len(labels)), labels] = high
+    return probs
+
+
+def dataset(y_val, y_test, n_train=5):
+    """A Dataset with the given labels (images are not used by the metrics)."""
+    y_val, y_test = np.asarray(y_val, dtype=np.int8), np.asarray(y_test, dtype=np.int8)
+    blank = np.zeros((0, 48, 48), np.uint8)
+    return Dataset(
+        x_train=np.zeros((n_train, 48, 48), np.uint8),
+        y_train=np.zeros(n_train, np.int8),
+        x_val=np.zeros((len(y_val), 48, 48), np.uint8),
+        y_val=y_val,
+        x_test=np.zeros((len(y_test), 48, 48), np.uint8) if len(y_test) else blank,
+        y_test=y_test,
+        test_ids=np.arange(1, len(y_test) + 1, dtype=np.int64),
+        train_index=np.arange(n_train),
+        val_index=np.arange(n_train, n_train + len(y_val)),
+    )
+
+
+def test_scores_match_hand_computed_values():
+    row = metrics.scores(Y_TRUE, Y_PRED)
+    assert row["accuracy"] == pytest.approx(0.7)
+    # Per-class F1 over the classes present (0..4): 2/3, 1/2, 1, 6/7, 0.
+    assert row["macro_f1"] == pytest.approx((2 / 3 + 1 / 2 + 1 + 6 / 7 + 0) / 5)
+    assert row["recall_Angry"] == pytest.approx(2 / 3)
+    assert row["recall_Disgust"] == pytest.approx(1 / 2)
+    assert row["recall_Fear"] == pytest.approx(1.0)
+    assert row["recall_Happy"] == pytest.approx(3 / 4)
+    # No true Sad/Surprise/Neutral faces: recall undefined, not 0.
+    assert (
+        np.isnan(row["recall_Sad"]) and np.isnan(row["recall_Surprise"]) and np.isnan(row["recall_Neutral"])
+    )
+    assert [k for k in row if k.startswith("recall_")] == [f"recall_{c}" for c in CLASS_NAMES]
+
+
+def test_confusion_rows_sum_to_100_and_zero_support_rows_are_zero():
+    counts = metrics.confusion_counts(Y_TRUE, Y_PRED)
+    assert counts.shape == (7, 7)
+    assert counts[0].tolist() == [2, 1, 0, 0, 0, 0, 0]
+    assert counts[3].tolist() == [0, 0, 0, 3, 1, 0, 0]
+    percent = metrics.normalize_rows(counts)
+    np.testing.assert_allclose(percent[:4].sum(axis=1), 100)
+    np.testing.assert_allclose(percent[0, :2], [200 / 3, 100 / 3])
+    assert np.all(percent[4:] == 0) and np.all(np.isfinite(percent))
+
+
+def pairs_counts():
+    counts = np.zeros((7, 7), dtype=int)
+    counts[0, :3] = [5, 3, 2]  # support 10: 0->1 30%, 0->2 20%
+    counts[1, :3] = [6, 10, 4]  # support 20: 1->0 30%, 1->2 20%
+    counts[2, 2:5] = [8, 1, 1]  # support 10: 2->3 10%, 2->4 10% (same rate and count)
+    counts[3, 3] = 7  # never confused
+    return counts
+
+
+def test_pairs_are_ranked_by_rate_then_count_then_class():
+    pairs = metrics.most_confused_pairs(pairs_counts(), k=10, split="test")
+    assert list(pairs.columns) == metrics.PAIR_COLUMNS
+    assert list(zip(pairs["true"], pairs["predicted"], strict=True)) == [
+        (1, 0),  # 30%, 6 faces
+        (0, 1),  # 30%, 3 faces
+        (1, 2),  # 20%, 4 faces
+        (0, 2),  # 20%, 2 faces
+        (2, 3),  # 10%, 1 face: tie with 2->4, lower predicted index first
+        (2, 4),
+    ]
+    assert pairs["rank"].tolist() == [1, 2, 3, 4, 5, 6]
+    np.testing.assert_allclose(pairs["rate"], [0.3, 0.3, 0.2, 0.2, 0.1, 0.1])
+    assert pairs["support"].tolist() == [20, 10, 20, 10, 10, 10]
+    assert pairs["true_name"].iloc[0] == "Disgust" and pairs["predicted_name"].iloc[0] == "Angry"
+    assert set(pairs["split"]) == {"test"}
+    # Only 6 pairs were ever confused: never-confused pairs (count 0) are not listed.
+    assert len(pairs) == 6
+
+
+def test_pairs_top_k_truncates():
+    pairs = metrics.most_confused_pairs(pairs_counts(), k=2)
+    assert list(zip(pairs["true"], pairs["predicted"], strict=True)) == [(1, 0), (0, 1)]
+    assert metrics.most_confused_pairs(np.eye(7, dtype=int) * 5, k=3).empty
+
+
+def test_pair_sentence():
+    counts = np.zeros((7, 7), dtype=int)
+    counts[1, 1], counts[1, 0] = 36, 12
+    pair = metrics.most_confused_pairs(counts, k=1).iloc[0]
+    assert metrics.pair_sentence(pair) == "25% of Disgust predicted as Angry (12 of 48)"
+    assert metrics.format_percent(0.004) == "0.4%"
+
+
+def test_read_parameters_and_history_stats(tmp_path):
+    summary = tmp_path / "cnn.summary.txt"
+    summary.write_text("Model: cnn\n Total params: 1,234\n\nparameters: 1234\ntrainable_parameters: 1200\n")
+    assert metrics.read_parameters(summary) == 1234
+    summary.write_text("no count here\n")
+    with pytest.raises(ValueError, match="parameters"):
+        metrics.read_parameters(summary)
+    history = pd.DataFrame(
+        {
+            "epoch": [1, 2, 3, 4],
+            "loss": [2.0, 1.5, 1.2, 1.1],
+            "accuracy": [0.2, 0.3, 0.4, 0.5],
+            "val_loss": [2.0, 1.6, 1.4, 1.5],
+            "val_accuracy": [0.2, 0.35, 0.4, 0.38],
+            "learning_rate": [1e-3] * 4,
+            "seconds": [10.0, 9.5, 9.5, 11.0],
+        }
+    )
+    assert metrics.history_stats(history) == {"epochs": 4, "best_epoch": 3, "train_seconds": 40.0}
+
+
+def history_frame():
+    return pd.DataFrame(
+        {
+            "epoch": [1, 2],
+            "val_accuracy": [0.5, 0.4],
+            "seconds": [1.0, 2.0],
+            "loss": [1, 1],
+            "accuracy": [0, 0],
+        }
+    )
+
+
+def test_model_row_uses_validation_and_test_labels():
+    # Validation: predictions right on 7 of 10. Test: distinct labels, predictions right on 1 of 4.
+    y_test = [5, 5, 6, 6]
+    ds = dataset(Y_TRUE, y_test)
+    # The flipped faces' predictions are more confident, so they win the average.
+    predictions = {
+        "val_probs": one_hot(Y_PRED),
+        "val_probs_flip": one_hot(Y_TRUE, high=0.99),
+        "test_probs": one_hot([5, 0, 0, 0]),
+        "test_probs_flip": one_hot([5, 5, 6, 0], high=0.99),
+    }
+    row = metrics.model_row("cnn", 1234, history_frame(), ds, predictions)
+    assert row["model"] == "cnn" and row["parameters"] == 1234
+    assert row["epochs"] == 2 and row["best_epoch"] == 1 and row["train_seconds"] == 3.0
+    assert row["val_accuracy"] == pytest.approx(0.7)
+    assert row["val_accuracy_flip"] == pytest.approx(1.0)
+    assert row["macro_f1"] == pytest.approx((2 / 3 + 1 / 2 + 1 + 6 / 7 + 0) / 5)
+    assert row["recall_Happy"] == pytest.approx(3 / 4)
+    # Test accuracy is scored against y_test (not y_val): 1 of 4 plain, 3 of 4 with flip TTA.
+    assert row["test_accuracy"] == pytest.approx(0.25)
+    assert row["test_accuracy_flip"] == pytest.approx(0.75)
+    assert list(row)[:11] == [
+        "model",
+        "parameters",
+        "epochs",
+        "best_epoch",
+        "train_seconds",
+        "val_accuracy",
+        "val_accuracy_flip",
+        "macro_f1",
+        "recall_Angry",
+        "recall_Disgust",
+        "recall_Fear",
+    ]
+
+
+def test_model_row_without_test_labels_leaves_test_accuracy_empty(tmp_path):
+    ds = dataset(Y_TRUE, [-1, -1, -1])
+    predictions = {
+        "val_probs": one_hot(Y_PRED),
+        "val_probs_flip": one_hot(Y_PRED),
+        "test_probs": one_hot([0, 1, 2]),
+        "test_probs_flip": one_hot([0, 1, 2]),
+    }
+    row = metrics.model_row("dnn", 10, history_frame(), ds, predictions)
+    assert np.isnan(row["test_accuracy"]) and np.isnan(row["test_accuracy_flip"])
+    table = pd.DataFrame([row])
+    table.to_csv(tmp_path / "m.csv", index=False)
+    assert (tmp_path / "m.csv").read_text().splitlines()[1].endswith(",,")
+
+
+def test_test_split_without_labels_fails_naming_the_config_key():
+    ds = dataset(Y_TRUE, [-1, -1])
+    predictions = {"test_probs": one_hot([0, 1]), "test_probs_flip": one_hot([0, 1])}
+    with pytest.raises(ValueError, match="evaluate.split"):
+        metrics.split_labels_and_probs(ds, predictions, "test")
+
+
+def test_predictions_of_another_dataset_are_rejected():
+    ds = dataset(Y_TRUE, [])
+    with pytest.raises(ValueError, match="do not belong"):
+        metrics.split_labels_and_probs(ds, {"val_probs": one_hot([0, 1])}, "validation")
+
+
+def test_metrics_markdown_has_table_and_sentences():
+    table = pd.DataFrame(
+        [
+            {
+                "model": "cnn",
+                "parameters": 1234,
+                "train_seconds": 12.345,
+                "val_accuracy": 0.5,
+                "test_accuracy": np.nan,
+            }
+        ]
+    )
+    pairs = {"cnn": metrics.most_confused_pairs(pairs_counts(), k=2, split="validation")}
+    text = metrics.metrics_markdown(table, pairs)
+    assert "| model | parameters | train_seconds | val_accuracy | test_accuracy |" in text
+    assert "| cnn | 1234 | 12.3 | 0.500 |  |" in text
+    assert "## Most-confused pairs: cnn (validation)" in text
+    assert "1. 30% of Disgust predicted as Angry (6 of 20)" in text
+    assert "2. 30% of Angry predicted as Disgust (3 of 10)" in text
+
+
+def test_confusion_matrix_figure(tmp_path):
+    counts = metrics.confusion_counts(Y_TRUE, Y_PRED)
+    fig = evaluation.confusion_matrix_figure(counts, "cnn", "validation", 0.7)
+    ax = fig.axes[0]
+    assert "CNN" in ax.get_title() and "validation" in ax.get_title() and "70.0%" in ax.get_title()
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == 49
+    assert "67%\n2" in texts and "33%\n1" in texts  # Angry row: 2 of 3 right, 1 as Disgust
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(CLASS_NAMES)
+    assert ax.get_yticklabels()[0].get_text() == "Angry (n=3)"
+    assert len(fig.axes) == 2  # the colour bar
+    save(fig, tmp_path / "cm.png")
+    assert (tmp_path / "cm.png").stat().st_size > 10_000
