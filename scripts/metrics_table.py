@@ -2,6 +2,7 @@
 rendering with the most-confused pairs as sentences (results/metrics.md)."""
 
 import pandas as pd
+
 from fer_workflow import data, metrics, predict, runtime
 
 runtime.setup(snakemake)

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+
 from fer_workflow import CLASS_NAMES, metrics
 from fer_workflow.data import Dataset
 from fer_workflow.plots import evaluation, save

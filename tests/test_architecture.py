@@ -1,0 +1,81 @@
+"""The architecture figure lists every layer with its output shape and parameters."""
+
+import pytest
+from PIL import Image
+
+from fer_workflow.plots import evaluation, save
+
+keras = pytest.importorskip("keras")
+
+
+def tiny_cnn(blocks=2, augment=True):
+    """A small CNN following the model contract (augmentation, Rescaling, block convs, logits, probs)."""
+    inputs = keras.Input((48, 48, 1))
+    x = inputs
+    if augment:
+        x = keras.layers.RandomFlip("horizontal")(x)
+        x = keras.layers.RandomTranslation(0.1, 0.1)(x)
+        x = keras.layers.RandomZoom(0.1)(x)
+    x = keras.layers.Rescaling(1 / 255)(x)
+    for i in range(1, blocks + 1):
+        for j in (1, 2):
+            x = keras.layers.Conv2D(4, 3, padding="same", name=f"block{i}_conv{j}")(x)
+            x = keras.layers.BatchNormalization()(x)
+            x = keras.layers.Activation("relu")(x)
+        x = keras.layers.MaxPooling2D(2)(x)
+        x = keras.layers.Dropout(0.1)(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dense(8)(x)
+    logits = keras.layers.Dense(7, name="logits")(x)
+    probs = keras.layers.Activation("softmax", name="probs", dtype="float32")(logits)
+    return keras.Model(inputs, probs, name="cnn")
+
+
+def test_rows_cover_every_layer_in_order_with_shapes_and_params():
+    model = tiny_cnn()
+    rows = evaluation.layer_rows(model)
+    # Every model layer appears exactly once, in order.
+    assert [name for row in rows for name in row["layers"]] == [layer.name for layer in model.layers]
+    # The three augmentation layers are folded into one box.
+    assert len(rows) == len(model.layers) - 2
+    augment = rows[1]
+    assert augment["layers"] == ["random_flip", "random_translation", "random_zoom"]
+    assert augment["type"] == "RandomFlip + RandomTranslation + RandomZoom"
+    by_name = {row["title"]: row for row in rows}
+    conv = model.get_layer("block1_conv1")
+    assert by_name["block1_conv1"]["type"] == "Conv2D"
+    assert by_name["block1_conv1"]["shape"] == "48 x 48 x 4"
+    assert by_name["block1_conv1"]["params"] == conv.count_params() == 3 * 3 * 4 + 4
+    assert by_name["block2_conv1"]["shape"] == "24 x 24 x 4"
+    assert by_name["logits"]["shape"] == "7" and by_name["logits"]["params"] == 8 * 7 + 7
+    assert by_name["probs"]["kind"] == "output"
+    assert sum(row["params"] for row in rows) == model.count_params()
+
+
+def test_rows_without_folding_are_one_per_layer():
+    model = tiny_cnn(blocks=1)
+    rows = evaluation.layer_rows(model, fold_augmentation=False)
+    assert [row["title"] for row in rows] == [layer.name for layer in model.layers]
+    assert [row["type"] for row in rows] == [type(layer).__name__ for layer in model.layers]
+
+
+def test_figure_shows_total_parameters_and_grows_with_depth(tmp_path):
+    small, deep = tiny_cnn(blocks=1), tiny_cnn(blocks=5)
+    assert len(deep.layers) >= 40
+    fig_small = evaluation.architecture_figure(small, "cnn")
+    fig_deep = evaluation.architecture_figure(deep, "cnn")
+    assert f"{deep.count_params():,} parameters" in fig_deep._suptitle.get_text()
+    # Each box keeps the same size: the figure is sized by the number of layers.
+    rows_small, rows_deep = len(evaluation.layer_rows(small)), len(evaluation.layer_rows(deep))
+    ratio = fig_deep.get_figheight() / fig_small.get_figheight()
+    assert ratio == pytest.approx(rows_deep / rows_small, rel=0.15)
+    texts = [t.get_text() for t in fig_deep.axes[0].texts]
+    for layer in deep.layers:
+        if not layer.name.startswith("random"):
+            assert layer.name in texts
+    assert "augmentation (training only)" in texts
+    save(fig_deep, tmp_path / "architecture.png")
+    with Image.open(tmp_path / "architecture.png") as image:
+        width, height = image.size
+    # About 100 px per box: 10-point text stays legible at 100 % zoom.
+    assert height / rows_deep > 90 and width > 800
