@@ -63,6 +63,7 @@ class Workflow:
 
     def __init__(self, root):
         self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
         for name in WORKFLOW_FILES:
             src = REPO / name
             if src.is_dir():
