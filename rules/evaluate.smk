@@ -12,11 +12,11 @@ rule predict_model:
         "results/logs/predict_model_{model}.log",
     benchmark:
         "results/benchmarks/predict_model_{model}.tsv"
+    conda:
+        "../envs/fer.yaml"
     threads: 2
     resources:
         mem_mb=4000,
-    conda:
-        "../envs/fer.yaml"
     script:
         "../scripts/predict_model.py"
 
@@ -38,13 +38,13 @@ rule plot_confusion_matrix:
             category="Evaluation",
             subcategory="{model}",
         ),
-    params:
-        split=lookup(dpath="evaluate/split", within=config),
-        top_k=lookup(dpath="evaluate/top_k_pairs", within=config),
     log:
         "results/logs/plot_confusion_matrix_{model}.log",
     conda:
         "../envs/fer.yaml"
+    params:
+        split=lookup(dpath="evaluate/split", within=config),
+        top_k=lookup(dpath="evaluate/top_k_pairs", within=config),
     script:
         "../scripts/plot_confusion_matrix.py"
 
@@ -58,17 +58,21 @@ rule metrics_table:
         dataset="results/data/dataset.npz",
     output:
         csv=report(
-            "results/metrics.csv", caption="../report/metrics.rst", category="Evaluation"
+            "results/metrics.csv",
+            caption="../report/metrics.rst",
+            category="Evaluation",
         ),
         md=report(
-            "results/metrics.md", caption="../report/metrics.rst", category="Evaluation"
+            "results/metrics.md",
+            caption="../report/metrics.rst",
+            category="Evaluation",
         ),
-    params:
-        models=MODELS,
     log:
         "results/logs/metrics_table.log",
     conda:
         "../envs/fer.yaml"
+    params:
+        models=MODELS,
     script:
         "../scripts/metrics_table.py"
 
@@ -85,13 +89,13 @@ rule write_submission:
             caption="../report/submission.rst",
             category="Evaluation",
         ),
-    params:
-        model=lookup(dpath="predict/model", within=config),
-        tta_flip=lookup(dpath="predict/tta_flip", within=config),
     log:
         "results/logs/write_submission.log",
     conda:
         "../envs/fer.yaml"
+    params:
+        model=lookup(dpath="predict/model", within=config),
+        tta_flip=lookup(dpath="predict/tta_flip", within=config),
     script:
         "../scripts/write_submission.py"
 
