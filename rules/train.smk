@@ -9,22 +9,24 @@ rule train_model:
         model="results/models/{model}.keras",
         history="results/models/{model}.history.csv",
         summary="results/models/{model}.summary.txt",
+    log:
+        "results/logs/train_{model}.log",
+    benchmark:
+        "results/benchmarks/train_{model}.tsv"
+    conda:
+        "../envs/fer.yaml"
+    threads: 4
+    # A GPU is requested through the profile (profiles/slurm: set-resources
+    # train_model: gpu: 1), not here, so local CPU runs are unaffected.
+    resources:
+        mem_mb=6000,
+        runtime=240,
     params:
         cnn=lookup(dpath="cnn", within=config),
         dnn=lambda wildcards: config["dnn"] if wildcards.model == "dnn" else None,
         train=lookup(dpath="train", within=config),
         seed=lookup(dpath="seed", within=config),
         backup_dir=lambda wildcards: f"results/models/.{wildcards.model}.backup",
-    log:
-        "results/logs/train_{model}.log",
-    benchmark:
-        "results/benchmarks/train_{model}.tsv"
-    threads: 4
-    resources:
-        mem_mb=6000,
-        runtime=240,
-    conda:
-        "../envs/fer.yaml"
     script:
         "../scripts/train_model.py"
 
@@ -39,11 +41,11 @@ rule plot_learning_curves:
             caption="../report/learning_curves.rst",
             category="Training",
         ),
-    params:
-        models=MODELS,
     log:
         "results/logs/plot_learning_curves.log",
     conda:
         "../envs/fer.yaml"
+    params:
+        models=MODELS,
     script:
         "../scripts/plot_learning_curves.py"

@@ -1,0 +1,211 @@
+"""The two models of the study, built from the config: a CNN and a fully
+connected DNN whose widths are solved so that both have the same number of
+parameters.
+
+Only the ``keras`` API is used (no TensorFlow calls), so the same code builds
+and trains under another Keras backend (``KERAS_BACKEND=jax``).
+
+Both models take raw pixels, float32 (n, 48, 48, 1) in 0..255, apply the same
+augmentation layers (active only in training) and ``Rescaling(1/255)``, and
+end in a linear ``logits`` Dense layer followed by a float32 ``probs``
+softmax, so ``model(x)`` gives probabilities and the pre-softmax score is
+``model.get_layer("logits").output``.
+"""
+
+import keras
+from keras import layers
+
+from fer_workflow import IMAGE_SIZE, NUM_CLASSES, NUM_PIXELS
+
+INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
+
+
+def _inputs_and_preprocessing(augment_cfg):
+    """Input, the augmentation layers (identical for both models) and rescaling."""
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    x = inputs
+    if augment_cfg and augment_cfg.get("enabled", False):
+        if augment_cfg.get("flip"):
+            x = layers.RandomFlip("horizontal", name="augment_flip")(x)
+        if augment_cfg.get("shift"):
+            s = augment_cfg["shift"]
+            x = layers.RandomTranslation(s, s, fill_mode="nearest", name="augment_shift")(x)
+        if augment_cfg.get("rotation"):
+            x = layers.RandomRotation(
+                augment_cfg["rotation"], fill_mode="nearest", name="augment_rotation"
+            )(x)
+        if augment_cfg.get("zoom"):
+            x = layers.RandomZoom(augment_cfg["zoom"], fill_mode="nearest", name="augment_zoom")(x)
+    x = layers.Rescaling(1.0 / 255, name="rescaling")(x)
+    return inputs, x
+
+
+def _output(x):
+    """The contract's last two layers: linear logits, then a float32 softmax."""
+    x = layers.Dense(NUM_CLASSES, name="logits")(x)
+    return layers.Activation("softmax", name="probs", dtype="float32")(x)
+
+
+def build_cnn(cnn_cfg, augment_cfg=None, name="cnn"):
+    """The CNN described by the config's ``cnn`` section.
+
+    Each block has ``convs`` conv layers (``block{i}_conv{j}``, 'same' padding),
+    each followed by batch norm (if set) and ReLU, then max-pooling and
+    dropout. With ``separable``, every conv after the very first one is
+    depthwise-separable. The head reduces the last block (flatten or global
+    average), then dense ReLU layers with dropout before each dense layer,
+    the logits included.
+    """
+    inputs, x = _inputs_and_preprocessing(augment_cfg)
+    first = True
+    for i, block in enumerate(cnn_cfg["blocks"], start=1):
+        bn = block["batch_norm"]
+        for j in range(1, block["convs"] + 1):
+            conv = layers.SeparableConv2D if cnn_cfg["separable"] and not first else layers.Conv2D
+            # With batch norm right after, a conv bias is redundant.
+            x = conv(
+                block["filters"],
+                block["kernel"],
+                padding="same",
+                use_bias=not bn,
+                name=f"block{i}_conv{j}",
+            )(x)
+            if bn:
+                x = layers.BatchNormalization(name=f"block{i}_bn{j}")(x)
+            x = layers.Activation("relu", name=f"block{i}_relu{j}")(x)
+            first = False
+        if block["pool"] > 1:
+            x = layers.MaxPooling2D(block["pool"], name=f"block{i}_pool")(x)
+        if block["dropout"] > 0:
+            x = layers.Dropout(block["dropout"], name=f"block{i}_dropout")(x)
+    if cnn_cfg["head_pool"] == "avg":
+        x = layers.GlobalAveragePooling2D(name="head_pool")(x)
+    else:
+        x = layers.Flatten(name="head_pool")(x)
+    dropout = cnn_cfg["dense_dropout"]
+    for k, width in enumerate(cnn_cfg["dense"], start=1):
+        if dropout > 0:
+            x = layers.Dropout(dropout, name=f"dense{k}_dropout")(x)
+        x = layers.Dense(width, activation="relu", name=f"dense{k}")(x)
+    if dropout > 0:
+        x = layers.Dropout(dropout, name="logits_dropout")(x)
+    return keras.Model(inputs, _output(x), name=name)
+
+
+def build_dnn(widths, dnn_cfg, augment_cfg=None, name="dnn"):
+    """Fully connected model: Flatten, then Dense(width) [+ BN] + ReLU [+ dropout] per width."""
+    inputs, x = _inputs_and_preprocessing(augment_cfg)
+    x = layers.Flatten(name="flatten")(x)
+    bn = dnn_cfg["batch_norm"]
+    for k, width in enumerate(widths, start=1):
+        x = layers.Dense(int(width), use_bias=not bn, name=f"dense{k}")(x)
+        if bn:
+            x = layers.BatchNormalization(name=f"dense{k}_bn")(x)
+        x = layers.Activation("relu", name=f"dense{k}_relu")(x)
+        if dnn_cfg["dropout"] > 0:
+            x = layers.Dropout(dnn_cfg["dropout"], name=f"dense{k}_dropout")(x)
+    return keras.Model(inputs, _output(x), name=name)
+
+
+def dnn_parameters(widths, batch_norm, input_size=NUM_PIXELS, num_classes=NUM_CLASSES):
+    """Exact ``count_params()`` of ``build_dnn(widths, ...)``, from the layer formulas.
+
+    A hidden Dense layer has in*w weights plus either w biases (no batch norm)
+    or, with batch norm, 4*w (gamma, beta, moving mean and variance; the bias
+    is dropped as redundant). The logits layer has in*7 + 7.
+    """
+    total, fan_in = 0, input_size
+    for w in widths:
+        total += fan_in * w + (4 * w if batch_norm else w)
+        fan_in = w
+    return total + fan_in * num_classes + num_classes
+
+
+def match_dnn_widths(
+    target_params,
+    hidden_ratios,
+    batch_norm=True,
+    input_size=NUM_PIXELS,
+    num_classes=NUM_CLASSES,
+    tolerance=0.01,
+):
+    """Hidden widths proportional to ``hidden_ratios`` whose DNN has ``target_params``.
+
+    Binary search on the base width ``b`` (widths ``max(1, round(b * r))``;
+    the count grows with ``b``) for the largest DNN not above the target,
+    then solve the last hidden width exactly: the count is linear in it,
+    so the remaining error is at most half of one unit's cost. Raises
+    ValueError if the result is not within ``tolerance`` (relative) of the
+    target, e.g. when the target is below the smallest possible DNN.
+    """
+
+    def widths_for(base):
+        return [max(1, round(base * r)) for r in hidden_ratios]
+
+    def count(widths):
+        return dnn_parameters(widths, batch_norm, input_size, num_classes)
+
+    lo, hi = 1, 2
+    while count(widths_for(hi)) <= target_params:
+        hi *= 2
+    # Invariant: count(lo) <= target or lo == 1; count(hi) > target.
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if count(widths_for(mid)) <= target_params:
+            lo = mid
+        else:
+            hi = mid
+    # The count jumps by ~input_size per unit of the first width, so solve the
+    # last hidden width exactly (the count is linear in it) for the base just
+    # below and just above the target, and keep the one that bends the
+    # ratios least.
+    best = None
+    for base in (lo, lo + 1):
+        widths = widths_for(base)
+        fan_in = widths[-2] if len(widths) > 1 else input_size
+        unit = fan_in + (4 if batch_norm else 1) + num_classes
+        fixed = count(widths) - widths[-1] * unit
+        widths[-1] = max(1, round((target_params - fixed) / unit))
+        bend = abs(widths[-1] - base * hidden_ratios[-1])
+        if best is None or bend < best[0]:
+            best = (bend, widths)
+    widths = best[1]
+    achieved = count(widths)
+    if abs(achieved - target_params) > tolerance * target_params:
+        raise ValueError(
+            f"cannot match a DNN with hidden_ratios {list(hidden_ratios)} to "
+            f"{target_params} parameters within {tolerance:.0%}: best is {achieved} "
+            f"(widths {widths}); the smallest such DNN has {count([1] * len(widths))}"
+        )
+    return widths
+
+
+def count_flops(model):
+    """Forward-pass FLOPs per image: 2 x multiply-adds of conv and dense layers.
+
+    Counted: Conv2D (2*H*W*k*k*Cin*Cout), DepthwiseConv2D and the two parts
+    of SeparableConv2D (depthwise 2*H*W*k*k*Cin, pointwise 2*H*W*Cin*Cout),
+    Dense (2*in*out), all at their output resolution. Not counted: biases,
+    batch norm, activations, pooling, dropout, augmentation and rescaling
+    (element-wise work, a few percent of the total here). Training costs
+    about 3x the forward pass (forward, gradient w.r.t. inputs and weights).
+    """
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.SeparableConv2D):
+            h, w, cout = layer.output.shape[1:]
+            kh, kw = layer.kernel_size
+            cin = layer.input.shape[-1] * layer.depth_multiplier
+            total += 2 * h * w * kh * kw * layer.input.shape[-1] * layer.depth_multiplier
+            total += 2 * h * w * cin * cout
+        elif isinstance(layer, layers.DepthwiseConv2D):
+            h, w, cout = layer.output.shape[1:]
+            kh, kw = layer.kernel_size
+            total += 2 * h * w * kh * kw * cout
+        elif isinstance(layer, layers.Conv2D):
+            h, w, cout = layer.output.shape[1:]
+            kh, kw = layer.kernel_size
+            total += 2 * h * w * kh * kw * layer.input.shape[-1] * cout
+        elif isinstance(layer, layers.Dense):
+            total += 2 * layer.input.shape[-1] * layer.units
+    return int(total)

@@ -1,0 +1,36 @@
+"""Training figures: learning curves of the CNN and the DNN."""
+
+import matplotlib.pyplot as plt
+
+COLORS = {"cnn": "tab:blue", "dnn": "tab:orange"}
+
+
+def read_parameters(summary_path):
+    """The ``parameters: N`` line of a model summary file."""
+    with open(summary_path) as f:
+        for line in f:
+            if line.startswith("parameters:"):
+                return int(line.split(":", 1)[1])
+    raise ValueError(f"{summary_path}: no 'parameters:' line")
+
+
+def learning_curves(histories, parameters):
+    """Accuracy and loss per epoch, train (dashed) and validation (solid).
+
+    ``histories``: {model name: history DataFrame}; ``parameters``: {name: int}.
+    Both panels share the epoch axis; each model has one colour.
+    """
+    fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
+    for i, (name, history) in enumerate(histories.items()):
+        color = COLORS.get(name, f"C{i}")
+        label = f"{name.upper()} ({parameters[name]:,} parameters)"
+        for ax, metric in ((acc_ax, "accuracy"), (loss_ax, "loss")):
+            ax.plot(history["epoch"], history[f"val_{metric}"], color=color, label=f"{label}, validation")
+            ax.plot(history["epoch"], history[metric], color=color, ls="--", label=f"{label}, train")
+    acc_ax.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
+    loss_ax.set(xlabel="epoch", ylabel="loss", title="Loss")
+    for ax in (acc_ax, loss_ax):
+        ax.grid(alpha=0.3)
+    acc_ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,281 @@
+"""Training: the same recipe for both models, resumable after a kill.
+
+Only the ``keras`` API is used, so training runs under any Keras backend.
+Inputs stay in memory as NumPy float32 arrays; Keras slices the batches, so
+there is no per-batch Python work. The test split is never touched here.
+
+Resuming: Keras' ``BackupAndRestore`` keeps the weights and the epoch but not
+the state of early stopping and learning-rate reduction, nor the history.
+``_Backup`` saves all of that after every epoch into the backup folder, bound
+by a fingerprint to the model, the recipe, the seed and the data; a later
+``train`` call with the same fingerprint continues after the last finished
+epoch, one with another fingerprint discards the backup.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import time
+
+import keras
+import numpy as np
+import pandas as pd
+
+from fer_workflow import NUM_CLASSES
+from fer_workflow.data import as_model_input
+
+HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds"]
+STATE_FILE = "state.json"
+
+
+def set_precision(train_cfg):
+    """Global dtype policy; call before building the model (mixed_float16 on GPU)."""
+    policy = "mixed_float16" if train_cfg["mixed_precision"] else "float32"
+    keras.mixed_precision.set_global_policy(policy)
+
+
+def make_optimizer(train_cfg):
+    name, lr = train_cfg["optimizer"], float(train_cfg["learning_rate"])
+    if name == "adam":
+        return keras.optimizers.Adam(lr)
+    if name == "adamw":
+        return keras.optimizers.AdamW(lr, weight_decay=float(train_cfg["weight_decay"]))
+    if name == "adadelta":
+        return keras.optimizers.Adadelta(lr)
+    if name == "sgd":
+        return keras.optimizers.SGD(lr, momentum=float(train_cfg["momentum"]), nesterov=True)
+    raise ValueError(f"train.optimizer: unknown optimizer {name!r}")
+
+
+def compile_model(model, train_cfg):
+    """Compile with the recipe's optimizer, smoothed cross-entropy and accuracy."""
+    # JAX always compiles (jit_compile=False there means slow op-by-op execution).
+    jit = bool(train_cfg["jit_compile"]) or keras.backend.backend() == "jax"
+    model.compile(
+        optimizer=make_optimizer(train_cfg),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=float(train_cfg["label_smoothing"])),
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+        jit_compile=jit,
+    )
+
+
+def fingerprint(model, train_cfg, seed, dataset):
+    """Hash of everything a backup depends on: architecture, recipe, seed, data."""
+    h = hashlib.sha256()
+    h.update(model.to_json().encode())
+    h.update(json.dumps(train_cfg, sort_keys=True).encode())
+    h.update(str(seed).encode())
+    for array in (dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val):
+        h.update(np.ascontiguousarray(array).tobytes())
+    return h.hexdigest()
+
+
+def _current_lr(model):
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
+class _Backup(keras.callbacks.Callback):
+    """Logs each epoch and saves everything needed to resume after it.
+
+    Must come after EarlyStopping and ReduceLROnPlateau in the callback list,
+    so that it sees their state after the epoch, and restores it after their
+    ``on_train_begin`` has reset it.
+    """
+
+    def __init__(self, backup_dir, key, epochs, history, early_stopping, reduce_lr, restored, log):
+        super().__init__()
+        self.dir, self.key, self.epochs = backup_dir, key, epochs
+        self.history, self.es, self.rlr = history, early_stopping, reduce_lr
+        self.restored, self.log = restored, log
+
+    def on_train_begin(self, logs=None):
+        if self.restored:
+            _apply_state(self.restored, self.es, self.rlr, self.dir)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+        self.lr = _current_lr(self.model)
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch + 1, **{k: float(logs[k]) for k in HISTORY_COLUMNS[1:5]}}
+        row.update(learning_rate=self.lr, seconds=round(time.perf_counter() - self.start, 3))
+        self.history.append(row)
+        self.log(
+            f"epoch {epoch + 1}/{self.epochs} {row['seconds']:.1f}s loss {row['loss']:.4f} "
+            f"accuracy {row['accuracy']:.4f} val_loss {row['val_loss']:.4f} "
+            f"val_accuracy {row['val_accuracy']:.4f} lr {row['learning_rate']:.3g}"
+        )
+        self._save(epoch + 1)
+
+    def _save(self, epoch):
+        """Write this epoch's files, then commit by atomically replacing state.json."""
+        os.makedirs(self.dir, exist_ok=True)
+        weights = f"epoch{epoch}.weights.h5"  # weights and optimizer state
+        self.model.save_weights(os.path.join(self.dir, weights))
+        state = {
+            "key": self.key,
+            "epoch": epoch,
+            "history": self.history,
+            "learning_rate": _current_lr(self.model),
+            "weights": weights,
+            "stopped": bool(self.model.stop_training),
+        }
+        if self.es is not None:
+            state["early_stopping"] = {
+                k: _plain(getattr(self.es, k)) for k in ("wait", "best", "best_epoch", "stopped_epoch")
+            }
+            if self.es.best_weights is not None:
+                best = f"epoch{epoch}.best.npz"
+                np.savez(os.path.join(self.dir, best), *self.es.best_weights)
+                state["early_stopping"]["best_weights"] = best
+        if self.rlr is not None:
+            state["reduce_lr"] = {k: _plain(getattr(self.rlr, k)) for k in ("wait", "best", "cooldown_counter")}
+        tmp = os.path.join(self.dir, STATE_FILE + ".tmp")
+        with open(tmp, "w") as f:
+            json.dump(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, os.path.join(self.dir, STATE_FILE))
+        # Files of earlier epochs are no longer referenced.
+        keep = {STATE_FILE, weights, state.get("early_stopping", {}).get("best_weights")}
+        for name in os.listdir(self.dir):
+            if name not in keep:
+                os.remove(os.path.join(self.dir, name))
+
+
+def _plain(value):
+    """JSON-friendly number (callbacks keep NumPy scalars or None)."""
+    if value is None:
+        return None
+    return int(value) if isinstance(value, (int, np.integer)) else float(value)
+
+
+def _best_weights(state, backup_dir):
+    name = state.get("early_stopping", {}).get("best_weights")
+    if not name:
+        return None
+    with np.load(os.path.join(backup_dir, name)) as npz:
+        return [npz[f"arr_{i}"] for i in range(len(npz.files))]
+
+
+def _apply_state(state, es, rlr, backup_dir):
+    if es is not None and "early_stopping" in state:
+        s = state["early_stopping"]
+        es.wait, es.best, es.best_epoch, es.stopped_epoch = s["wait"], s["best"], s["best_epoch"], s["stopped_epoch"]
+        es.best_weights = _best_weights(state, backup_dir)
+    if rlr is not None and "reduce_lr" in state:
+        s = state["reduce_lr"]
+        rlr.wait, rlr.best, rlr.cooldown_counter = s["wait"], s["best"], s["cooldown_counter"]
+
+
+def load_backup(backup_dir, key, log=print):
+    """The saved state if ``backup_dir`` holds one made with ``key``; else None.
+
+    A backup made with other settings or data is deleted.
+    """
+    path = os.path.join(backup_dir, STATE_FILE)
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            state = json.load(f)
+    except (OSError, ValueError):
+        state = {}
+    if state.get("key") != key:
+        log(f"discarding backup in {backup_dir}: it was made with other settings or data")
+        shutil.rmtree(backup_dir)
+        return None
+    return state
+
+
+def clear_backup(backup_dir):
+    """Delete the backup once the final outputs are written."""
+    shutil.rmtree(backup_dir, ignore_errors=True)
+
+
+def _print(message):
+    print(message, flush=True)
+
+
+def train(model, dataset, train_cfg, seed, backup_dir, log=_print, callbacks=()):
+    """Train ``model`` on the dataset's training split, validating each epoch.
+
+    Resumes from ``backup_dir`` if it holds a backup of the same run; leaves
+    the backup there (call ``clear_backup`` after writing the outputs). With
+    early stopping on, the weights of the best validation epoch are restored
+    at the end. ``callbacks`` run after each epoch's backup is saved.
+    Returns the history, one row per epoch, HISTORY_COLUMNS.
+    """
+    x_train, x_val = as_model_input(dataset.x_train), as_model_input(dataset.x_val)
+    y_train = keras.utils.to_categorical(dataset.y_train, NUM_CLASSES).astype("float32")
+    y_val = keras.utils.to_categorical(dataset.y_val, NUM_CLASSES).astype("float32")
+    epochs = int(train_cfg["epochs"])
+
+    compile_model(model, train_cfg)
+    key = fingerprint(model, train_cfg, seed, dataset)
+    state = load_backup(backup_dir, key, log)
+
+    es = rlr = None
+    if train_cfg["early_stopping"]["patience"] > 0:
+        es = keras.callbacks.EarlyStopping(
+            monitor="val_accuracy",
+            mode="max",
+            patience=int(train_cfg["early_stopping"]["patience"]),
+            restore_best_weights=True,
+        )
+    if train_cfg["reduce_lr"]["patience"] > 0:
+        rlr = keras.callbacks.ReduceLROnPlateau(
+            monitor="val_accuracy",
+            mode="max",
+            factor=float(train_cfg["reduce_lr"]["factor"]),
+            patience=int(train_cfg["reduce_lr"]["patience"]),
+            min_lr=float(train_cfg["reduce_lr"]["min_lr"]),
+        )
+
+    history, initial_epoch = [], 0
+    if state:
+        # Weights and optimizer slots: the optimizer needs its variables first.
+        model.optimizer.build(model.trainable_variables)
+        model.load_weights(os.path.join(backup_dir, state["weights"]))
+        model.optimizer.learning_rate = state["learning_rate"]
+        history, initial_epoch = state["history"], state["epoch"]
+        log(f"resuming from backup after epoch {initial_epoch} ({backup_dir})")
+
+    if state and (state["stopped"] or initial_epoch >= epochs):
+        log("training had already finished before the interruption")
+        best = _best_weights(state, backup_dir)
+        if best is not None:
+            model.set_weights(best)
+    else:
+        backup = _Backup(backup_dir, key, epochs, history, es, rlr, state, log)
+        callbacks = [cb for cb in (es, rlr) if cb is not None] + [backup, *callbacks]
+        steps = int(train_cfg["steps_per_epoch"]) or None
+        batch = int(train_cfg["batch_size"])
+        model.fit(
+            x_train,
+            y_train,
+            batch_size=batch,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps,
+            validation_data=(x_val, y_val),
+            validation_batch_size=max(batch, 256),
+            callbacks=callbacks,
+            shuffle=True,
+            verbose=0,
+        )
+    if es is not None and history:
+        best = max(history, key=lambda row: row["val_accuracy"])
+        log(f"best val_accuracy {best['val_accuracy']:.4f} at epoch {best['epoch']}")
+    return pd.DataFrame(history, columns=HISTORY_COLUMNS)
+
+
+def summary_text(model, extra=None):
+    """Keras layer table, then ``parameters:`` / ``trainable_parameters:`` and extra lines."""
+    lines = []
+    model.summary(line_length=100, print_fn=lambda text, **kwargs: lines.append(text))
+    trainable = sum(int(np.prod(v.shape)) for v in model.trainable_weights)
+    lines += [f"parameters: {model.count_params()}", f"trainable_parameters: {trainable}"]
+    lines += [f"{key}: {value}" for key, value in (extra or {}).items()]
+    return "\n".join(lines) + "\n"

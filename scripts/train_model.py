@@ -1,0 +1,34 @@
+"""Rule train_model: build the CNN or the parameter-matched DNN, train it,
+write the model, its history and its summary."""
+
+from fer_workflow import runtime
+
+runtime.setup(snakemake, tensorflow=True)  # noqa: F821 (snakemake is injected)
+
+from fer_workflow import data, models, training  # noqa: E402
+
+params, output = snakemake.params, snakemake.output  # noqa: F821
+name = snakemake.wildcards.model  # noqa: F821
+augment = params.train["augment"]
+
+training.set_precision(params.train)
+cnn = models.build_cnn(params.cnn, augment)
+extra = {}
+if name == "cnn":
+    model = cnn
+else:
+    # The DNN's widths are solved from the CNN's parameter count.
+    target = cnn.count_params()
+    widths = models.match_dnn_widths(target, params.dnn["hidden_ratios"], params.dnn["batch_norm"])
+    model = models.build_dnn(widths, params.dnn, augment)
+    extra = {"matched_to_cnn_parameters": target, "dnn_widths": " ".join(map(str, widths))}
+    print(f"DNN widths {widths}: {model.count_params()} parameters, CNN {target}", flush=True)
+
+dataset = data.load(snakemake.input.dataset)  # noqa: F821
+history = training.train(model, dataset, params.train, params.seed, params.backup_dir)
+
+model.save(output.model)
+history.to_csv(output.history, index=False)
+with open(output.summary, "w") as f:
+    f.write(training.summary_text(model, extra))
+training.clear_backup(params.backup_dir)
