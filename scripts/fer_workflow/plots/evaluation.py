@@ -84,6 +84,13 @@ def layer_kind(layer):
     return "other"
 
 
+def layer_type(layer):
+    """The layer's class name, with its activation function when it has one: 'Dense (relu)'."""
+    activation = getattr(getattr(layer, "activation", None), "__name__", "linear")
+    name = type(layer).__name__
+    return name if activation == "linear" else f"{name} ({activation})"
+
+
 def output_shape(layer):
     """A layer's output shape without the batch axis, e.g. '24 x 24 x 32'."""
     shape = tuple(layer.output.shape)[1:]
@@ -103,7 +110,7 @@ def layer_rows(model, fold_augmentation=True):
         kind = layer_kind(layer)
         row = {
             "title": layer.name,
-            "type": type(layer).__name__,
+            "type": layer_type(layer),
             "shape": output_shape(layer),
             "params": int(layer.count_params()),
             "kind": kind,
@@ -131,14 +138,21 @@ def architecture_figure(model, name=None):
     name = name or model.name
     total = int(model.count_params())
     box_h, gap = 0.62, 0.28  # inches
-    height = len(rows) * (box_h + gap) + 0.9
+    header = 0.45  # column headings above the first box
+    height = len(rows) * (box_h + gap) + header + 0.9
     fig = plt.figure(figsize=(7.5, height))
     ax = fig.add_axes((0, 0, 1, 1 - 0.7 / height))
     ax.set_xlim(0, 7.5)
     ax.set_ylim(height - 0.7, 0)  # y grows downwards, in inches
     ax.axis("off")
+    for x, text, align in (
+        (0.45, "layer (type)", "left"),
+        (5.0, "output shape", "center"),
+        (7.05, "parameters", "right"),
+    ):
+        ax.text(x, header - 0.05, text, fontsize=9.5, ha=align, va="bottom", color="#555555", style="italic")
     for i, row in enumerate(rows):
-        top = 0.15 + i * (box_h + gap)
+        top = header + 0.15 + i * (box_h + gap)
         ax.add_patch(
             FancyBboxPatch(
                 (0.3, top),
@@ -153,10 +167,8 @@ def architecture_figure(model, name=None):
         mid = top + box_h / 2
         ax.text(0.45, mid - 0.13, row["title"], fontsize=10, fontweight="bold", va="center")
         ax.text(0.45, mid + 0.15, row["type"], fontsize=8.5, va="center", color="#333333")
-        ax.text(5.0, mid - 0.13, row["shape"], fontsize=10, ha="center", va="center", family="monospace")
-        ax.text(5.0, mid + 0.15, "output shape", fontsize=8, ha="center", va="center", color="#555555")
-        ax.text(7.05, mid - 0.13, f"{row['params']:,}", fontsize=10, ha="right", va="center")
-        ax.text(7.05, mid + 0.15, "params", fontsize=8, ha="right", va="center", color="#555555")
+        ax.text(5.0, mid, row["shape"], fontsize=10, ha="center", va="center", family="monospace")
+        ax.text(7.05, mid, f"{row['params']:,}", fontsize=10, ha="right", va="center")
         if i + 1 < len(rows):
             ax.annotate(
                 "",
