@@ -1,0 +1,205 @@
+"""The workflow on a real SLURM cluster: one node on localhost, started by
+tests/cluster/start_slurm.sh, driven by `snakemake --profile profiles/slurm`.
+
+Needs root and Debian's apt-get (the script installs slurm-wlm and munge);
+skipped elsewhere with the reason. The cluster is stopped at the end of the
+module, also when a test fails.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO, Workflow, parse_job_counts, tiny_config
+
+pytestmark = pytest.mark.cluster
+
+CLUSTER = REPO / "tests" / "cluster"
+# Where start_slurm.sh keeps config, state and logs (the script's default).
+SLURM_DIR = Path(os.environ.get("FER_SLURM_DIR", "/var/tmp/fer-slurm"))
+SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+)")
+
+
+def skip_reason():
+    if os.geteuid() != 0:
+        return "the local SLURM cluster needs root (it installs slurm-wlm and starts daemons)"
+    if not Path("/etc/debian_version").exists() or not shutil.which("apt-get"):
+        return "the local SLURM cluster needs Debian with apt-get"
+    return None
+
+
+@pytest.fixture(scope="module")
+def slurm():
+    """A running single-node cluster: {'log': slurmctld's log, 'memory': node MB}."""
+    reason = skip_reason()
+    if reason:
+        pytest.skip(reason)
+    env = dict(os.environ, FER_SLURM_DIR=str(SLURM_DIR))
+    start = subprocess.run(
+        ["bash", str(CLUSTER / "start_slurm.sh")], capture_output=True, text=True, env=env, timeout=900
+    )
+    if start.returncode == 3:
+        pytest.skip(f"apt-get cannot install slurm-wlm and munge here:\n{start.stderr[-2000:]}")
+    try:
+        assert start.returncode == 0, f"start_slurm.sh failed:\n{start.stdout}\n{start.stderr}"
+        print(start.stdout)
+        node = subprocess.run(["scontrol", "show", "node"], capture_output=True, text=True, check=True).stdout
+        memory = int(re.search(r"RealMemory=(\d+)", node).group(1))
+        yield {"log": SLURM_DIR / "log" / "slurmctld.log", "memory": memory}
+    finally:
+        stop = subprocess.run(
+            ["bash", str(CLUSTER / "stop_slurm.sh")], capture_output=True, text=True, env=env, timeout=120
+        )
+        print(stop.stdout, stop.stderr)
+
+
+def cluster_profile(tmp_path, memory):
+    """profiles/slurm, adapted only where this one-node test cluster needs it."""
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    # The node has no GPU: `gpu: 1` would make sbatch refuse the training jobs.
+    profile["set-resources"]["train_model"]["gpu"] = 0
+    # Ask for no more memory than the node has (a CI machine may be small).
+    cap = memory // 2
+    profile["default-resources"]["mem_mb"] = min(profile["default-resources"]["mem_mb"], cap)
+    for resources in profile["set-resources"].values():
+        if "mem_mb" in resources:
+            resources["mem_mb"] = min(resources["mem_mb"], cap)
+    # Tiny jobs take seconds: look at their state sooner than a real site needs.
+    profile["slurm-init-seconds-before-status-checks"] = 1
+    profile["seconds-between-status-checks"] = 1
+    profile["latency-wait"] = 5
+    path = tmp_path / "slurm-profile"
+    path.mkdir()
+    (path / "config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
+    return path
+
+
+def submissions(output):
+    """{snakemake job id: SLURM job id} from Snakemake's output."""
+    return {int(job): int(slurm_id) for job, slurm_id in SUBMITTED.findall(output)}
+
+
+def submitted_rules(output):
+    """Sorted rule names of the submitted jobs. A job's block ('rule X:' ...
+    'jobid: N') may be printed before another's submission line, so match by id."""
+    rule_of = {}
+    current = None
+    for line in output.splitlines():
+        match = re.match(r"(?:local)?rule (\w+):$", line.strip())
+        if match:
+            current = match.group(1)
+        match = re.match(r"jobid: (\d+)$", line.strip())
+        if match and current:
+            rule_of[int(match.group(1))] = current
+    return sorted(rule_of[job] for job in submissions(output))
+
+
+def job_state(slurm_id):
+    """SLURM's state and work directory of a job (slurmctld keeps it MinJobAge)."""
+    out = subprocess.run(
+        ["scontrol", "show", "job", str(slurm_id)], capture_output=True, text=True, check=True
+    ).stdout
+    return re.search(r"JobState=(\w+)", out).group(1), re.search(r"WorkDir=(\S+)", out).group(1)
+
+
+def files_under(root, *dirs):
+    return {str(p.relative_to(root)) for d in dirs for p in (root / d).rglob("*") if p.is_file()}
+
+
+def test_workflow_on_slurm_equals_local_run(slurm, completed_tiny_workflow, tmp_path):
+    local = completed_tiny_workflow
+    wf = Workflow(tmp_path / "wf")
+    profile = cluster_profile(tmp_path, slurm["memory"])
+    # Same config and seed as the local run, and the same --cores 2 (Workflow.run),
+    # which caps every rule's threads, and so TensorFlow's thread pools, at 2
+    # in both runs: the float results can then agree exactly.
+    proc = wf.run("--profile", str(profile), config=local.config, timeout=1500)
+
+    # Every job but the local target rule went through sbatch ...
+    jobs = parse_job_counts(proc.output)
+    jobs.pop("all", None)
+    sent = submissions(proc.output)
+    assert len(sent) == sum(jobs.values()) > 10, proc.output[-4000:]
+    assert submitted_rules(proc.output) == sorted(rule for rule, count in jobs.items() for _ in range(count))
+    # ... and SLURM ran each of them, in this work directory, successfully.
+    ctld_log = slurm["log"].read_text()
+    for slurm_id in sent.values():
+        assert f"_slurm_rpc_submit_batch_job: JobId={slurm_id} " in ctld_log
+        assert f"_job_complete: JobId={slurm_id} WEXITSTATUS 0" in ctld_log
+        assert job_state(slurm_id) == ("COMPLETED", str(wf.root))
+
+    # The same outputs as the local run, and nothing left to do.
+    assert files_under(wf.root, "results", "resources") == files_under(local.root, "results", "resources")
+    assert wf.dry_run_jobs() == {}
+
+    # The same numbers: metrics (timings aside) and predictions, exactly.
+    ours = pd.read_csv(wf.path("results/metrics.csv"))
+    theirs = pd.read_csv(local.path("results/metrics.csv"))
+    timing = [c for c in ours.columns if re.search(r"second|time|duration", c, re.I)]
+    pd.testing.assert_frame_equal(ours.drop(columns=timing), theirs.drop(columns=timing), check_exact=True)
+    for model in ("cnn", "dnn"):
+        a = np.load(wf.path(f"results/eval/predictions_{model}.npz"))
+        b = np.load(local.path(f"results/eval/predictions_{model}.npz"))
+        for key in b.files:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=f"{model} {key}")
+
+
+def write_hw3(folder, bad_line=None, n_per_class=12, n_test=10, seed=0):
+    """A small HW3 train.csv (label,feature) and test.csv (id,feature). With
+    bad_line, that line (1 = header) of train.csv has one pixel too few."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = ["label,feature"]
+    for label in np.repeat(np.arange(7), n_per_class):
+        pixels = rng.integers(0, 256, 48 * 48)
+        rows.append(f"{label}," + " ".join(map(str, pixels)))
+    if bad_line:
+        label, feature = rows[bad_line - 1].split(",")
+        rows[bad_line - 1] = label + "," + feature.rsplit(" ", 1)[0]
+    (folder / "train.csv").write_text("\n".join(rows) + "\n")
+    test = ["id,feature"] + [
+        f"{i}," + " ".join(map(str, rng.integers(0, 256, 48 * 48))) for i in range(n_test)
+    ]
+    (folder / "test.csv").write_text("\n".join(test) + "\n")
+
+
+def test_failed_job_is_reported_and_rerun_resumes(slurm, tmp_path):
+    wf = Workflow(tmp_path / "wf")
+    profile = cluster_profile(tmp_path, slurm["memory"])
+    config = tiny_config(data={"format": "hw3", "train": "input/train.csv", "test": "input/test.csv"})
+    # The data targets, and one job that does not depend on the data (the
+    # synthetic generator), which finishes although read_data fails.
+    targets = ["results/data/dataset.npz", "results/figures/samples.png", "resources/synthetic/masks.npz"]
+    write_hw3(wf.path("input"), bad_line=6)
+
+    failed = wf.run(
+        "--profile", str(profile), "--keep-going", *targets, config=config, check=False, timeout=900
+    )
+    assert failed.returncode != 0, failed.output[-4000:]
+    # Snakemake names the failed SLURM job and prints the rule's log, whose
+    # error names the file and the line.
+    sent = submissions(failed.output)
+    assert submitted_rules(failed.output) == ["generate_synthetic", "read_data"]
+    assert re.search(r"SLURM-job '(\d+)' failed", failed.output)
+    assert int(re.search(r"SLURM-job '(\d+)' failed", failed.output).group(1)) in sent.values()
+    assert "Error in rule read_data" in failed.output
+    log_text = failed.output.split("Logfile results/logs/read_data.log", 1)[-1]
+    assert "train.csv" in log_text and re.search(r"line\D{0,3}6\b", log_text), failed.output[-4000:]
+    assert not wf.path("results/data/raw.npz").exists()
+    assert wf.path("resources/synthetic/masks.npz").exists()
+
+    # Fix the file and rerun: only the failed job and what depends on it run.
+    write_hw3(wf.path("input"))
+    fixed = wf.run("--profile", str(profile), *targets, config=config, timeout=900)
+    assert submitted_rules(fixed.output) == ["plot_samples", "read_data", "split_data"]
+    assert len(submissions(fixed.output)) == 3
+    for target in targets:
+        assert wf.path(target).exists()
+    assert wf.dry_run_jobs(*targets, config=config) == {}
