@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import merge
 from fer_workflow import CLASS_NAMES, metrics
 from fer_workflow.data import Dataset
 from fer_workflow.plots import evaluation, save
@@ -238,3 +239,66 @@ def test_confusion_matrix_figure(tmp_path):
     assert len(fig.axes) == 2  # the colour bar
     save(fig, tmp_path / "cm.png")
     assert (tmp_path / "cm.png").stat().st_size > 10_000
+
+
+# --- the rules, on the shared tiny workflow run -------------------------------------------------
+
+
+@pytest.mark.slow
+def test_evaluation_outputs_of_the_tiny_run(completed_tiny_workflow):
+    from fer_workflow import data, predict
+
+    wf = completed_tiny_workflow
+    ds = data.load(wf.path("results/data/dataset.npz"))
+    preds = predict.load(wf.path("results/eval/predictions_cnn.npz"))
+    assert preds["val_probs"].shape == preds["val_probs_flip"].shape == (len(ds.y_val), 7)
+    assert preds["test_probs"].shape == (len(ds.y_test), 7)
+
+    table = pd.read_csv(wf.path("results/metrics.csv"))
+    assert list(table["model"]) == ["cnn", "dnn"]
+    assert list(table.columns[:8]) == [
+        "model",
+        "parameters",
+        "epochs",
+        "best_epoch",
+        "train_seconds",
+        "val_accuracy",
+        "val_accuracy_flip",
+        "macro_f1",
+    ]
+    assert [c for c in table.columns if c.startswith("recall_")] == [f"recall_{c}" for c in CLASS_NAMES]
+    cnn = table.iloc[0]
+    assert cnn["parameters"] == metrics.read_parameters(wf.path("results/models/cnn.summary.txt"))
+    assert 1 <= cnn["best_epoch"] <= cnn["epochs"] <= wf.config["train"]["epochs"]
+    y_val = ds.y_val
+    assert cnn["val_accuracy"] == pytest.approx(np.mean(preds["val_probs"].argmax(axis=1) == y_val))
+    # Built-in data knows its test labels: test accuracy is scored against y_test.
+    assert cnn["test_accuracy"] == pytest.approx(np.mean(preds["test_probs"].argmax(axis=1) == ds.y_test))
+
+    pairs = pd.read_csv(wf.path("results/eval/confused_pairs_cnn.csv"))
+    assert list(pairs.columns) == metrics.PAIR_COLUMNS
+    assert 0 < len(pairs) <= wf.config["evaluate"]["top_k_pairs"]
+    assert (pairs["rate"].diff().dropna() <= 0).all() and set(pairs["split"]) == {"validation"}
+    text = wf.path("results/metrics.md").read_text()
+    assert "## Most-confused pairs: cnn (validation)" in text
+    for _, pair in pairs.iterrows():
+        assert metrics.pair_sentence(pair) in text
+
+    submission = pd.read_csv(wf.path("results/submission.csv"))
+    assert submission["id"].tolist() == ds.test_ids.tolist()
+    tta = (preds["test_probs"] + preds["test_probs_flip"]).argmax(axis=1)  # predict.tta_flip is on
+    assert submission["label"].tolist() == tta.tolist()
+
+
+@pytest.mark.slow
+def test_evaluation_knobs_rerun_only_their_rules(completed_tiny_workflow, tmp_path):
+    wf = completed_tiny_workflow.clone(tmp_path / "wf")
+    on_test = merge(wf.config, {"evaluate": {"split": "test", "top_k_pairs": 2}})
+    assert wf.dry_run_jobs(config=on_test) == {"all": 1, "plot_confusion_matrix": 2, "metrics_table": 1}
+    no_tta = merge(wf.config, {"predict": {"tta_flip": False}})
+    assert wf.dry_run_jobs(config=no_tta) == {"all": 1, "write_submission": 1}
+
+    wf.run(config=on_test)
+    pairs = pd.read_csv(wf.path("results/eval/confused_pairs_dnn.csv"))
+    assert set(pairs["split"]) == {"test"} and len(pairs) <= 2
+    assert "## Most-confused pairs: dnn (test)" in wf.path("results/metrics.md").read_text()
