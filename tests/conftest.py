@@ -15,6 +15,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from fer_workflow import runtime  # noqa: E402
+
 SHARED_FER2013 = REPO.parent / "shared" / "data" / "fer2013"
 
 # Files a workflow run needs; copied into each temporary work directory.
@@ -40,13 +42,7 @@ TINY = {
 
 def merge(base, overrides):
     """Recursive dict merge, as Snakemake merges --configfile over config.yaml."""
-    out = copy.deepcopy(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+    return copy.deepcopy(runtime.merge_config(base, overrides))
 
 
 def default_config():

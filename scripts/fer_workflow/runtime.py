@@ -46,3 +46,15 @@ def load_model(path):
     import keras
 
     return keras.models.load_model(path, compile=False)
+
+
+def merge_config(base, overrides):
+    """Recursive merge of config dicts, as Snakemake merges --configfile over
+    config.yaml: nested dicts merge, everything else (lists too) is replaced."""
+    out = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_config(out[key], value)
+        else:
+            out[key] = value
+    return out
