@@ -125,7 +125,9 @@ def final_means(extractor, images):
     return own_filter_means(extractor(images, training=False)).numpy()
 
 
-def ascend(extractor, n_filters, steps=40, learning_rate=10.0, jitter=0, tv_weight=0.0, seed=0, jit_compile=False):
+def ascend(
+    extractor, n_filters, steps=40, learning_rate=10.0, jitter=0, tv_weight=0.0, seed=0, jit_compile=False
+):
     """Gradient-ascent images for the first ``n_filters`` filters, all in one batch.
 
     Returns (images float32 (n, 48, 48) in raw pixel units, final mean
@@ -141,7 +143,9 @@ def ascend(extractor, n_filters, steps=40, learning_rate=10.0, jitter=0, tv_weig
     return images.numpy()[..., 0], final_means(extractor, images)
 
 
-def ascend_loop(extractor, n_filters, steps=40, learning_rate=10.0, jitter=0, tv_weight=0.0, seed=0, jit_compile=False):
+def ascend_loop(
+    extractor, n_filters, steps=40, learning_rate=10.0, jitter=0, tv_weight=0.0, seed=0, jit_compile=False
+):
     """The per-filter reference of ``ascend``: one filter at a time, same start and shifts."""
     import tensorflow as tf
 

@@ -86,7 +86,9 @@ def vanilla(model, images, classes, batch_size=BATCH_SIZE):
     fn = _gradient_fn(score_model(model))
     x = as_model_input(images)
     classes = np.asarray(classes, dtype=np.int32)
-    out = [fn(x[i : i + batch_size], classes[i : i + batch_size]).numpy() for i in range(0, len(x), batch_size)]
+    out = [
+        fn(x[i : i + batch_size], classes[i : i + batch_size]).numpy() for i in range(0, len(x), batch_size)
+    ]
     return np.concatenate(out) if out else np.zeros((0, *x.shape[1:3]), np.float32)
 
 
@@ -113,7 +115,9 @@ def smoothgrad(model, images, classes, samples=16, noise=0.1, seed=0, batch_size
         grads = fn(noisy, classes[rows]).numpy()
         np.add.at(sums, rows, grads)
         if log and (k + 1 == n_chunks or (k + 1) % max(1, n_chunks // 10) == 0):
-            log(f"smoothgrad: {min(start + batch_size, total)}/{total} noisy images ({k + 1}/{n_chunks} batches)")
+            log(
+                f"smoothgrad: {min(start + batch_size, total)}/{total} noisy images ({k + 1}/{n_chunks} batches)"
+            )
     return sums / samples
 
 
@@ -232,7 +236,9 @@ for _region in ("cues", *REGIONS):
     _what = "brows+eyes+mouth" if _region == "cues" else _region
     SCORE_DESCRIPTIONS[f"mass_share_{_region}"] = f"mean share of saliency mass inside the {_what} mask"
     SCORE_DESCRIPTIONS[f"area_share_{_region}"] = f"mean share of the image area inside the {_what} mask"
-    SCORE_DESCRIPTIONS[f"mass_ratio_{_region}"] = f"mass_share_{_region} / area_share_{_region} (1 = no preference)"
+    SCORE_DESCRIPTIONS[f"mass_ratio_{_region}"] = (
+        f"mass_share_{_region} / area_share_{_region} (1 = no preference)"
+    )
 
 
 def score(model, images, labels, maps, masks=None, fraction=0.1, seed=0):

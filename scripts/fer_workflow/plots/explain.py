@@ -1,0 +1,107 @@
+"""Figures of the explain stage: saliency grid, filter images, feature maps."""
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib import gridspec
+
+from fer_workflow import CLASS_NAMES
+
+# Images per row of the saliency figure before it wraps.
+SALIENCY_COLUMNS = 8
+OK_COLOR, WRONG_COLOR = "#1a7f37", "#c62828"
+
+
+def scale_map(saliency_map, percentile=99.0):
+    """A saliency map scaled to 0..1 by its own high percentile (robust to a few hot pixels)."""
+    top = np.percentile(saliency_map, percentile)
+    return np.clip(saliency_map / (top + 1e-12), 0.0, 1.0)
+
+
+def _off(ax):
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def saliency_grid(images, maps, labels, probs, method="smoothgrad"):
+    """Per image a column: face, saliency map, overlay; titled with true and predicted class.
+
+    ``probs`` are the model's class probabilities (n, 7); a title is green
+    when the prediction is right, red when wrong.
+    """
+    n = len(images)
+    cols = min(n, SALIENCY_COLUMNS)
+    groups = math.ceil(n / cols)
+    fig, axes = plt.subplots(3 * groups, cols, figsize=(1.7 * cols, 5.6 * groups), squeeze=False)
+    row_names = ["face", f"saliency\n({method})", "overlay"]
+    for ax in axes.flat:
+        _off(ax)
+    for k in range(n):
+        g, c = divmod(k, cols)
+        face, heat = images[k], scale_map(maps[k])
+        pred = int(np.argmax(probs[k]))
+        true = int(labels[k])
+        top = axes[3 * g, c]
+        top.imshow(face, cmap="gray", vmin=0, vmax=255)
+        top.set_title(
+            f"true {CLASS_NAMES[true]}\npred {CLASS_NAMES[pred]} {probs[k][pred]:.0%}",
+            fontsize=8,
+            color=OK_COLOR if pred == true else WRONG_COLOR,
+        )
+        axes[3 * g + 1, c].imshow(heat, cmap="inferno", vmin=0, vmax=1)
+        overlay = axes[3 * g + 2, c]
+        overlay.imshow(face, cmap="gray", vmin=0, vmax=255)
+        # Transparent where the map is weak, so the face shows through.
+        overlay.imshow(heat, cmap="inferno", vmin=0, vmax=1, alpha=0.75 * heat)
+    for g in range(groups):
+        for r, name in enumerate(row_names):
+            axes[3 * g + r, 0].set_ylabel(name, fontsize=9)
+    fig.suptitle("What the CNN looks at: |d class score / d pixel| for the true class", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def filter_grid(images, activations, layer):
+    """Gradient-ascent images (already deprocessed, uint8) annotated with each filter's final activation."""
+    n = len(images)
+    cols = min(n, max(4, math.ceil(math.sqrt(n))))
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.8 * rows + 0.5), squeeze=False)
+    for ax in axes.flat:
+        _off(ax)
+    for i in range(n):
+        ax = axes.flat[i]
+        ax.imshow(images[i], cmap="gray", vmin=0, vmax=255)
+        ax.set_title(f"filter {i}\nact {activations[i]:.3g}", fontsize=8)
+    fig.suptitle(f"Inputs that maximise the filters of {layer} (gradient ascent)", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def activation_grid(image, maps, layer, label=None, max_maps=32):
+    """The face beside its feature maps at ``layer`` (first ``max_maps`` channels).
+
+    Each map is drawn with its own colour scale (they differ by orders of
+    magnitude); its range is in the panel's title.
+    """
+    n = min(maps.shape[-1], max_maps)
+    cols = min(n, 8)
+    rows = math.ceil(n / cols)
+    fig = plt.figure(figsize=(3.2 + 1.4 * cols, max(3.4, 1.5 * rows + 0.6)))
+    outer = gridspec.GridSpec(1, 2, width_ratios=[3.0, 1.4 * cols], wspace=0.08, figure=fig)
+    face = fig.add_subplot(outer[0])
+    face.imshow(image, cmap="gray", vmin=0, vmax=255)
+    face.set_title("input" + (f" ({CLASS_NAMES[int(label)]})" if label is not None else ""), fontsize=10)
+    _off(face)
+    inner = gridspec.GridSpecFromSubplotSpec(rows, cols, subplot_spec=outer[1], hspace=0.35, wspace=0.08)
+    for i in range(n):
+        ax = fig.add_subplot(inner[i // cols, i % cols])
+        fmap = maps[..., i]
+        ax.imshow(fmap, cmap="viridis")
+        ax.set_title(f"{i}: {fmap.min():.2g}..{fmap.max():.2g}", fontsize=6)
+        _off(ax)
+    fig.suptitle(f"Feature maps of {layer} ({n} of {maps.shape[-1]})", fontsize=11)
+    return fig

@@ -1,0 +1,29 @@
+"""Rule plot_filters: gradient-ascent images for the first filters of one conv
+layer (the {layer} wildcard), all optimised together in one batch."""
+
+import time
+
+from fer_workflow import filters, plots, runtime
+from fer_workflow.plots import explain
+
+runtime.setup(snakemake, tensorflow=True)
+params = snakemake.params
+layer = snakemake.wildcards.layer
+
+model = runtime.load_model(snakemake.input.model)
+# Fails naming filters.layer and listing the conv layers if the layer is absent.
+extractor = filters.feature_extractor(model, layer, key="filters.layer")
+start = time.perf_counter()
+images, activations = filters.ascend(
+    extractor,
+    params.n_filters,
+    steps=params.steps,
+    learning_rate=params.learning_rate,
+    jitter=params.jitter,
+    tv_weight=params.tv_weight,
+    seed=params.seed,
+)
+print(f"{params.n_filters} filters of {layer}, {params.steps} steps: {time.perf_counter() - start:.1f} s")
+print("final mean activations:", [round(float(a), 4) for a in activations])
+shown = [filters.deprocess(image) for image in images]
+plots.save(explain.filter_grid(shown, activations, layer), snakemake.output.figure)

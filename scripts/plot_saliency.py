@@ -1,0 +1,28 @@
+"""Rule plot_saliency: saliency maps of the CNN for a few validation faces
+spread over the classes (face, map, overlay per image)."""
+
+from fer_workflow import data, plots, runtime, saliency
+from fer_workflow.plots import explain
+
+runtime.setup(snakemake, tensorflow=True)
+params = snakemake.params
+
+model = runtime.load_model(snakemake.input.model)
+dataset = data.load(snakemake.input.dataset)
+chosen = saliency.choose_images(dataset.y_val, params.n_images, params.seed)
+images, labels = dataset.x_val[chosen], dataset.y_val[chosen]
+print(f"validation images {chosen.tolist()}, classes {labels.tolist()}")
+
+# The maps explain the true class of each face (see fer_workflow.saliency).
+maps = saliency.compute(
+    model,
+    images,
+    labels,
+    method=params.method,
+    samples=params.smooth_samples,
+    noise=params.noise,
+    seed=params.seed,
+)
+probs = saliency.predict(model, images)
+figure = explain.saliency_grid(images, maps, labels, probs, method=params.method)
+plots.save(figure, snakemake.output.figure)

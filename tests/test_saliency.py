@@ -1,0 +1,183 @@
+"""Saliency maps: shape, batching, SmoothGrad, image choice, and the
+ground-truth check on a toy task whose class lives in a known region."""
+
+import keras
+import numpy as np
+import pytest
+
+from fer_workflow import saliency
+
+
+def toy_cnn(seed=0, filters=(8, 16), head=keras.layers.GlobalAveragePooling2D):
+    """A tiny model with the workflow's model contract (raw pixels in, "logits", "probs")."""
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((48, 48, 1))
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    for i, width in enumerate(filters, start=1):
+        x = keras.layers.Conv2D(width, 3, padding="same", activation="relu", name=f"block{i}_conv1")(x)
+        x = keras.layers.MaxPooling2D()(x)
+    x = head()(x)
+    x = keras.layers.Dense(7, name="logits")(x)
+    outputs = keras.layers.Activation("softmax", name="probs", dtype="float32")(x)
+    return keras.Model(inputs, outputs)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return toy_cnn()
+
+
+@pytest.fixture(scope="module")
+def faces():
+    rng = np.random.default_rng(1)
+    return rng.integers(0, 256, (9, 48, 48)).astype(np.uint8), rng.integers(0, 7, 9)
+
+
+def test_vanilla_shape_and_nonnegative(model, faces):
+    images, labels = faces
+    maps = saliency.vanilla(model, images, labels)
+    assert maps.shape == (9, 48, 48) and maps.dtype == np.float32
+    assert np.all(maps >= 0) and maps.max() > 0
+
+
+def test_batched_equals_per_image(model, faces):
+    images, labels = faces
+    batched = saliency.vanilla(model, images, labels, batch_size=4)
+    single = np.concatenate([saliency.vanilla(model, images[i : i + 1], labels[i : i + 1]) for i in range(9)])
+    np.testing.assert_allclose(batched, single, rtol=1e-5, atol=1e-7 * batched.max())
+
+
+def test_maps_depend_on_class(model, faces):
+    images, labels = faces
+    assert not np.allclose(
+        saliency.vanilla(model, images, labels), saliency.vanilla(model, images, (labels + 1) % 7)
+    )
+
+
+def test_smoothgrad_noise_zero_equals_vanilla(model, faces):
+    images, labels = faces
+    smooth = saliency.smoothgrad(model, images, labels, samples=3, noise=0.0, batch_size=5, log=None)
+    np.testing.assert_allclose(smooth, saliency.vanilla(model, images, labels), rtol=1e-5, atol=1e-9)
+
+
+def test_smoothgrad_is_seeded_and_progress_is_printed(model, faces):
+    images, labels = faces
+    lines = []
+    a = saliency.smoothgrad(
+        model, images, labels, samples=4, noise=0.2, seed=3, batch_size=8, log=lines.append
+    )
+    b = saliency.smoothgrad(model, images, labels, samples=4, noise=0.2, seed=3, batch_size=8, log=None)
+    c = saliency.smoothgrad(model, images, labels, samples=4, noise=0.2, seed=4, batch_size=8, log=None)
+    assert a.shape == (9, 48, 48) and np.all(a >= 0)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    assert lines and lines[-1].startswith("smoothgrad: 36/36")
+
+
+def test_compute_rejects_unknown_method(model, faces):
+    with pytest.raises(ValueError, match="saliency.method"):
+        saliency.compute(model, *faces, method="gradcam")
+
+
+def test_predicted_target(model, faces):
+    images, labels = faces
+    predicted = saliency.target_classes(model, images, labels, target="predicted")
+    np.testing.assert_array_equal(predicted, saliency.predict(model, images).argmax(axis=1))
+    np.testing.assert_array_equal(saliency.target_classes(model, images, labels), labels)
+
+
+def test_choose_images_spreads_over_classes_and_is_seeded():
+    labels = np.repeat(np.arange(7), [50, 3, 20, 60, 30, 25, 40])
+    chosen = saliency.choose_images(labels, 14, seed=5)
+    assert len(set(chosen.tolist())) == 14
+    assert np.bincount(labels[chosen], minlength=7).tolist() == [2] * 7
+    np.testing.assert_array_equal(chosen, saliency.choose_images(labels, 14, seed=5))
+    assert not np.array_equal(chosen, saliency.choose_images(labels, 14, seed=6))
+    # A rare class that runs out is skipped; asking for too many returns all.
+    few = saliency.choose_images(labels, 40, seed=5)
+    assert np.sum(labels[few] == 1) == 3 and len(few) == 40
+    assert len(saliency.choose_images(labels[:10], 99, seed=0)) == 10
+
+
+def test_mask_shares_and_pixel_selection():
+    maps = np.zeros((2, 48, 48), np.float32)
+    maps[:, :12, :] = 1.0  # all saliency in the top quarter
+    masks = np.zeros((2, 48, 48), np.uint8)
+    masks[:, :12, :24] = 1  # brows: half of the salient band, 1/8 of the image
+    shares = saliency.mask_shares(maps, masks)
+    assert shares["mass_share_brows"] == pytest.approx(0.5)
+    assert shares["area_share_brows"] == pytest.approx(0.125)
+    assert shares["mass_ratio_cues"] == pytest.approx(4.0)
+    assert shares["mass_share_mouth"] == 0
+    top = saliency.top_pixels(maps + np.arange(48)[None, None, :] * 1e-3, 0.1)
+    assert top.sum(axis=(1, 2)).tolist() == [230, 230] and top[:, :12].all(axis=1).sum() > 0
+    rand = saliency.random_pixels((2, 48, 48), 0.1, seed=0)
+    assert rand.sum() == 460
+    np.testing.assert_array_equal(rand, saliency.random_pixels((2, 48, 48), 0.1, seed=0))
+    hidden = saliency.delete_pixels(np.full((2, 48, 48), 7, np.uint8), rand)
+    assert np.all(hidden == 7)
+
+
+def test_score_without_masks_leaves_mask_metrics_empty(model, faces):
+    images, labels = faces
+    table = saliency.score(model, images, labels, saliency.vanilla(model, images, labels), masks=None)
+    values = table.set_index("metric")["value"]
+    assert list(table.columns) == ["metric", "value", "description"]
+    assert values["n_images"] == 9 and 0 <= values["prob_correct"] <= 1
+    assert np.isnan(values["mass_ratio_cues"]) and not np.isnan(values["drop_salient"])
+
+
+# ---- ground truth: a toy task whose class is carried by one region --------------------
+
+REGION = (slice(26, 38), slice(12, 36))  # 12 x 24 pixels, 1/8 of the image
+
+
+def toy_faces(n, seed):
+    """Noise images whose class is the pattern inside REGION: 0 horizontal stripes,
+    1 vertical stripes, 2 a bright patch.
+
+    Returns images uint8, labels, masks (4 = "mouth" inside REGION).
+    """
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    images = rng.normal(128, 35, (n, 48, 48))
+    yy, xx = np.mgrid[REGION]
+    patterns = [np.sin(yy * np.pi / 2), np.sin(xx * np.pi / 2), np.ones(yy.shape)]
+    for i, label in enumerate(labels):
+        images[i][REGION] += 90 * patterns[label]
+    masks = np.zeros((n, 48, 48), np.uint8)
+    masks[(slice(None), *REGION)] = 4
+    return np.clip(images, 0, 255).astype(np.uint8), labels, masks
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A tiny CNN trained for a few seconds on the toy task (until it fits it).
+
+    Its head max-pools: each channel then depends on its strongest response
+    only, which for the pattern detectors lies in REGION, so a faithful
+    saliency map must concentrate there (an average-pooling head spreads
+    gradient over the noise too).
+    """
+    images, labels, _ = toy_faces(600, seed=0)
+    x = images[..., None].astype("float32")
+    model = toy_cnn(seed=1, filters=(8, 16), head=keras.layers.GlobalMaxPooling2D)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
+    for _ in range(8):
+        model.fit(x, labels, epochs=2, batch_size=32, verbose=0)
+        if (saliency.predict(model, images).argmax(axis=1) == labels).mean() > 0.95:
+            break
+    return model
+
+
+@pytest.mark.parametrize("method", ["vanilla", "smoothgrad"])
+def test_saliency_finds_the_region_that_carries_the_class(trained, method):
+    images, labels, masks = toy_faces(80, seed=1)
+    probs = saliency.predict(trained, images)
+    assert (probs.argmax(axis=1) == labels).mean() > 0.8, "the toy model did not learn its task"
+    maps = saliency.compute(trained, images, labels, method=method, samples=8, noise=0.1, seed=0, log=None)
+    values = saliency.score(trained, images, labels, maps, masks=masks, fraction=0.1, seed=0)
+    values = values.set_index("metric")["value"]
+    assert values["area_share_cues"] == pytest.approx(288 / 2304)
+    assert values["mass_ratio_cues"] > 1.5
+    assert values["drop_salient"] > 1.5 * values["drop_random"] > 0
