@@ -10,6 +10,7 @@ the synthetic cue masks can be looked up.
 from dataclasses import dataclass, fields
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass
@@ -52,3 +53,171 @@ def as_model_input(images):
     a saved model takes raw pixels.
     """
     return np.asarray(images, dtype=np.float32)[..., None]
+
+
+# ---- data quality ------------------------------------------------------------
+
+
+def duplicate_groups(images):
+    """For each image, the index of the first image with identical pixels.
+
+    Exact comparison (the raw bytes are the dictionary key), linear time.
+    """
+    first = {}
+    flat = np.ascontiguousarray(images).reshape(len(images), -1)
+    return np.array([first.setdefault(row.tobytes(), i) for i, row in enumerate(flat)], dtype=np.int64)
+
+
+def _duplicate_summary(groups):
+    """(number of groups with more than one image, number of images in them)."""
+    sizes = np.bincount(groups, minlength=len(groups))
+    return int((sizes > 1).sum()), int(sizes[sizes > 1].sum())
+
+
+def conflicting_groups(groups, labels):
+    """Mask over group ids (first-image indices) whose images carry more than one label."""
+    lowest = np.full(len(groups), 127, np.int16)
+    highest = np.full(len(groups), -128, np.int16)
+    np.minimum.at(lowest, groups, labels)
+    np.maximum.at(highest, groups, labels)
+    return highest > lowest
+
+
+# Rows of data_quality.csv: check name -> what it counts.
+QUALITY_CHECKS = {
+    "train_images": "training images",
+    "train_duplicate_groups": "groups of pixel-identical training images (size > 1)",
+    "train_duplicate_images": "training images in those groups",
+    "train_conflicting_groups": "duplicate groups whose images carry different labels",
+    "train_conflicting_images": "training images in conflicting groups",
+    "train_blank_images": "all-black training images",
+    "test_images": "test images",
+    "test_duplicate_groups": "groups of pixel-identical test images (size > 1)",
+    "test_duplicate_images": "test images in those groups",
+    "test_blank_images": "all-black test images",
+    "test_in_train": "test images pixel-identical to a training image",
+}
+
+
+def quality_counts(x_train, y_train, x_test):
+    """Counts of duplicates, conflicting labels, blank images and train/test overlap.
+
+    Nothing is dropped here; the counts are reported so that the user sees them.
+    """
+    groups = duplicate_groups(x_train)
+    dup_groups, dup_images = _duplicate_summary(groups)
+    conflict = conflicting_groups(groups, y_train)
+    test_groups = duplicate_groups(x_test)
+    test_dup_groups, test_dup_images = _duplicate_summary(test_groups)
+    train_keys = {row.tobytes() for row in np.ascontiguousarray(x_train).reshape(len(x_train), -1)}
+    flat_test = np.ascontiguousarray(x_test).reshape(len(x_test), -1)
+    counts = {
+        "train_images": len(x_train),
+        "train_duplicate_groups": dup_groups,
+        "train_duplicate_images": dup_images,
+        "train_conflicting_groups": int(conflict.sum()),
+        "train_conflicting_images": int(conflict[groups].sum()),
+        "train_blank_images": int((x_train.reshape(len(x_train), -1).max(axis=1, initial=0) == 0).sum()),
+        "test_images": len(x_test),
+        "test_duplicate_groups": test_dup_groups,
+        "test_duplicate_images": test_dup_images,
+        "test_blank_images": int((flat_test.max(axis=1, initial=0) == 0).sum()),
+        "test_in_train": sum(row.tobytes() in train_keys for row in flat_test),
+    }
+    return counts
+
+
+def quality_table(counts):
+    """The counts as the ``data_quality.csv`` table: check, count, description."""
+    return pd.DataFrame(
+        {
+            "check": list(QUALITY_CHECKS),
+            "count": [counts[name] for name in QUALITY_CHECKS],
+            "description": list(QUALITY_CHECKS.values()),
+        }
+    )
+
+
+def deduplicate(images, labels):
+    """Rows to keep when dropping exact duplicates from training data.
+
+    Keeps the first image of each group of identical images; a group whose
+    images carry different labels is dropped entirely (no label can be trusted).
+    Returns a boolean mask over the rows.
+    """
+    groups = duplicate_groups(images)
+    conflict = conflicting_groups(groups, labels)
+    return (groups == np.arange(len(groups))) & ~conflict[groups]
+
+
+# ---- split -------------------------------------------------------------------
+
+
+def stratified_split(labels, fraction, seed, candidates=None):
+    """Split row indices into training and validation, stratified by class.
+
+    Each class gives round(fraction * n_class) of its rows to validation (at
+    least one when it has two or more rows), chosen at random with ``seed``.
+    ``candidates`` restricts the split to those row indices (default: all).
+    Returns (train_index, val_index), both sorted and disjoint.
+    """
+    labels = np.asarray(labels)
+    candidates = np.arange(len(labels)) if candidates is None else np.asarray(candidates)
+    rng = np.random.default_rng(seed)
+    val = []
+    for label in np.unique(labels[candidates]):
+        rows = candidates[labels[candidates] == label]
+        k = int(round(fraction * len(rows)))
+        if len(rows) >= 2:
+            k = min(max(k, 1), len(rows) - 1)
+        val.append(rng.permutation(rows)[:k])
+    val_index = np.sort(np.concatenate(val)) if val else np.zeros(0, np.int64)
+    train_index = np.setdiff1d(candidates, val_index)
+    return train_index.astype(np.int64), val_index.astype(np.int64)
+
+
+def make_dataset(
+    x_train, y_train, x_test, y_test, test_ids, validation_fraction, seed, drop_duplicates=False
+):
+    """Build the Dataset from the validated arrays of ``raw.npz``.
+
+    With ``drop_duplicates``, exact duplicates are removed before the split
+    (so that no copy of an image sits on both sides). Returns (Dataset,
+    number of training-file rows dropped).
+    """
+    keep = deduplicate(x_train, y_train) if drop_duplicates else np.ones(len(y_train), bool)
+    train_index, val_index = stratified_split(y_train, validation_fraction, seed, np.flatnonzero(keep))
+    dataset = Dataset(
+        x_train=x_train[train_index],
+        y_train=y_train[train_index],
+        x_val=x_train[val_index],
+        y_val=y_train[val_index],
+        x_test=x_test,
+        y_test=y_test,
+        test_ids=test_ids,
+        train_index=train_index,
+        val_index=val_index,
+    )
+    return dataset, int((~keep).sum())
+
+
+def class_count_table(dataset):
+    """Images per class and split: label, name, train, validation, test.
+
+    The test column is empty (NA) when the test labels are unknown.
+    """
+    from . import CLASS_NAMES, NUM_CLASSES
+
+    def count(y):
+        return np.bincount(np.asarray(y, np.int64), minlength=NUM_CLASSES)[:NUM_CLASSES]
+
+    test = count(dataset.y_test) if dataset.has_test_labels else [pd.NA] * NUM_CLASSES
+    return pd.DataFrame(
+        {
+            "label": np.arange(NUM_CLASSES),
+            "name": CLASS_NAMES,
+            "train": count(dataset.y_train),
+            "validation": count(dataset.y_val),
+            "test": pd.array(test, dtype="Int64"),
+        }
+    )
