@@ -1,0 +1,50 @@
+"""Time reading the real FER2013 files (HW3 format) and print rows per second.
+
+    .venv/bin/python benchmarks/read_data.py [DATA_DIR]
+
+DATA_DIR defaults to ../shared/data/fer2013 (train.csv.gz, test.csv.gz).
+Each file is read ``--repeat`` times (default 3); the best time is reported,
+with the time of the data-quality counts on the result.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
+
+from fer_workflow import data, readers  # noqa: E402
+
+
+def best_of(repeat, function, *args):
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = function(*args)
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data_dir", nargs="?", default=REPO.parent / "shared" / "data" / "fer2013", type=Path)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    train, test = args.data_dir / "train.csv.gz", args.data_dir / "test.csv.gz"
+    if not train.exists():
+        sys.exit(f"{train}: not found (pass the folder holding train.csv.gz and test.csv.gz)")
+
+    seconds, (x_train, y_train) = best_of(args.repeat, readers.read_hw3_train, train)
+    print(f"read {train.name}: {len(y_train)} rows in {seconds:.2f} s = {len(y_train) / seconds:,.0f} rows/s")
+    x_test = x_train[:0]
+    if test.exists():
+        seconds, (ids, x_test) = best_of(args.repeat, readers.read_hw3_test, test)
+        print(f"read {test.name}: {len(ids)} rows in {seconds:.2f} s = {len(ids) / seconds:,.0f} rows/s")
+    seconds, counts = best_of(args.repeat, data.quality_counts, x_train, y_train, x_test)
+    print(f"quality counts: {seconds:.2f} s; {counts}")
+
+
+if __name__ == "__main__":
+    main()
