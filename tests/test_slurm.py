@@ -6,10 +6,13 @@ skipped elsewhere with the reason. The cluster is stopped at the end of the
 module, also when a test fails.
 """
 
+import contextlib
+import fcntl
 import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +38,23 @@ def skip_reason():
     return None
 
 
+@contextlib.contextmanager
+def cluster_lock(timeout=1200):
+    """One test session at a time on the machine's one cluster (the daemons,
+    ports and /etc/slurm/slurm.conf are shared by every pytest run)."""
+    with open("/var/tmp/fer-slurm.lock", "w") as lock:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.skip(f"another test session has used the local SLURM cluster for {timeout} s")
+                time.sleep(2)
+        yield
+
+
 @pytest.fixture(scope="module")
 def slurm():
     """A running single-node cluster: {'log': slurmctld's log, 'memory': node MB}."""
@@ -42,22 +62,26 @@ def slurm():
     if reason:
         pytest.skip(reason)
     env = dict(os.environ, FER_SLURM_DIR=str(SLURM_DIR))
-    start = subprocess.run(
-        ["bash", str(CLUSTER / "start_slurm.sh")], capture_output=True, text=True, env=env, timeout=900
-    )
-    if start.returncode == 3:
-        pytest.skip(f"apt-get cannot install slurm-wlm and munge here:\n{start.stderr[-2000:]}")
-    try:
-        assert start.returncode == 0, f"start_slurm.sh failed:\n{start.stdout}\n{start.stderr}"
-        print(start.stdout)
-        node = subprocess.run(["scontrol", "show", "node"], capture_output=True, text=True, check=True).stdout
-        memory = int(re.search(r"RealMemory=(\d+)", node).group(1))
-        yield {"log": SLURM_DIR / "log" / "slurmctld.log", "memory": memory}
-    finally:
-        stop = subprocess.run(
-            ["bash", str(CLUSTER / "stop_slurm.sh")], capture_output=True, text=True, env=env, timeout=120
+    with cluster_lock():
+        start = subprocess.run(
+            ["bash", str(CLUSTER / "start_slurm.sh")], capture_output=True, text=True, env=env, timeout=900
         )
-        print(stop.stdout, stop.stderr)
+        try:
+            if start.returncode == 3:
+                pytest.skip(f"apt-get cannot install slurm-wlm and munge here:\n{start.stderr[-2000:]}")
+            assert start.returncode == 0, f"start_slurm.sh failed:\n{start.stdout}\n{start.stderr}"
+            print(start.stdout[-1000:])
+            node = subprocess.run(
+                ["scontrol", "show", "node"], capture_output=True, text=True, check=True
+            ).stdout
+            memory = int(re.search(r"RealMemory=(\d+)", node).group(1))
+            yield {"log": SLURM_DIR / "log" / "slurmctld.log", "memory": memory}
+        finally:
+            # Always: no daemon outlives the tests, also after a failure.
+            stop = subprocess.run(
+                ["bash", str(CLUSTER / "stop_slurm.sh")], capture_output=True, text=True, env=env, timeout=120
+            )
+            print(stop.stdout, stop.stderr)
 
 
 def cluster_profile(tmp_path, memory):
@@ -137,7 +161,7 @@ def test_workflow_on_slurm_equals_local_run(slurm, completed_tiny_workflow, tmp_
 
     # The same outputs as the local run, and nothing left to do.
     assert files_under(wf.root, "results", "resources") == files_under(local.root, "results", "resources")
-    assert wf.dry_run_jobs() == {}
+    assert wf.dry_run_jobs(config=local.config) == {}
 
     # The same numbers: metrics (timings aside) and predictions, exactly.
     ours = pd.read_csv(wf.path("results/metrics.csv"))
@@ -202,4 +226,5 @@ def test_failed_job_is_reported_and_rerun_resumes(slurm, tmp_path):
     assert len(submissions(fixed.output)) == 3
     for target in targets:
         assert wf.path(target).exists()
-    assert wf.dry_run_jobs(*targets, config=config) == {}
+    # Nothing left to do ("--": the targets must not follow "--quiet rules").
+    assert wf.dry_run_jobs("--", *targets, config=config) == {}
