@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
+from . import CLASS_NAMES, NUM_CLASSES, NUM_PIXELS
+
 
 @dataclass
 class Dataset:
@@ -64,7 +66,7 @@ def duplicate_groups(images):
     Exact comparison (the raw bytes are the dictionary key), linear time.
     """
     first = {}
-    flat = np.ascontiguousarray(images).reshape(len(images), -1)
+    flat = np.ascontiguousarray(images).reshape(len(images), NUM_PIXELS)
     return np.array([first.setdefault(row.tobytes(), i) for i, row in enumerate(flat)], dtype=np.int64)
 
 
@@ -109,15 +111,17 @@ def quality_counts(x_train, y_train, x_test):
     conflict = conflicting_groups(groups, y_train)
     test_groups = duplicate_groups(x_test)
     test_dup_groups, test_dup_images = _duplicate_summary(test_groups)
-    train_keys = {row.tobytes() for row in np.ascontiguousarray(x_train).reshape(len(x_train), -1)}
-    flat_test = np.ascontiguousarray(x_test).reshape(len(x_test), -1)
+    train_keys = {row.tobytes() for row in np.ascontiguousarray(x_train).reshape(len(x_train), NUM_PIXELS)}
+    flat_test = np.ascontiguousarray(x_test).reshape(len(x_test), NUM_PIXELS)
     counts = {
         "train_images": len(x_train),
         "train_duplicate_groups": dup_groups,
         "train_duplicate_images": dup_images,
         "train_conflicting_groups": int(conflict.sum()),
         "train_conflicting_images": int(conflict[groups].sum()),
-        "train_blank_images": int((x_train.reshape(len(x_train), -1).max(axis=1, initial=0) == 0).sum()),
+        "train_blank_images": int(
+            (x_train.reshape(len(x_train), NUM_PIXELS).max(axis=1, initial=0) == 0).sum()
+        ),
         "test_images": len(x_test),
         "test_duplicate_groups": test_dup_groups,
         "test_duplicate_images": test_dup_images,
@@ -206,7 +210,6 @@ def class_count_table(dataset):
 
     The test column is empty (NA) when the test labels are unknown.
     """
-    from . import CLASS_NAMES, NUM_CLASSES
 
     def count(y):
         return np.bincount(np.asarray(y, np.int64), minlength=NUM_CLASSES)[:NUM_CLASSES]

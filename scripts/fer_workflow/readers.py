@@ -158,7 +158,7 @@ def read_csv_rows(path, columns):
             raise DataError(path, f"expected {width} comma-separated fields, found {len(parts)}", line=number)
         numbers.append(number)
         for out, i in zip(fields, index, strict=True):
-            out.append(parts[i])
+            out.append(parts[i].strip(b'" \t'))  # surrounding blanks and quotes
     if not numbers:
         raise DataError(path, "no data rows after the header")
     return np.array(numbers), fields
