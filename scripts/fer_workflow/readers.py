@@ -238,7 +238,7 @@ def _diagnose_pixels(path, number, value):
             shown = token.decode("utf-8", "replace")
             raise DataError(path, f"pixel {j + 1} is {shown!r}, not an integer 0..255", line=number)
     if len(tokens) != NUM_PIXELS:
-        raise DataError(path, f"expected {NUM_PIXELS} pixel values (48x48), found {len(tokens)}", line=number)
+        raise DataError(path, f"expected {NUM_PIXELS} pixel values, found {len(tokens)}", line=number)
     # Tokens look fine but the parser still failed (should not happen).
     raise DataError(path, "cannot parse pixel values", line=number)
 
