@@ -8,14 +8,16 @@ rule generate_synthetic:
         test="resources/synthetic/test.csv",
         test_labels="resources/synthetic/test_labels.csv",
         masks="resources/synthetic/masks.npz",
+    log:
+        "results/logs/generate_synthetic.log",
+    benchmark:
+        "results/benchmarks/generate_synthetic.tsv"
+    conda:
+        "../envs/fer.yaml"
     params:
         n_train=lookup(dpath="synthetic/n_train", within=config),
         n_test=lookup(dpath="synthetic/n_test", within=config),
         seed=lookup(dpath="synthetic/seed", within=config),
-    log:
-        "results/logs/generate_synthetic.log",
-    conda:
-        "../envs/fer.yaml"
     script:
         "../scripts/generate_synthetic.py"
 
@@ -30,14 +32,17 @@ rule read_data:
             caption="../report/data_quality.rst",
             category="Data",
         ),
-    params:
-        format=lookup(dpath="data/format", within=config),
     log:
         "results/logs/read_data.log",
     benchmark:
         "results/benchmarks/read_data.tsv"
     conda:
         "../envs/fer.yaml"
+    resources:
+        # Peak of reading the 28,709-row FER2013 training file (text + arrays).
+        mem_mb=3000,
+    params:
+        format=lookup(dpath="data/format", within=config),
     script:
         "../scripts/read_data.py"
 
@@ -52,14 +57,16 @@ rule split_data:
             caption="../report/class_counts.rst",
             category="Data",
         ),
+    log:
+        "results/logs/split_data.log",
+    benchmark:
+        "results/benchmarks/split_data.tsv"
+    conda:
+        "../envs/fer.yaml"
     params:
         validation_fraction=lookup(dpath="data/validation_fraction", within=config),
         drop_duplicates=lookup(dpath="data/drop_duplicates", within=config),
         seed=lookup(dpath="seed", within=config),
-    log:
-        "results/logs/split_data.log",
-    conda:
-        "../envs/fer.yaml"
     script:
         "../scripts/split_data.py"
 
@@ -73,12 +80,12 @@ rule plot_samples:
             caption="../report/samples.rst",
             category="Data",
         ),
-    params:
-        per_class=lookup(dpath="samples/per_class", within=config),
-        seed=lookup(dpath="seed", within=config),
     log:
         "results/logs/plot_samples.log",
     conda:
         "../envs/fer.yaml"
+    params:
+        per_class=lookup(dpath="samples/per_class", within=config),
+        seed=lookup(dpath="seed", within=config),
     script:
         "../scripts/plot_samples.py"
