@@ -1,0 +1,129 @@
+"""Train one model of a config preset outside Snakemake and report epoch time
+and validation accuracy: for timing a preset on a GPU machine (it needs only
+Keras and a backend, so it runs under KERAS_BACKEND=jax where TensorFlow is not
+installed) and for trying recipes before writing them into a preset.
+
+    python benchmarks/train_preset.py --raw results/data/raw.npz \
+        --configfile presets/fer2013-gpu.yaml --epochs 10 --max-seconds 300
+
+--raw is the read_data rule's output (x_train, y_train); the validation split
+is the workflow's (stratified, data.validation_fraction, seed). Prints one line
+per epoch, then a JSON summary line starting with RESULT.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
+
+from fer_workflow import runtime  # noqa: E402
+
+
+def load_config(configfiles, overrides):
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    for path in configfiles:
+        config = runtime.merge_config(config, yaml.safe_load(Path(path).read_text()))
+    for item in overrides:  # key.sub=value, value parsed as YAML
+        key, value = item.split("=", 1)
+        patch = node = {}
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(value)
+        config = runtime.merge_config(config, patch)
+    return config
+
+
+class TimeLimit:
+    """Stop training after the epoch that crosses ``seconds``."""
+
+    def __new__(cls, seconds):
+        import keras
+
+        class _TimeLimit(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                self.start = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                if time.perf_counter() - self.start > seconds:
+                    self.model.stop_training = True
+
+        return _TimeLimit()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--raw", required=True, help="raw.npz written by the read_data rule")
+    parser.add_argument("--configfile", action="append", default=[], help="preset(s) merged over config.yaml")
+    parser.add_argument("--set", action="append", default=[], help="override, e.g. train.batch_size=128")
+    parser.add_argument("--model", choices=["cnn", "dnn"], default="cnn")
+    parser.add_argument("--epochs", type=int, help="override train.epochs")
+    parser.add_argument("--max-seconds", type=float, default=0, help="stop after the epoch crossing this")
+    parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: all)")
+    parser.add_argument("--label", default="", help="name printed in the RESULT line")
+    args = parser.parse_args()
+
+    config = load_config(args.configfile, args.set)
+    if args.epochs:
+        config["train"]["epochs"] = args.epochs
+    runtime.configure_backend(threads=args.threads or None, seed=config["seed"])
+
+    import keras
+
+    from fer_workflow import data, models, readers, training
+
+    raw = readers.Raw.load(args.raw)
+    dataset, _ = data.make_dataset(
+        raw.x_train, raw.y_train, raw.x_test, raw.y_test, raw.test_ids,
+        config["data"]["validation_fraction"], config["seed"], config["data"]["drop_duplicates"],
+    )
+
+    training.set_precision(config["train"])
+    augment = config["train"]["augment"]
+    model = cnn = models.build_cnn(config["cnn"], augment)
+    if args.model == "dnn":
+        widths = models.match_dnn_widths(cnn.count_params(), config["dnn"]["hidden_ratios"], config["dnn"]["batch_norm"])
+        model = models.build_dnn(widths, config["dnn"], augment)
+    flops = models.count_flops(model)
+    print(
+        f"{args.label or args.model}: backend {keras.backend.backend()}, {model.count_params()} parameters, "
+        f"{flops / 1e6:.1f} MFLOP forward per image, {len(dataset.y_train)} train / {len(dataset.y_val)} val",
+        flush=True,
+    )
+    callbacks = [TimeLimit(args.max_seconds)] if args.max_seconds else []
+    start = time.perf_counter()
+    history = training.train(
+        model, dataset, config["train"], config["seed"], f"/tmp/train_preset_{args.label}", callbacks=callbacks
+    )
+    wall = time.perf_counter() - start
+    seconds = history["seconds"].to_numpy()
+    steady = float(np.median(seconds[1:])) if len(seconds) > 1 else float(seconds[0])
+    images = len(dataset.y_train) if not config["train"]["steps_per_epoch"] else (
+        config["train"]["steps_per_epoch"] * config["train"]["batch_size"]
+    )
+    result = {
+        "label": args.label or args.model,
+        "backend": keras.backend.backend(),
+        "parameters": int(model.count_params()),
+        "mflop_forward": round(flops / 1e6, 1),
+        "epochs": int(len(history)),
+        "first_epoch_s": round(float(seconds[0]), 2),
+        "epoch_s": round(steady, 2),
+        "train_images_per_s": round(images / steady, 1),
+        "best_val_accuracy": round(float(history["val_accuracy"].max()), 4),
+        "best_epoch": int(history["val_accuracy"].idxmax()) + 1,
+        "val_accuracy_by_epoch": [round(float(v), 4) for v in history["val_accuracy"]],
+        "wall_s": round(wall, 1),
+    }
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
