@@ -62,6 +62,31 @@ def test_loss_terms_touch_only_their_own_image(model):
     np.testing.assert_allclose(terms.numpy(), [full[i, :, :, i].mean() for i in range(4)], rtol=1e-5)
 
 
+@pytest.mark.parametrize("kernel", [2, 3, 5])
+@pytest.mark.parametrize("use_bias", [False, True])
+def test_own_channel_conv_equals_the_layers_diagonal(kernel, use_bias):
+    layer = keras.layers.Conv2D(
+        7, kernel, padding="same", use_bias=use_bias, bias_initializer="random_normal"
+    )
+    x = tf.random.stateless_normal((5, 11, 9, 3), seed=(1, 2))
+    full = layer(x).numpy()
+    own = filters.own_channel_conv(x, layer).numpy()
+    np.testing.assert_allclose(own, np.stack([full[i, :, :, i] for i in range(5)]), rtol=1e-5, atol=1e-5)
+
+
+def test_fast_loss_terms_equal_the_full_extractor_and_stay_independent(model):
+    extractor = filters.feature_extractor(model, "block2_conv2")
+    terms_fn = filters.own_filter_terms(extractor)
+    images = tf.constant(filters.initial_images(4, seed=1))
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        terms = terms_fn(images)
+    norms = np.abs(tape.jacobian(terms, images).numpy()).sum(axis=(2, 3, 4))
+    assert np.all(np.diag(norms) > 0) and np.all(norms[~np.eye(4, dtype=bool)] == 0)
+    expected = filters.own_filter_means(extractor(images, training=False)).numpy()
+    np.testing.assert_allclose(terms.numpy(), expected, rtol=1e-5)
+
+
 @pytest.mark.parametrize("jitter,tv_weight", [(0, 0.0), (2, 0.5)])
 def test_batched_ascent_equals_per_filter_loop(model, jitter, tv_weight):
     # A few steps: over many steps at a large learning rate, ReLU switching

@@ -82,26 +82,86 @@ def own_filter_means(activation):
     return tf.reduce_mean(own, axis=[1, 2, 3])
 
 
-def _step(images, shift, extractor, loss_terms, learning_rate, tv_weight):
+def _plain_conv(layer):
+    """Whether ``layer`` is a stride-1, undilated, 'same' Conv2D (what build_cnn makes)."""
+    import keras
+
+    return (
+        type(layer) is keras.layers.Conv2D
+        and tuple(layer.strides) == (1, 1)
+        and tuple(layer.dilation_rate) == (1, 1)
+        and layer.padding == "same"
+        and layer.groups == 1
+        and layer.data_format == "channels_last"
+    )
+
+
+def own_channel_conv(x, layer):
+    """Conv ``layer`` applied to image i with its filter i only: (n, h, w).
+
+    The same numbers as ``layer(x)[i, :, :, i]`` at 1/channels of the cost:
+    the batch is moved into the channels, (1, h, w, n * cin), and a depthwise
+    convolution applies filter i to the input channels of image i; summing
+    over the input channels completes the convolution.
+    """
+    import tensorflow as tf
+
+    n, h, w, cin = x.shape
+    kh, kw = layer.kernel_size
+    kernel = tf.convert_to_tensor(layer.kernel)[..., :n]  # (kh, kw, cin, n)
+    kernel = tf.reshape(tf.transpose(kernel, [0, 1, 3, 2]), [kh, kw, n * cin, 1])
+    stacked = tf.reshape(tf.transpose(x, [1, 2, 0, 3]), [1, h, w, n * cin])
+    out = tf.nn.depthwise_conv2d(stacked, kernel, [1, 1, 1, 1], "SAME")
+    out = tf.transpose(tf.reduce_sum(tf.reshape(out, [h, w, n, cin]), axis=-1), [2, 0, 1])
+    if layer.use_bias:
+        out += tf.convert_to_tensor(layer.bias)[:n][:, None, None]
+    return out
+
+
+def own_filter_terms(extractor, own_channel=True):
+    """images -> (n,) loss terms mean(activation[i, :, :, i]) of the extractor's layer.
+
+    The batch would compute all channels of the last conv for every image
+    but use one per image; with ``own_channel`` and a plain last conv, only
+    the used channel is computed (the layers before it run in full).
+    """
+    import keras
+    import tensorflow as tf
+
+    layer = extractor.layers[-1]
+    if not (own_channel and _plain_conv(layer)):
+        return lambda images: own_filter_means(extractor(images, training=False))
+    prefix = keras.Model(extractor.inputs[0], layer.input, name=f"{extractor.name}_prefix")
+
+    def terms(images):
+        own = own_channel_conv(prefix(images, training=False), layer)
+        return tf.reduce_mean(own, axis=[1, 2])
+
+    return terms
+
+
+def _step(images, shift, loss_terms, learning_rate, tv_weight):
     """One ascent step on a batch: roll (jitter), ascend, roll back."""
     import tensorflow as tf
 
     rolled = tf.roll(images, shift, axis=[1, 2])
     with tf.GradientTape() as tape:
         tape.watch(rolled)
-        terms = loss_terms(extractor(rolled, training=False))
+        terms = loss_terms(rolled)
         loss = tf.reduce_sum(terms) - tv_weight * tf.reduce_sum(total_variation(rolled))
     rolled = rolled + learning_rate * normalise(tape.gradient(loss, rolled))
     return tf.roll(rolled, -shift, axis=[1, 2])
 
 
-def batched_step(extractor, learning_rate, tv_weight=0.0, jit_compile=False):
+def batched_step(extractor, learning_rate, tv_weight=0.0, jit_compile=False, own_channel=True):
     """Compiled step for all filters at once: (images, shift) -> images."""
     import tensorflow as tf
 
+    terms = own_filter_terms(extractor, own_channel)
+
     @tf.function(jit_compile=jit_compile)
     def step(images, shift):
-        return _step(images, shift, extractor, own_filter_means, learning_rate, tv_weight)
+        return _step(images, shift, terms, learning_rate, tv_weight)
 
     return step
 
@@ -112,10 +172,11 @@ def single_step(extractor, learning_rate, tv_weight=0.0, jit_compile=False):
 
     @tf.function(jit_compile=jit_compile)
     def step(image, shift, index):
-        def terms(activation):
+        def terms(images):
+            activation = extractor(images, training=False)
             return tf.reduce_mean(tf.gather(activation, [index], axis=3), axis=[1, 2, 3])
 
-        return _step(image, shift, extractor, terms, learning_rate, tv_weight)
+        return _step(image, shift, terms, learning_rate, tv_weight)
 
     return step
 

@@ -1,0 +1,201 @@
+"""Batched gradient ascent vs. the per-filter loop, and both vs. the machine.
+
+    .venv/bin/python benchmarks/filter_ascent.py --threads 2 --filters 32 --steps 30 --layer block2_conv2
+
+On one model and layer, in one run: the batched ascent (``fer_workflow.filters``:
+all filters in one batch, one compiled step) and the keras.io-shaped loop
+(one filter at a time, one compiled step per call, same steps and learning
+rate), timed after a warm-up step each (tracing excluded). It prints the
+speed-up, the achieved GFLOP/s of each, and the float32 matrix-multiply
+GFLOP/s of the same machine measured in the same run, with the ratio.
+
+FLOP count (per image and step): the conv layers of the extractor (the model
+up to ``--layer``), 2*H*W*k*k*Cin*Cout each (``fer_workflow.models.count_flops``
+when available), counted once for the forward pass and once more for the
+gradient w.r.t. the input (one transposed convolution per layer, the same
+multiply-adds). Weight gradients are not needed and not computed; batch norm,
+ReLU, pooling and the update are element-wise and not counted. The loop
+computes all Cout channels of the last layer and uses one; the batched step
+computes only the used channel of a plain last conv
+(``filters.own_channel_conv``), 1/Cout of that layer's FLOPs. Each run's
+GFLOP/s is the FLOPs it executes divided by its time; the speed-up is
+the plain time ratio (same images, steps and learning rate).
+
+The model is the default CNN of config.yaml, untrained (``--configfile`` to
+overlay a preset), built by ``fer_workflow.models.build_cnn``.
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from fer_workflow import filters, runtime  # noqa: E402
+
+
+def build_model(configfiles):
+    """The config's CNN (untrained); a local VGG-ish stand-in if models is missing."""
+    import keras
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    for path in configfiles:
+        config = runtime.merge_config(config, yaml.safe_load(Path(path).read_text()))
+    try:
+        from fer_workflow import models
+    except ImportError:
+        models = None
+    if models is not None:
+        return models.build_cnn(config["cnn"], augment_cfg=None)
+    inputs = keras.Input((48, 48, 1))
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    for i, width in enumerate((32, 64, 96), start=1):
+        for j in (1, 2):
+            x = keras.layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"block{i}_conv{j}")(x)
+            x = keras.layers.BatchNormalization()(x)
+            x = keras.layers.ReLU()(x)
+        x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dense(7, name="logits")(x)
+    return keras.Model(inputs, keras.layers.Activation("softmax", name="probs")(x))
+
+
+def conv_flops(extractor):
+    """Forward FLOPs per image of the extractor's conv layers, and of its last layer."""
+    import keras
+
+    convs = [layer for layer in extractor.layers if isinstance(layer, keras.layers.Conv2D)]
+
+    def flops(layer):
+        h, w, cout = layer.output.shape[1:]
+        kh, kw = layer.kernel_size
+        cin = layer.input.shape[-1]
+        if isinstance(layer, keras.layers.SeparableConv2D):
+            return 2 * h * w * (kh * kw * cin + cin * cout)
+        return 2 * h * w * kh * kw * cin * cout
+
+    return sum(flops(layer) for layer in convs), flops(convs[-1])
+
+
+def matmul_gflops(n=1024, seconds=2.0):
+    """Float32 n x n matrix-multiply rate of this machine, GFLOP/s."""
+    import tensorflow as tf
+
+    a = tf.random.normal((n, n))
+    b = tf.random.normal((n, n))
+    matmul = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b)))
+    matmul(a, b).numpy()  # warm-up
+    reps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        matmul(a, b).numpy()
+        reps += 1
+    return 2 * n**3 * reps / (time.perf_counter() - start) / 1e9
+
+
+def batched_runner(extractor, n, steps, lr, jit, own_channel):
+    """A function that runs the batched ascent once and returns its seconds."""
+    import tensorflow as tf
+
+    step = filters.batched_step(extractor, lr, jit_compile=jit, own_channel=own_channel)
+    start_images = tf.constant(filters.initial_images(n, seed=0))
+    shifts = filters.jitter_shifts(steps, 0, seed=0)
+    step(start_images, shifts[0]).numpy()  # trace and warm up
+
+    def run():
+        start, images = time.perf_counter(), start_images
+        for shift in shifts:
+            images = step(images, shift)
+        images.numpy()
+        return time.perf_counter() - start
+
+    return run
+
+
+def loop_runner(extractor, n, steps, lr, jit):
+    """A function that runs the per-filter loop once and returns its seconds."""
+    import tensorflow as tf
+
+    step = filters.single_step(extractor, lr, jit_compile=jit)
+    start_images = filters.initial_images(n, seed=0)
+    shifts = filters.jitter_shifts(steps, 0, seed=0)
+    step(tf.constant(start_images[:1]), shifts[0], tf.constant(0)).numpy()  # trace and warm up
+
+    def run():
+        start = time.perf_counter()
+        for i in range(n):
+            image = tf.constant(start_images[i : i + 1])
+            for shift in shifts:
+                image = step(image, shift, tf.constant(i))
+            image.numpy()
+        return time.perf_counter() - start
+
+    return run
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads")
+    parser.add_argument("--filters", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--learning-rate", type=float, default=10.0)
+    parser.add_argument("--layer", default="block2_conv2")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each is kept")
+    parser.add_argument("--configfile", action="append", default=[])
+    parser.add_argument("--jit", action="store_true", help="compile the steps with XLA (jit_compile=True)")
+    args = parser.parse_args()
+
+    runtime.configure_backend(threads=args.threads, seed=0)
+    model = build_model(args.configfile)
+    extractor = filters.feature_extractor(model, args.layer)
+    forward, last = conv_flops(extractor)
+    n, steps, lr = args.filters, args.steps, args.learning_rate
+    # Forward + gradient w.r.t. the input, for every image and step.
+    full_flops = 2 * forward * n * steps
+    own_flops = 2 * (forward - last + last / extractor.output.shape[-1]) * n * steps
+    if not filters._plain_conv(extractor.layers[-1]):
+        own_flops = full_flops
+    print(
+        f"model {model.name}, layer {args.layer} {tuple(extractor.output.shape[1:])}, {n} filters, {steps} steps"
+    )
+    print(
+        f"extractor forward {forward / 1e6:.1f} MFLOP/image ({last / 1e6:.1f} in {args.layer}); per run "
+        f"{full_flops / 1e9:.1f} GFLOP computing the whole layer, {own_flops / 1e9:.1f} computing own channels only"
+    )
+    runs = {
+        "batched": (batched_runner(extractor, n, steps, lr, args.jit, own_channel=True), own_flops),
+        "batched, whole layer": (
+            batched_runner(extractor, n, steps, lr, args.jit, own_channel=False),
+            full_flops,
+        ),
+        "per-filter loop": (loop_runner(extractor, n, steps, lr, args.jit), full_flops),
+    }
+    # The machine may be shared: interleave the runs and keep each one's best
+    # time (and the best matmul rate) over the rounds.
+    best = dict.fromkeys(runs, float("inf"))
+    rate = 0.0
+    for r in range(args.rounds):
+        rate = max(rate, matmul_gflops())
+        for name, (run, _) in runs.items():
+            best[name] = min(best[name], run())
+        print(f"round {r + 1}: " + ", ".join(f"{name} {best[name]:.2f} s" for name in runs), flush=True)
+    print(f"float32 matmul (1024x1024, {args.threads} threads, best of {args.rounds}): {rate:.1f} GFLOP/s")
+    for name, (_, flops) in runs.items():
+        gflops = flops / best[name] / 1e9
+        print(f"{name:>22}: {best[name]:6.2f} s  {gflops:6.1f} GFLOP/s  {gflops / rate:4.0%} of matmul")
+    loop = best["per-filter loop"]
+    print(
+        f"speed-up over the loop: batched {loop / best['batched']:.2f}x, "
+        f"batched whole layer {loop / best['batched, whole layer']:.2f}x" + (" (XLA)" if args.jit else "")
+    )
+
+
+if __name__ == "__main__":
+    main()
