@@ -40,7 +40,7 @@ def test_rows_cover_every_layer_in_order_with_shapes_and_params():
     assert len(rows) == len(model.layers) - 2
     augment = rows[1]
     assert augment["layers"] == ["random_flip", "random_translation", "random_zoom"]
-    assert augment["type"] == "RandomFlip + RandomTranslation + RandomZoom"
+    assert augment["type"] == "Random: Flip, Translation, Zoom"
     by_name = {row["title"]: row for row in rows}
     conv = model.get_layer("block1_conv1")
     assert by_name["block1_conv1"]["type"] == "Conv2D"

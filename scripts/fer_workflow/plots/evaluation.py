@@ -119,7 +119,9 @@ def layer_rows(model, fold_augmentation=True):
         if fold_augmentation and kind == "augment" and rows and rows[-1]["kind"] == "augment":
             last = rows[-1]
             last["title"] = "augmentation (training only)"
-            last["type"] += " + " + row["type"]
+            # 'Random: Flip, Translation, ...' stays short enough not to run into the shape column.
+            first = last["type"].removeprefix("Random: ").removeprefix("Random")
+            last["type"] = "Random: " + ", ".join([first, row["type"].removeprefix("Random")])
             last["shape"] = row["shape"]
             last["params"] += row["params"]
             last["layers"].append(layer.name)
