@@ -26,11 +26,13 @@ def confusion_matrix_figure(counts, model, split, accuracy):
     image = ax.imshow(percent, cmap="Blues", vmin=0, vmax=100)
     for t in range(n):
         for p in range(n):
+            colour = "white" if percent[t, p] > 55 else "black"
             if support[t] == 0:
-                text = "–"
+                text, colour = "–", "#999999"
+            elif counts[t, p] == 0:
+                text, colour = "0", "#aaaaaa"  # empty cells stay quiet so the errors stand out
             else:
                 text = f"{percent[t, p]:.0f}%\n{counts[t, p]}"
-            colour = "white" if percent[t, p] > 55 else "black"
             weight = "bold" if t == p else "normal"
             ax.text(p, t, text, ha="center", va="center", color=colour, fontsize=9, fontweight=weight)
     ax.set_xticks(range(n), CLASS_NAMES, rotation=30, ha="right")
