@@ -31,6 +31,7 @@ TINY = {
             {"filters": 8, "convs": 1, "kernel": 3, "batch_norm": True, "pool": 2, "dropout": 0.0},
             {"filters": 12, "convs": 1, "kernel": 3, "batch_norm": True, "pool": 2, "dropout": 0.0},
         ],
+        "head_pool": "flatten",
         "dense": [16],
     },
     "train": {"epochs": 2, "batch_size": 32},
