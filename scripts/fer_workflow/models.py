@@ -31,9 +31,9 @@ def _inputs_and_preprocessing(augment_cfg):
             s = augment_cfg["shift"]
             x = layers.RandomTranslation(s, s, fill_mode="nearest", name="augment_shift")(x)
         if augment_cfg.get("rotation"):
-            x = layers.RandomRotation(
-                augment_cfg["rotation"], fill_mode="nearest", name="augment_rotation"
-            )(x)
+            x = layers.RandomRotation(augment_cfg["rotation"], fill_mode="nearest", name="augment_rotation")(
+                x
+            )
         if augment_cfg.get("zoom"):
             x = layers.RandomZoom(augment_cfg["zoom"], fill_mode="nearest", name="augment_zoom")(x)
     x = layers.Rescaling(1.0 / 255, name="rescaling")(x)
@@ -131,51 +131,43 @@ def match_dnn_widths(
 ):
     """Hidden widths proportional to ``hidden_ratios`` whose DNN has ``target_params``.
 
-    Binary search on the base width ``b`` (widths ``max(1, round(b * r))``;
-    the count grows with ``b``) for the largest DNN not above the target,
-    then solve the last hidden width exactly: the count is linear in it,
-    so the remaining error is at most half of one unit's cost. Raises
-    ValueError if the result is not within ``tolerance`` (relative) of the
-    target, e.g. when the target is below the smallest possible DNN.
+    The first hidden layer is the coarse knob (one unit costs ~input_size
+    parameters), later layers are finer ones. So the widths are fixed from
+    the first to the last: for layer i, binary-search the scale ``s`` of the
+    remaining widths ``max(1, round(s * r))`` for the largest DNN not above
+    the target (the count grows with ``s``) and keep layer i's width. The
+    last width is then solved exactly (the count is linear in it), leaving
+    an error of at most half of one of its units. Raises ValueError if the
+    result is not within ``tolerance`` (relative) of the target, e.g. when
+    the target is below the smallest possible DNN.
     """
-
-    def widths_for(base):
-        return [max(1, round(base * r)) for r in hidden_ratios]
 
     def count(widths):
         return dnn_parameters(widths, batch_norm, input_size, num_classes)
 
-    lo, hi = 1, 2
-    while count(widths_for(hi)) <= target_params:
-        hi *= 2
-    # Invariant: count(lo) <= target or lo == 1; count(hi) > target.
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if count(widths_for(mid)) <= target_params:
-            lo = mid
-        else:
-            hi = mid
-    # The count jumps by ~input_size per unit of the first width, so solve the
-    # last hidden width exactly (the count is linear in it) for the base just
-    # below and just above the target, and keep the one that bends the
-    # ratios least.
-    best = None
-    for base in (lo, lo + 1):
-        widths = widths_for(base)
-        fan_in = widths[-2] if len(widths) > 1 else input_size
-        unit = fan_in + (4 if batch_norm else 1) + num_classes
-        fixed = count(widths) - widths[-1] * unit
-        widths[-1] = max(1, round((target_params - fixed) / unit))
-        bend = abs(widths[-1] - base * hidden_ratios[-1])
-        if best is None or bend < best[0]:
-            best = (bend, widths)
-    widths = best[1]
+    def with_scale(fixed, scale):
+        return fixed + [max(1, round(scale * r)) for r in hidden_ratios[len(fixed) :]]
+
+    widths = []
+    for _ in range(len(hidden_ratios) - 1):
+        lo, hi = 0.0, 1.0
+        while count(with_scale(widths, hi)) <= target_params:
+            hi *= 2
+        for _ in range(60):  # to far below one unit of the scale
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if count(with_scale(widths, mid)) <= target_params else (lo, mid)
+        widths = with_scale(widths, lo)[: len(widths) + 1]
+    # Last hidden width: count = (count with width 0) + width * unit.
+    fan_in = widths[-1] if widths else input_size
+    unit = fan_in + (4 if batch_norm else 1) + num_classes
+    fixed = count(widths + [0])
+    widths.append(max(1, round((target_params - fixed) / unit)))
     achieved = count(widths)
     if abs(achieved - target_params) > tolerance * target_params:
         raise ValueError(
             f"cannot match a DNN with hidden_ratios {list(hidden_ratios)} to "
-            f"{target_params} parameters within {tolerance:.0%}: best is {achieved} "
-            f"(widths {widths}); the smallest such DNN has {count([1] * len(widths))}"
+            f"{target_params} parameters within {tolerance:.0%}: solved widths {widths} "
+            f"give {achieved}; the smallest such DNN has {count([1] * len(widths))}"
         )
     return widths
 

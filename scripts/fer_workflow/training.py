@@ -130,7 +130,9 @@ class _Backup(keras.callbacks.Callback):
                 np.savez(os.path.join(self.dir, best), *self.es.best_weights)
                 state["early_stopping"]["best_weights"] = best
         if self.rlr is not None:
-            state["reduce_lr"] = {k: _plain(getattr(self.rlr, k)) for k in ("wait", "best", "cooldown_counter")}
+            state["reduce_lr"] = {
+                k: _plain(getattr(self.rlr, k)) for k in ("wait", "best", "cooldown_counter")
+            }
         tmp = os.path.join(self.dir, STATE_FILE + ".tmp")
         with open(tmp, "w") as f:
             json.dump(state, f)
@@ -162,7 +164,12 @@ def _best_weights(state, backup_dir):
 def _apply_state(state, es, rlr, backup_dir):
     if es is not None and "early_stopping" in state:
         s = state["early_stopping"]
-        es.wait, es.best, es.best_epoch, es.stopped_epoch = s["wait"], s["best"], s["best_epoch"], s["stopped_epoch"]
+        es.wait, es.best, es.best_epoch, es.stopped_epoch = (
+            s["wait"],
+            s["best"],
+            s["best_epoch"],
+            s["stopped_epoch"],
+        )
         es.best_weights = _best_weights(state, backup_dir)
     if rlr is not None and "reduce_lr" in state:
         s = state["reduce_lr"]

@@ -1,0 +1,184 @@
+"""Models: the CNN from config, the parameter-matched DNN, FLOP counts, presets."""
+
+import re
+
+import numpy as np
+import pytest
+import yaml
+from snakemake.utils import validate
+
+from conftest import REPO, TINY, default_config, merge
+from fer_workflow import models
+
+
+def block(filters, convs=1, pool=2, batch_norm=True, dropout=0.0, kernel=3):
+    return dict(
+        filters=filters, convs=convs, kernel=kernel, batch_norm=batch_norm, pool=pool, dropout=dropout
+    )
+
+
+def cnn_cfg(blocks, dense=(32,), head_pool="flatten", separable=False, dense_dropout=0.3):
+    return dict(
+        blocks=blocks,
+        separable=separable,
+        head_pool=head_pool,
+        dense=list(dense),
+        dense_dropout=dense_dropout,
+    )
+
+
+AUGMENT = default_config()["train"]["augment"]
+DNN = {"hidden_ratios": [1.0, 0.5, 0.25], "batch_norm": True, "dropout": 0.3}
+
+CNN_SHAPES = [
+    cnn_cfg([block(8), block(12)], dense=[16]),  # the TINY test CNN
+    default_config()["cnn"],
+    cnn_cfg([block(32, 2), block(64, 2), block(128, 2)], dense=[256], head_pool="avg"),
+    cnn_cfg([block(16), block(32, 2), block(64)], separable=True, head_pool="avg", dense=[]),
+    cnn_cfg([block(64, 2), block(128, 2), block(256, 2), block(512, 2)], dense=[1024, 1024]),
+]
+
+
+@pytest.mark.parametrize("cnn", CNN_SHAPES)
+@pytest.mark.parametrize(
+    "dnn",
+    [
+        DNN,
+        {"hidden_ratios": [1.0], "batch_norm": False, "dropout": 0.0},
+        {**DNN, "hidden_ratios": [1, 1, 1, 1]},
+    ],
+)
+def test_dnn_matches_cnn_parameters_within_one_percent(cnn, dnn):
+    target = models.build_cnn(cnn, AUGMENT).count_params()
+    try:
+        widths = models.match_dnn_widths(target, dnn["hidden_ratios"], dnn["batch_norm"])
+    except ValueError as error:
+        # Only a target that depth cannot reach may fail: one hidden layer
+        # moves in steps of ~2,300 parameters, so it needs >= 50 such steps.
+        assert "cannot match" in str(error)
+        smallest = models.dnn_parameters([1] * len(dnn["hidden_ratios"]), dnn["batch_norm"])
+        assert target < 1.01 * smallest or (len(dnn["hidden_ratios"]) == 1 and target < 50 * 2320)
+        return
+    assert len(widths) == len(dnn["hidden_ratios"]) and min(widths) >= 1
+    built = models.build_dnn(widths, dnn, AUGMENT).count_params()
+    assert built == models.dnn_parameters(widths, dnn["batch_norm"])  # the formula is exact
+    assert abs(built - target) <= 0.01 * target
+
+
+def test_large_dnn_keeps_the_width_ratios():
+    widths = models.match_dnn_widths(13_562_411, [1.0, 0.5, 0.25])
+    assert widths[1] / widths[0] == pytest.approx(0.5, abs=0.01)
+    assert widths[2] / widths[0] == pytest.approx(0.25, abs=0.01)
+
+
+def test_wider_cnn_gives_wider_dnn():
+    narrow = cnn_cfg([block(16), block(32)], dense=[32])
+    wide = cnn_cfg([block(32), block(64)], dense=[32])
+    w_narrow = models.match_dnn_widths(models.build_cnn(narrow).count_params(), DNN["hidden_ratios"])
+    w_wide = models.match_dnn_widths(models.build_cnn(wide).count_params(), DNN["hidden_ratios"])
+    assert w_wide[0] > w_narrow[0]
+
+
+def test_unreachable_target_is_a_clear_error():
+    with pytest.raises(ValueError, match="cannot match a DNN .* 1000 parameters within 1%"):
+        models.match_dnn_widths(1000, [1.0, 0.5])
+
+
+def test_cnn_layers_follow_the_contract():
+    cfg = cnn_cfg([block(8, convs=2), block(12, dropout=0.2)], dense=[16])
+    model = models.build_cnn(cfg, AUGMENT)
+    names = [layer.name for layer in model.layers]
+    convs = [n for n in names if re.fullmatch(r"block\d+_conv\d+", n)]
+    assert convs == ["block1_conv1", "block1_conv2", "block2_conv1"]
+    assert names[:6] == [
+        "image",
+        "augment_flip",
+        "augment_shift",
+        "augment_rotation",
+        "augment_zoom",
+        "rescaling",
+    ]
+    assert names[-2:] == ["logits", "probs"]
+    logits = model.get_layer("logits")
+    assert logits.units == 7 and logits.activation.__name__ == "linear"
+    assert model.get_layer("probs").dtype_policy.compute_dtype == "float32"
+    assert model.input_shape == (None, 48, 48, 1)
+    x = np.random.default_rng(0).uniform(0, 255, (3, 48, 48, 1)).astype("float32")
+    probs = np.asarray(model(x, training=False))
+    assert probs.shape == (3, 7)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    # Augmentation is active only in training: inference is deterministic.
+    np.testing.assert_array_equal(probs, np.asarray(model(x, training=False)))
+
+
+def test_separable_convs_after_the_first_and_avg_head():
+    from keras import layers
+
+    model = models.build_cnn(cnn_cfg([block(8, convs=2), block(16)], separable=True, head_pool="avg"))
+    assert type(model.get_layer("block1_conv1")) is layers.Conv2D
+    assert isinstance(model.get_layer("block1_conv2"), layers.SeparableConv2D)
+    assert isinstance(model.get_layer("block2_conv1"), layers.SeparableConv2D)
+    assert isinstance(model.get_layer("head_pool"), layers.GlobalAveragePooling2D)
+
+
+def test_dnn_has_the_same_augmentation_and_outputs():
+    cnn = models.build_cnn(cnn_cfg([block(8)]), AUGMENT)
+    dnn = models.build_dnn([20, 10], DNN, AUGMENT)
+    preprocessing = [layer.get_config() for layer in cnn.layers[1:6]]
+    for config in preprocessing:
+        config.pop("name")
+    dnn_preprocessing = [layer.get_config() for layer in dnn.layers[1:6]]
+    for config in dnn_preprocessing:
+        config.pop("name")
+    assert preprocessing == dnn_preprocessing
+    assert [layer.name for layer in dnn.layers][-2:] == ["logits", "probs"]
+    assert dnn.get_layer("dense1").units == 20 and dnn.get_layer("dense2").units == 10
+    off = models.build_dnn([20], DNN, dict(AUGMENT, enabled=False))
+    assert not any(layer.name.startswith("augment") for layer in off.layers)
+
+
+def test_count_flops_by_hand():
+    cfg = cnn_cfg([block(4, convs=2), block(8, pool=1)], dense=[10], head_pool="flatten")
+    model = models.build_cnn(cfg)
+    conv = 2 * 48 * 48 * 9 * 1 * 4 + 2 * 48 * 48 * 9 * 4 * 4 + 2 * 24 * 24 * 9 * 4 * 8
+    dense = 2 * (24 * 24 * 8) * 10 + 2 * 10 * 7
+    assert models.count_flops(model) == conv + dense
+    sep = models.build_cnn(cnn_cfg([block(4), block(8, pool=1)], separable=True, dense=[]))
+    # block2_conv1 is separable: depthwise 3x3 on 4 channels, then pointwise 4 -> 8.
+    expected = 2 * 48 * 48 * 9 * 4 + 2 * 24 * 24 * 9 * 4 + 2 * 24 * 24 * 4 * 8 + 2 * (24 * 24 * 8) * 7
+    assert models.count_flops(sep) == expected
+
+
+@pytest.mark.parametrize("path", ["scripts/fer_workflow/models.py", "scripts/fer_workflow/training.py"])
+def test_model_and_training_code_is_backend_agnostic(path):
+    source = (REPO / path).read_text()
+    assert not re.search(r"^\s*(import|from)\s+tensorflow", source, re.MULTILINE)
+    assert "tf." not in source
+
+
+def test_default_config_trains_a_matched_pair():
+    config = merge(default_config(), TINY)
+    target = models.build_cnn(config["cnn"]).count_params()
+    widths = models.match_dnn_widths(target, config["dnn"]["hidden_ratios"], config["dnn"]["batch_norm"])
+    assert abs(models.dnn_parameters(widths, True) - target) <= 0.01 * target
+
+
+@pytest.mark.parametrize("preset", ["fer2013-gpu.yaml", "hw3-report.yaml"])
+def test_presets_validate(preset):
+    config = merge(default_config(), yaml.safe_load((REPO / "presets" / preset).read_text()))
+    validate(config, str(REPO / "config.schema.yaml"))
+    cnn = models.build_cnn(config["cnn"], config["train"]["augment"])
+    widths = models.match_dnn_widths(
+        cnn.count_params(), config["dnn"]["hidden_ratios"], config["dnn"]["batch_norm"]
+    )
+    assert abs(models.dnn_parameters(widths, config["dnn"]["batch_norm"]) / cnn.count_params() - 1) <= 0.01
+
+
+def test_hw3_report_cnn_has_the_study_size():
+    config = merge(default_config(), yaml.safe_load((REPO / "presets" / "hw3-report.yaml").read_text()))
+    assert config["train"]["optimizer"] == "adadelta" and config["train"]["learning_rate"] == 0.1
+    assert config["train"]["epochs"] == 100 and config["train"]["steps_per_epoch"] == 400
+    assert config["train"]["batch_size"] == 32 and config["cnn"]["dense_dropout"] == 0.5
+    assert all(b["dropout"] == 0 for b in config["cnn"]["blocks"])
+    params = models.build_cnn(config["cnn"]).count_params()
+    assert abs(params - 13.56e6) <= 0.01 * 13.56e6
