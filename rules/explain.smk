@@ -16,19 +16,19 @@ rule plot_saliency:
             caption="../report/saliency.rst",
             category="Explainability",
         ),
+    log:
+        "results/logs/plot_saliency.log",
+    benchmark:
+        "results/benchmarks/plot_saliency.tsv"
+    conda:
+        "../envs/fer.yaml"
+    threads: 2
     params:
         n_images=lookup(dpath="saliency/n_images", within=config),
         method=lookup(dpath="saliency/method", within=config),
         smooth_samples=lookup(dpath="saliency/smooth_samples", within=config),
         noise=lookup(dpath="saliency/noise", within=config),
         seed=lookup(dpath="seed", within=config),
-    log:
-        "results/logs/plot_saliency.log",
-    benchmark:
-        "results/benchmarks/plot_saliency.tsv"
-    threads: 2
-    conda:
-        "../envs/fer.yaml"
     script:
         "../scripts/plot_saliency.py"
 
@@ -44,6 +44,13 @@ rule score_saliency:
             caption="../report/saliency_scores.rst",
             category="Explainability",
         ),
+    log:
+        "results/logs/score_saliency.log",
+    benchmark:
+        "results/benchmarks/score_saliency.tsv"
+    conda:
+        "../envs/fer.yaml"
+    threads: 2
     params:
         method=lookup(dpath="saliency/method", within=config),
         smooth_samples=lookup(dpath="saliency/smooth_samples", within=config),
@@ -51,13 +58,6 @@ rule score_saliency:
         deletion_fraction=lookup(dpath="saliency/deletion_fraction", within=config),
         n_images=lookup(dpath="saliency/n_score_images", within=config),
         seed=lookup(dpath="seed", within=config),
-    log:
-        "results/logs/score_saliency.log",
-    benchmark:
-        "results/benchmarks/score_saliency.tsv"
-    threads: 2
-    conda:
-        "../envs/fer.yaml"
     script:
         "../scripts/score_saliency.py"
 
@@ -71,6 +71,13 @@ rule plot_filters:
             caption="../report/filters.rst",
             category="Explainability",
         ),
+    log:
+        "results/logs/plot_filters_{layer}.log",
+    benchmark:
+        "results/benchmarks/plot_filters_{layer}.tsv"
+    conda:
+        "../envs/fer.yaml"
+    threads: 2
     params:
         n_filters=lookup(dpath="filters/n_filters", within=config),
         steps=lookup(dpath="filters/steps", within=config),
@@ -78,13 +85,6 @@ rule plot_filters:
         jitter=lookup(dpath="filters/jitter", within=config),
         tv_weight=lookup(dpath="filters/tv_weight", within=config),
         seed=lookup(dpath="seed", within=config),
-    log:
-        "results/logs/plot_filters_{layer}.log",
-    benchmark:
-        "results/benchmarks/plot_filters_{layer}.tsv"
-    threads: 2
-    conda:
-        "../envs/fer.yaml"
     script:
         "../scripts/plot_filters.py"
 
@@ -99,12 +99,14 @@ rule plot_activations:
             caption="../report/activations.rst",
             category="Explainability",
         ),
+    log:
+        "results/logs/plot_activations_{layer}.log",
+    benchmark:
+        "results/benchmarks/plot_activations_{layer}.tsv"
+    conda:
+        "../envs/fer.yaml"
     params:
         image_index=lookup(dpath="activations/image_index", within=config),
         max_maps=lookup(dpath="activations/max_maps", within=config),
-    log:
-        "results/logs/plot_activations_{layer}.log",
-    conda:
-        "../envs/fer.yaml"
     script:
         "../scripts/plot_activations.py"
