@@ -26,6 +26,7 @@ rule plot_saliency:
     params:
         n_images=lookup(dpath="saliency/n_images", within=config),
         method=lookup(dpath="saliency/method", within=config),
+        target=lookup(dpath="saliency/target", within=config),
         smooth_samples=lookup(dpath="saliency/smooth_samples", within=config),
         noise=lookup(dpath="saliency/noise", within=config),
         seed=lookup(dpath="seed", within=config),

@@ -13,16 +13,17 @@ chosen = saliency.choose_images(dataset.y_val, params.n_images, params.seed)
 images, labels = dataset.x_val[chosen], dataset.y_val[chosen]
 print(f"validation images {chosen.tolist()}, classes {labels.tolist()}")
 
-# The maps explain the true class of each face (see fer_workflow.saliency).
+# The maps explain the true class (target: label) or the model's answer.
+classes = saliency.target_classes(model, images, labels, target=params.target)
 maps = saliency.compute(
     model,
     images,
-    labels,
+    classes,
     method=params.method,
     samples=params.smooth_samples,
     noise=params.noise,
     seed=params.seed,
 )
 probs = saliency.predict(model, images)
-figure = explain.saliency_grid(images, maps, labels, probs, method=params.method)
+figure = explain.saliency_grid(images, maps, labels, probs, method=params.method, target=params.target)
 plots.save(figure, snakemake.output.figure)

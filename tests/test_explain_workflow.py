@@ -27,6 +27,7 @@ def test_saliency_scores_table(completed_tiny_workflow):
         ({"saliency": {"n_score_images": 10}}, {"score_saliency"}),
         ({"saliency": {"deletion_fraction": 0.2}}, {"score_saliency"}),
         ({"saliency": {"method": "vanilla"}}, {"plot_saliency", "score_saliency"}),
+        ({"saliency": {"target": "prediction"}}, {"plot_saliency"}),
         ({"filters": {"layer": "block1_conv1"}}, {"plot_filters"}),
         ({"filters": {"steps": 4}}, {"plot_filters"}),
         ({"activations": {"layer": "block2_conv1"}}, {"plot_activations"}),

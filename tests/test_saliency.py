@@ -81,9 +81,11 @@ def test_compute_rejects_unknown_method(model, faces):
 
 def test_predicted_target(model, faces):
     images, labels = faces
-    predicted = saliency.target_classes(model, images, labels, target="predicted")
+    predicted = saliency.target_classes(model, images, labels, target="prediction")
     np.testing.assert_array_equal(predicted, saliency.predict(model, images).argmax(axis=1))
     np.testing.assert_array_equal(saliency.target_classes(model, images, labels), labels)
+    with pytest.raises(ValueError, match="saliency.target"):
+        saliency.target_classes(model, images, labels, target="true")
 
 
 def test_choose_images_spreads_over_classes_and_is_seeded():

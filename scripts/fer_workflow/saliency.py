@@ -4,7 +4,7 @@ A saliency map is |d score_c / d input|: how much each input pixel moves the
 pre-softmax score of class c (Simonyan et al., 2014). SmoothGrad (Smilkov et
 al., 2017) averages that map over noisy copies of the image, which removes
 much of the speckle of the raw gradient. By default c is the image's true
-class ("why is this face Happy?"); ``target="predicted"`` explains the
+class ("why is this face Happy?"); ``target="prediction"`` explains the
 model's own answer instead.
 
 All gradients are computed in batched calls: with the model in inference
@@ -63,13 +63,13 @@ def _gradient_fn(scores):
     return saliency
 
 
-def target_classes(model, images, labels, target="true"):
-    """The class each map explains: the true label or the model's prediction."""
-    if target == "true":
+def target_classes(model, images, labels, target="label"):
+    """The class each map explains: ``label`` (the true class) or ``prediction``."""
+    if target == "label":
         return np.asarray(labels, dtype=np.int32)
-    if target == "predicted":
+    if target == "prediction":
         return predict(model, images).argmax(axis=1).astype(np.int32)
-    raise ValueError(f"saliency target must be 'true' or 'predicted', not {target!r}")
+    raise ValueError(f"saliency.target must be 'label' or 'prediction', not {target!r}")
 
 
 def predict(model, images, batch_size=BATCH_SIZE):

@@ -26,7 +26,7 @@ def _off(ax):
         spine.set_visible(False)
 
 
-def saliency_grid(images, maps, labels, probs, method="smoothgrad"):
+def saliency_grid(images, maps, labels, probs, method="smoothgrad", target="label"):
     """Per image a column: face, saliency map, overlay; titled with true and predicted class.
 
     ``probs`` are the model's class probabilities (n, 7); a title is green
@@ -59,7 +59,8 @@ def saliency_grid(images, maps, labels, probs, method="smoothgrad"):
     for g in range(groups):
         for r, name in enumerate(row_names):
             axes[3 * g + r, 0].set_ylabel(name, fontsize=9)
-    fig.suptitle("What the CNN looks at: |d class score / d pixel| for the true class", fontsize=11)
+    explained = "true" if target == "label" else "predicted"
+    fig.suptitle(f"What the CNN looks at: |d class score / d pixel| for the {explained} class", fontsize=11)
     fig.tight_layout()
     return fig
 
