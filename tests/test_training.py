@@ -1,0 +1,245 @@
+"""Training: history, resume after SIGKILL, same seed same numbers, the rule."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import REPO, tiny_config
+from fer_workflow import training
+
+# A tiny training run in a fresh process (seeds and Keras state start clean):
+# 140 random faces whose class shows as a bright corner patch. With KILL_AT=k
+# the process SIGKILLs itself right after epoch k's backup is written.
+CHILD = textwrap.dedent(
+    """
+    import os, signal, sys
+    sys.path.insert(0, {scripts!r})
+    import numpy as np
+    from fer_workflow import runtime
+    seed = int(os.environ.get("SEED", "7"))
+    runtime.configure_backend(threads=1, seed=seed)
+    import keras
+    from fer_workflow import models, training
+    from fer_workflow.data import Dataset
+
+    def faces(n, rng):
+        y = rng.integers(0, 7, n).astype("int8")
+        x = rng.integers(0, 120, (n, 48, 48)).astype("uint8")
+        x[:, :12, :12] = (60 + 25 * y)[:, None, None]
+        return x, y
+
+    rng = np.random.default_rng(0)
+    (xt, yt), (xv, yv) = faces(140, rng), faces(42, rng)
+    empty = np.zeros((0, 48, 48), "uint8")
+    data = Dataset(xt, yt, xv, yv, empty, np.zeros(0, "int8"), np.zeros(0, "int64"), np.arange(140), np.arange(42))
+    cnn = {{"blocks": [{{"filters": 4, "convs": 1, "kernel": 3, "batch_norm": True, "pool": 4, "dropout": 0.1}}],
+           "separable": False, "head_pool": "flatten", "dense": [8], "dense_dropout": 0.2}}
+    train = {{"epochs": 4, "batch_size": 32, "optimizer": "adam", "learning_rate": 0.01, "momentum": 0.9,
+             "weight_decay": 0.0, "steps_per_epoch": 0, "label_smoothing": 0.1,
+             "reduce_lr": {{"factor": 0.5, "patience": 1, "min_lr": 1e-4}}, "early_stopping": {{"patience": 3}},
+             "augment": {{"enabled": True, "flip": True, "shift": 0.05, "rotation": 0.02, "zoom": 0.05}},
+             "mixed_precision": False, "jit_compile": False}}
+    model = models.build_cnn(cnn, train["augment"])
+    kill_at = int(os.environ.get("KILL_AT", "0"))
+
+    class Kill(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch + 1 == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    history = training.train(model, data, train, seed, sys.argv[1], callbacks=[Kill()])
+    history.to_csv(sys.argv[2], index=False)
+    np.savez(sys.argv[3], *model.get_weights())
+    """
+)
+
+
+@pytest.fixture
+def child(tmp_path):
+    script = tmp_path / "child.py"
+    script.write_text(CHILD.format(scripts=str(REPO / "scripts")))
+
+    def run(name, kill_at=0, seed=7, backup="backup"):
+        env = dict(
+            os.environ, KILL_AT=str(kill_at), SEED=str(seed), PYTHONHASHSEED="0", TF_CPP_MIN_LOG_LEVEL="3"
+        )
+        args = [str(tmp_path / backup), str(tmp_path / f"{name}.csv"), str(tmp_path / f"{name}.npz")]
+        proc = subprocess.run(
+            [sys.executable, str(script), *args], capture_output=True, text=True, env=env, timeout=600
+        )
+        proc.history = tmp_path / f"{name}.csv"
+        proc.weights = tmp_path / f"{name}.npz"
+        return proc
+
+    run.backup = tmp_path / "backup"
+    return run
+
+
+def weights(path):
+    with np.load(path) as npz:
+        return [npz[f"arr_{i}"] for i in range(len(npz.files))]
+
+
+@pytest.mark.slow
+def test_history_and_same_seed_same_numbers(child):
+    first = child("first")
+    assert first.returncode == 0, first.stderr[-3000:]
+    history = pd.read_csv(first.history)
+    assert list(history.columns) == training.HISTORY_COLUMNS
+    assert history["epoch"].tolist() == [1, 2, 3, 4]
+    assert history["accuracy"].between(0, 1).all() and (history["seconds"] > 0).all()
+    assert (history["learning_rate"] <= 0.01 + 1e-9).all()
+    for epoch in range(1, 5):
+        assert f"epoch {epoch}/4 " in first.stdout
+    assert "val_accuracy" in first.stdout and "lr 0.01" in first.stdout
+    # The backup stays until the caller has written the outputs.
+    assert json.loads((child.backup / "state.json").read_text())["epoch"] == 4
+    training.clear_backup(child.backup)
+
+    second = child("second")
+    assert second.returncode == 0, second.stderr[-3000:]
+    cols = [c for c in training.HISTORY_COLUMNS if c != "seconds"]
+    pd.testing.assert_frame_equal(history[cols], pd.read_csv(second.history)[cols])
+    for a, b in zip(weights(first.weights), weights(second.weights), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill(child):
+    killed = child("killed", kill_at=2)
+    assert killed.returncode == -signal.SIGKILL
+    assert not killed.history.exists()
+    state = json.loads((child.backup / "state.json").read_text())
+    assert state["epoch"] == 2 and len(state["history"]) == 2
+    assert "early_stopping" in state and "reduce_lr" in state
+
+    resumed = child("resumed")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming from backup after epoch 2" in resumed.stdout
+    assert "epoch 1/4" not in resumed.stdout and "epoch 2/4" not in resumed.stdout
+    assert "epoch 3/4" in resumed.stdout and "epoch 4/4" in resumed.stdout
+    history = pd.read_csv(resumed.history)
+    assert history["epoch"].tolist() == [1, 2, 3, 4]
+    # Epochs 1-2 come from the backup unchanged.
+    np.testing.assert_allclose(history["loss"][:2], [row["loss"] for row in state["history"]])
+    assert len(weights(resumed.weights)) > 0
+
+
+@pytest.mark.slow
+def test_backup_of_other_settings_is_discarded(child):
+    assert child("killed", kill_at=1).returncode == -signal.SIGKILL
+    other = child("other", seed=8)
+    assert other.returncode == 0, other.stderr[-3000:]
+    assert "discarding backup" in other.stdout and "resuming" not in other.stdout
+    assert "epoch 1/4" in other.stdout
+
+
+def test_summary_text_ends_with_parameter_counts():
+    from fer_workflow import models
+
+    model = models.build_dnn([10], {"batch_norm": True, "dropout": 0.0})
+    text = training.summary_text(model, {"matched_to_cnn_parameters": 123})
+    lines = text.strip().splitlines()
+    assert "dense1" in text and "logits" in text
+    assert lines[-3] == f"parameters: {model.count_params()}"
+    # Batch-norm moving statistics are not trainable.
+    assert lines[-2] == f"trainable_parameters: {model.count_params() - 20}"
+    assert lines[-1] == "matched_to_cnn_parameters: 123"
+
+
+def test_learning_curves_figure():
+    from fer_workflow.plots import training as training_plots
+
+    def history(acc):
+        return pd.DataFrame(
+            {"epoch": [1, 2], "loss": [2, 1], "accuracy": acc, "val_loss": [2, 1.5], "val_accuracy": acc}
+        )
+
+    fig = training_plots.learning_curves(
+        {"cnn": history([0.3, 0.6]), "dnn": history([0.2, 0.3])}, {"cnn": 1234, "dnn": 1240}
+    )
+    acc_ax, loss_ax = fig.axes[:2]
+    assert len(acc_ax.lines) == 4 and len(loss_ax.lines) == 4
+    labels = [t.get_text() for t in acc_ax.get_legend().get_texts()]
+    assert any("1,234" in label for label in labels) and any("1,240" in label for label in labels)
+
+
+def parameters(summary):
+    return int(
+        next(line for line in summary.read_text().splitlines() if line.startswith("parameters:")).split(":")[
+            1
+        ]
+    )
+
+
+@pytest.mark.slow
+def test_workflow_trains_both_models_matched(completed_tiny_workflow):
+    wf = completed_tiny_workflow
+    for model in ("cnn", "dnn"):
+        assert wf.path(f"results/models/{model}.keras").stat().st_size > 0
+        history = pd.read_csv(wf.path(f"results/models/{model}.history.csv"))
+        assert list(history.columns) == training.HISTORY_COLUMNS
+        assert history["epoch"].tolist() == list(range(1, wf.config["train"]["epochs"] + 1))
+        assert not wf.path(f"results/models/.{model}.backup").exists()
+        log = wf.path(f"results/logs/train_{model}.log").read_text()
+        assert f"epoch {wf.config['train']['epochs']}/" in log
+        assert wf.path(f"results/benchmarks/train_{model}.tsv").exists()
+    cnn, dnn = (
+        parameters(wf.path("results/models/cnn.summary.txt")),
+        parameters(wf.path("results/models/dnn.summary.txt")),
+    )
+    assert abs(dnn - cnn) <= 0.01 * cnn
+    assert f"matched_to_cnn_parameters: {cnn}" in wf.path("results/models/dnn.summary.txt").read_text()
+    assert wf.path("results/figures/learning_curves.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_workflow_resumes_a_killed_training_job(workflow):
+    """SIGKILL the whole Snakemake process group once the CNN's first epoch is
+    backed up; the rerun (--rerun-incomplete) continues after that epoch."""
+    config = tiny_config(train={"epochs": 3})
+    target = "results/models/cnn.keras"
+    workflow.run(*"results/data/dataset.npz".split(), config=config)
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        "1",
+        "--configfile",
+        str(workflow.write_config(config)),
+        target,
+    ]
+    env = dict(os.environ, PYTHONHASHSEED="0", TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.Popen(
+        cmd,
+        cwd=workflow.root,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    state = workflow.path("results/models/.cnn.backup/state.json")
+    deadline = time.time() + 300
+    while not state.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    if not state.exists() or json.loads(state.read_text())["epoch"] >= 3:
+        pytest.skip("training finished before it could be killed")
+    epoch = json.loads(state.read_text())["epoch"]
+    workflow.run("--rerun-incomplete", target, config=config)
+    log = workflow.path("results/logs/train_cnn.log").read_text()
+    assert f"resuming from backup after epoch {epoch}" in log
+    assert f"epoch {epoch}/3" not in log and "epoch 3/3" in log
+    history = pd.read_csv(workflow.path("results/models/cnn.history.csv"))
+    assert history["epoch"].tolist() == [1, 2, 3]
+    assert not state.parent.exists()
