@@ -62,7 +62,7 @@ NEUTRAL = CLASS_PARAMS[CLASS_NAMES.index("Neutral")]
 # Per-image spread of each parameter (same for all classes).
 PARAM_SPREAD = np.array([0.25, 0.03, 0.14, 0.22, 0.10, 0.08, 0.25], dtype=np.float32)
 # Expression strength: the face is NEUTRAL + strength * (class - NEUTRAL).
-STRENGTH_RANGE = (0.55, 1.1)
+STRENGTH_RANGE = (0.7, 1.15)
 
 BATCH = 512  # images rendered at once (bounds memory; does not change the output)
 
@@ -107,7 +107,7 @@ def sample_params(labels, rng):
         cx=24 + uniform(-3.5, 3.5),
         cy=25 + uniform(-3.0, 3.0),
         scale=18 * uniform(0.85, 1.08),  # pixels per face unit (half the face width)
-        angle=np.deg2rad(uniform(-12, 12)),
+        angle=np.deg2rad(uniform(-10, 10)),
         face_w=uniform(0.88, 1.05),
         face_h=uniform(1.18, 1.38),
         eye_x=0.36 + uniform(-0.03, 0.03),
@@ -124,7 +124,7 @@ def sample_params(labels, rng):
         light_dir=uniform(0, 2 * np.pi),
         contrast=uniform(0.65, 1.15),
         brightness=uniform(-25, 25),
-        noise=uniform(1.5, 7),
+        noise=uniform(1.5, 6),
     )
     return p
 
@@ -183,7 +183,7 @@ def render(p, rng):
 
     # Eyes: dark ellipses whose height is the openness, with a darker pupil.
     au = np.abs(u)  # both sides at once: features are mirror images
-    rx, ry = 0.18, 0.11 * q["eye"]
+    rx, ry = 0.18, 0.12 * q["eye"]
     eye = np.hypot((au - q["eye_x"]) / rx, (v - q["eye_y"]) / ry)
     eye_sd = (eye - 1) * ry * px
     image = _blend(image, 0.8 * _coverage(eye_sd), dark)
@@ -193,10 +193,10 @@ def render(p, rng):
 
     # Brows: thick segments; tilt moves the inner end down (> 0) or up (< 0).
     by = q["brow_y"] - q["raise"]
-    inner_y = by + 0.16 * q["tilt"]
-    outer_y = by - 0.05 * q["tilt"]
+    inner_y = by + 0.22 * q["tilt"]
+    outer_y = by - 0.07 * q["tilt"]
     brow_d = _segment_distance(au, v, 0.12, inner_y, 0.58, outer_y)
-    brow_sd = (brow_d - 0.065) * px
+    brow_sd = (brow_d - 0.075) * px
     image = _blend(image, 0.85 * _coverage(brow_sd), dark)
     mask |= np.where(brow_sd < 1.0, BROWS, 0).astype(np.uint8)
 
@@ -206,7 +206,7 @@ def render(p, rng):
     uc = np.clip(u, -w, w)
     t = uc / w
     sneer, side = np.abs(q["sneer"]), np.sign(q["sneer"])
-    lip = q["mouth_y"] + 0.18 * q["curve"] * (0.5 - t * t) - 0.12 * sneer * np.clip(side * t, 0, 1)
+    lip = q["mouth_y"] + 0.22 * q["curve"] * (0.5 - t * t) - 0.12 * sneer * np.clip(side * t, 0, 1)
     lip_d = np.hypot(u - uc, v - lip)
     lip_sd = (lip_d - 0.05) * px
     cavity_h = 0.28 * q["open"] * np.sqrt(np.clip(1 - t * t, 0, 1))
