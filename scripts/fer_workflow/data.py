@@ -38,8 +38,9 @@ class Dataset:
 
 
 def save(dataset, path):
-    """Write a Dataset to ``path`` (compressed npz)."""
-    np.savez_compressed(path, **{f.name: getattr(dataset, f.name) for f in fields(Dataset)})
+    """Write a Dataset to ``path`` (npz). Not compressed: face pixels shrink only
+    ~5% while compressing the FER2013 arrays takes ~5 s."""
+    np.savez(path, **{f.name: getattr(dataset, f.name) for f in fields(Dataset)})
 
 
 def load(path):

@@ -65,7 +65,7 @@ class Raw:
     test_ids: np.ndarray  # int64 (M,)
 
     def save(self, path):
-        np.savez_compressed(path, **self.__dict__)
+        np.savez(path, **self.__dict__)  # uncompressed, as data.save
 
     @classmethod
     def load(cls, path):
