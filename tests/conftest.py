@@ -100,6 +100,7 @@ class Workflow:
         shutil.copytree(self.root, root, symlinks=True)
         clone = Workflow.__new__(Workflow)
         clone.root = Path(root)
+        clone.__dict__.update({k: copy.deepcopy(v) for k, v in self.__dict__.items() if k != "root"})
         return clone
 
 

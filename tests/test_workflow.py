@@ -54,11 +54,22 @@ def test_nothing_to_do_after_a_run(completed_tiny_workflow):
     assert "Nothing to be done" in proc.output, proc.output
 
 
+def summary_status(wf, config):
+    """{output file: (status, plan)} from `snakemake --summary`."""
+    rows = [line.split("\t") for line in wf.run("--summary", config=config).stdout.splitlines()]
+    header = rows[0]
+    status, plan = header.index("status"), header.index("plan")
+    return {row[0]: (row[status], row[plan]) for row in rows[1:] if len(row) == len(header)}
+
+
 def test_rerun_one_figure(completed_tiny_workflow, tmp_path):
-    """The README's sequence: change one figure's parameter, preview, rerun it,
-    force one target, list what is stale."""
+    """The README's sequence: change one figure's parameter, see what is stale,
+    preview, rerun it alone, force one target."""
     wf = completed_tiny_workflow.clone(tmp_path / "wf")
     changed = merge(wf.config, {"samples": {"per_class": 3}})
+
+    stale = {f: s for f, s in summary_status(wf, changed).items() if s != ("ok", "no update")}
+    assert stale == {"results/figures/samples.png": ("params changed", "update pending")}
 
     preview = wf.run("-n", config=changed)
     assert "Params have changed since last execution" in preview.output
@@ -68,12 +79,7 @@ def test_rerun_one_figure(completed_tiny_workflow, tmp_path):
     wf.run(config=changed)
     assert wf.path("results/models/cnn.keras").stat().st_mtime_ns == before
     assert "Nothing to be done" in wf.run("-n", config=changed).output
+    assert set(summary_status(wf, changed).values()) == {("ok", "no update")}
 
     forced = wf.dry_run_jobs("--forcerun", "plot_learning_curves", config=changed)
     assert forced == {"all": 1, "plot_learning_curves": 1}
-
-    summary = wf.run("--summary", config=changed).output
-    lines = [line.split("\t") for line in summary.splitlines() if line.startswith("results/")]
-    status = {cols[0]: cols[-2] if len(cols) > 1 else "" for cols in lines}
-    assert status, summary
-    assert all("ok" in s for s in status.values()), summary
