@@ -200,3 +200,22 @@ def test_real_fer2013_quality_counts_match_its_readme(real):
         "test_blank_images": 1,
         "test_in_train": 568,
     }
+
+
+@needs_real
+def test_real_fer2013_drop_duplicates(real):
+    dataset, dropped = data.make_dataset(
+        real.x_train, real.y_train, real.x_test, real.y_test, real.test_ids, 0.1, 0, drop_duplicates=True
+    )
+    # 2267 rows in 1033 groups; the 994 groups without conflict keep one row each.
+    assert dropped == 2267 - (1033 - 39) == 1273
+    assert len(dataset.train_index) + len(dataset.val_index) == 28709 - 1273
+    kept = np.concatenate([dataset.x_train, dataset.x_val]).reshape(-1, 2304)
+    assert (
+        data.quality_counts(kept, np.concatenate([dataset.y_train, dataset.y_val]), kept[:0])[
+            "train_duplicate_groups"
+        ]
+        == 0
+    )
+    # Blank images are all identical: one group; it is kept once if its labels agree.
+    assert (kept.max(axis=1) == 0).sum() <= 1
