@@ -22,8 +22,6 @@ import yaml
 
 from conftest import REPO, Workflow, parse_job_counts, tiny_config
 
-pytestmark = pytest.mark.cluster
-
 CLUSTER = REPO / "tests" / "cluster"
 # Where start_slurm.sh keeps config, state and logs (the script's default).
 SLURM_DIR = Path(os.environ.get("FER_SLURM_DIR", "/var/tmp/fer-slurm"))
@@ -84,6 +82,33 @@ def slurm():
             print(stop.stdout, stop.stderr)
 
 
+def test_profile_resources(workflow):
+    """What profiles/slurm asks SLURM for, per rule (a dry run: no cluster needed)."""
+    proc = workflow.run("--profile", "profiles/slurm", "-n", config=tiny_config(), cores=4)
+    assert "Using profiles profiles/slurm and workflow specific profile profiles/default" in proc.output
+    resources = {}
+    rule = None
+    for line in proc.output.splitlines():
+        if match := re.match(r"(?:local)?rule (\w+):$", line.strip()):
+            rule = match.group(1)
+        elif line.strip().startswith("resources:"):
+            resources[rule] = dict(re.findall(r"(\w+)=([^,\s]+)", line))
+    # CPUs follow threads (train_model: threads 4), GPU and memory for training.
+    train = resources["train_model"]
+    assert (train["cpus_per_task"], train["gpu"], train["mem_mb"], train["runtime"]) == (
+        "4",
+        "1",
+        "8000",
+        "480",
+    )
+    assert resources["predict_model"]["cpus_per_task"] == "2"
+    assert resources["predict_model"]["mem_mb"] == "4000"
+    # Every other job gets the defaults.
+    assert (resources["split_data"]["mem_mb"], resources["split_data"]["runtime"]) == ("2000", "30")
+    assert resources["split_data"]["cpus_per_task"] == "1"
+    assert all("slurm_partition" not in r and "slurm_account" not in r for r in resources.values())
+
+
 def cluster_profile(tmp_path, memory):
     """profiles/slurm, adapted only where this one-node test cluster needs it."""
     profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
@@ -95,6 +120,10 @@ def cluster_profile(tmp_path, memory):
     for resources in profile["set-resources"].values():
         if "mem_mb" in resources:
             resources["mem_mb"] = min(resources["mem_mb"], cap)
+    # One CPU per job, so that two jobs share the node's (2) cores at a time:
+    # each job still runs with its rule's threads (2, as in the local run, see
+    # below), the node is just oversubscribed. Halves the wall time here.
+    profile["default-resources"]["cpus_per_task"] = 1
     # Tiny jobs take seconds: look at their state sooner than a real site needs.
     profile["slurm-init-seconds-before-status-checks"] = 1
     profile["seconds-between-status-checks"] = 1
@@ -137,6 +166,7 @@ def files_under(root, *dirs):
     return {str(p.relative_to(root)) for d in dirs for p in (root / d).rglob("*") if p.is_file()}
 
 
+@pytest.mark.cluster
 def test_workflow_on_slurm_equals_local_run(slurm, completed_tiny_workflow, tmp_path):
     local = completed_tiny_workflow
     wf = Workflow(tmp_path / "wf")
@@ -194,6 +224,7 @@ def write_hw3(folder, bad_line=None, n_per_class=12, n_test=10, seed=0):
     (folder / "test.csv").write_text("\n".join(test) + "\n")
 
 
+@pytest.mark.cluster
 def test_failed_job_is_reported_and_rerun_resumes(slurm, tmp_path):
     wf = Workflow(tmp_path / "wf")
     profile = cluster_profile(tmp_path, slurm["memory"])
