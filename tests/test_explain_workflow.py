@@ -42,7 +42,8 @@ def test_one_parameter_reruns_only_its_rule(completed_tiny_workflow, change, job
 
 def test_missing_layer_fails_naming_the_config_key(completed_tiny_workflow, tmp_path):
     wf = completed_tiny_workflow.clone(tmp_path / "wf")
-    proc = wf.run(config=merge(wf.config, {"filters": {"layer": "block7_conv1"}}), check=False)
+    bad = merge(completed_tiny_workflow.config, {"filters": {"layer": "block7_conv1"}})
+    proc = wf.run(config=bad, check=False)
     assert proc.returncode != 0
     log = wf.path("results/logs/plot_filters_block7_conv1.log").read_text()
     assert "filters.layer: the model has no conv layer 'block7_conv1'" in log
