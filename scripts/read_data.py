@@ -11,6 +11,7 @@ from fer_workflow import data, readers, runtime
 
 runtime.setup(snakemake)
 inputs = snakemake.input
+logging.info("format %s: %s", snakemake.params.format, ", ".join(f"{k}={v}" for k, v in inputs.items()))
 raw = readers.read(
     snakemake.params.format,
     inputs.train,

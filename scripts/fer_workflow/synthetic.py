@@ -20,7 +20,8 @@ Class structure mirrors FER2013:
 
 Everything is vectorised over a batch: pixel coordinates are mapped into each
 face's own frame (translate, rotate, scale), and every part is a soft-edged
-shape given by a distance in that frame. Default sizes render in about a second.
+shape given by a distance in that frame. The default 4000 + 700 faces render
+in about 1.5 s on one core.
 """
 
 import io
