@@ -77,7 +77,8 @@ class Workflow:
         """Run snakemake; ``config`` (a dict) is written and passed as --configfile."""
         cmd = [sys.executable, "-m", "snakemake", "--cores", str(cores)]
         if config is not None:
-            cmd += ["--configfile", str(self.write_config(config))]
+            # "--configfile=PATH": a separate PATH would let the option swallow the targets after it
+            cmd.append(f"--configfile={self.write_config(config)}")
         cmd += list(args)
         env = dict(os.environ, PYTHONHASHSEED="0", TF_CPP_MIN_LOG_LEVEL="2")
         proc = subprocess.run(cmd, cwd=self.root, capture_output=True, text=True, timeout=timeout, env=env)
