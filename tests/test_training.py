@@ -207,16 +207,16 @@ def test_workflow_resumes_a_killed_training_job(workflow):
     backed up; the rerun (--rerun-incomplete) continues after that epoch."""
     config = tiny_config(train={"epochs": 3})
     target = "results/models/cnn.keras"
-    workflow.run(*"results/data/dataset.npz".split(), config=config)
+    workflow.run("--", "results/data/dataset.npz", config=config)
     cmd = [
         sys.executable,
         "-m",
         "snakemake",
         "--cores",
         "1",
+        target,
         "--configfile",
         str(workflow.write_config(config)),
-        target,
     ]
     env = dict(os.environ, PYTHONHASHSEED="0", TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.Popen(
@@ -236,7 +236,9 @@ def test_workflow_resumes_a_killed_training_job(workflow):
     if not state.exists() or json.loads(state.read_text())["epoch"] >= 3:
         pytest.skip("training finished before it could be killed")
     epoch = json.loads(state.read_text())["epoch"]
-    workflow.run("--rerun-incomplete", target, config=config)
+    # A killed Snakemake leaves its lock behind; the user unlocks, then reruns.
+    workflow.run("--unlock", config=config)
+    workflow.run("--rerun-incomplete", "--", target, config=config)
     log = workflow.path("results/logs/train_cnn.log").read_text()
     assert f"resuming from backup after epoch {epoch}" in log
     assert f"epoch {epoch}/3" not in log and "epoch 3/3" in log
