@@ -42,6 +42,7 @@ def all_targets():
         "results/figures/learning_curves.png",
         "results/metrics.csv",
         "results/metrics.md",
+        "results/metrics.html",
         "results/eval/saliency_scores.csv",
         "results/figures/saliency.png",
         f"results/figures/filters_{config['filters']['layer']}.png",

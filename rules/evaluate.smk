@@ -67,6 +67,11 @@ rule metrics_table:
             caption="../report/metrics.rst",
             category="Evaluation",
         ),
+        html=report(
+            "results/metrics.html",
+            caption="../report/metrics.rst",
+            category="Evaluation",
+        ),
     log:
         "results/logs/metrics_table.log",
     conda:

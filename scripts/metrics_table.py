@@ -1,5 +1,6 @@
 """Rule metrics_table: one row per model (results/metrics.csv) and its Markdown
-rendering with the most-confused pairs as sentences (results/metrics.md)."""
+and HTML renderings with the most-confused pairs as sentences
+(results/metrics.md, results/metrics.html)."""
 
 import pandas as pd
 
@@ -35,3 +36,5 @@ print(markdown)
 table.to_csv(snakemake.output.csv, index=False)
 with open(snakemake.output.md, "w") as f:
     f.write(markdown)
+with open(snakemake.output.html, "w") as f:
+    f.write(metrics.metrics_html(table, pairs))

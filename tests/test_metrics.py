@@ -1,5 +1,7 @@
 """Metrics, confusion matrices and most-confused pairs against hand-computed values."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -224,6 +226,14 @@ def test_metrics_markdown_has_table_and_sentences():
     assert "## Most-confused pairs: cnn (validation)" in text
     assert "1. 30% of Disgust predicted as Angry (6 of 20)" in text
     assert "2. 30% of Angry predicted as Disgust (3 of 10)" in text
+
+    page = metrics.metrics_html(table, pairs)
+    assert page.startswith("<html>") and page.rstrip().endswith("</html>")
+    headers = re.findall(r"<th>(.*?)</th>", page)
+    cells = re.findall(r"<td>(.*?)</td>", page)
+    assert headers == list(table.columns)
+    assert cells == ["cnn", "1234", "12.345", "0.5", ""]
+    assert "<li>30% of Disgust predicted as Angry (6 of 20)</li>" in page
 
 
 def test_confusion_matrix_figure(tmp_path):

@@ -1,6 +1,7 @@
 """The HTML report, opened in a real browser (headless Chromium): it loads,
 and each category lists every expected figure and table."""
 
+import base64
 import html
 import json
 import os
@@ -26,6 +27,7 @@ CATEGORIES = {
     "Evaluation": [
         "results/metrics.csv",
         "results/metrics.md",
+        "results/metrics.html",
         "results/submission.csv",
         "results/figures/confusion_matrix_cnn.png",
         "results/figures/confusion_matrix_dnn.png",
@@ -65,11 +67,15 @@ function step(i, log) {
   if (i === CLICKS.length) {
     const pre = document.createElement('pre');
     pre.id = 'probe';
-    pre.textContent = log + document.body.innerText;
+    const frame = document.querySelector('iframe');
+    pre.textContent = log + document.body.innerText + (frame ? '\\nIFRAME ' + frame.src : '');
     document.body.appendChild(pre);
     return;
   }
-  const link = Array.from(document.querySelectorAll('a'))
+  // "view:<file>" clicks the eye button of that file's row, which shows it in place.
+  const view = CLICKS[i].startsWith('view:') && Array.from(document.querySelectorAll('tr'))
+    .find(r => r.textContent.trim() === CLICKS[i].slice(5));
+  const link = view ? view.querySelector('a[iconname=eye]') : Array.from(document.querySelectorAll('a'))
     .find(a => a.textContent.trim() === CLICKS[i]);
   if (link) link.click();
   setTimeout(() => step(i + 1, log + (link ? 'OPENED ' : 'NO LINK ') + CLICKS[i] + '\\n'), 1000);
@@ -136,6 +142,14 @@ def test_report_lists_every_figure_in_a_browser(completed_tiny_workflow, chromiu
             listed |= set(re.findall(r"results/\S+", text))
             assert shot.stat().st_size > 20_000
         assert set(files) <= listed, f"{category}: missing {sorted(set(files) - listed)}"
+
+    # The metrics table is readable in the page: its HTML version opens in place.
+    text = visible_text(chromium, report, ["Evaluation", "Other", "view:results/metrics.html"], tmp_path,
+                        screenshot=tmp_path / "metrics.png")
+    src = re.search(r"IFRAME data:text/html[^,]*;base64,(\S+)", text)
+    assert src, text[-500:]
+    table = base64.b64decode(src.group(1)).decode()
+    assert "<th>val_accuracy</th>" in table and "<td>cnn</td>" in table and "<td>dnn</td>" in table
     # Keep the screenshots for a person to look at.
     keep = os.environ.get("REPORT_SCREENSHOTS")
     if keep:

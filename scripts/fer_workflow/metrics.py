@@ -219,3 +219,27 @@ def metrics_markdown(table, pairs_by_model):
         parts += [f"{int(pair['rank'])}. {pair_sentence(pair)}" for _, pair in pairs.iterrows()]
         parts.append("")
     return "\n".join(parts)
+
+
+HTML_STYLE = """
+body { font-family: sans-serif; margin: 1em; color: #222; }
+table { border-collapse: collapse; font-size: 14px; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
+th { background: #f0f0f0; }
+td:first-child, th:first-child { text-align: left; font-weight: bold; }
+"""
+
+
+def metrics_html(table, pairs_by_model):
+    """metrics.html: the same content as metrics.md as one small page, so the
+    HTML report shows the table in place (it embeds HTML results in the page)."""
+    shown = table.round(3).astype(object).where(table.notna(), "")
+    parts = [f"<html><head><meta charset='utf-8'><style>{HTML_STYLE}</style></head><body>"]
+    parts += ["<h2>Metrics</h2>", shown.to_html(index=False, border=0)]
+    for model, pairs in pairs_by_model.items():
+        split = pairs["split"].iloc[0] if len(pairs) else "validation"
+        parts.append(f"<h3>Most-confused pairs: {model} ({split})</h3><ol>")
+        parts += [f"<li>{pair_sentence(pair)}</li>" for _, pair in pairs.iterrows()]
+        parts.append("</ol>" if len(pairs) else "</ol><p>No class was confused with another.</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
