@@ -22,6 +22,7 @@ ARTIFACTS = [
     "results/figures/learning_curves.png",
     "results/metrics.csv",
     "results/metrics.md",
+    "results/metrics.html",
     "results/figures/confusion_matrix_cnn.png",
     "results/figures/confusion_matrix_dnn.png",
     "results/eval/confused_pairs_cnn.csv",
