@@ -150,7 +150,10 @@ def submitted_rules(output):
             current = match.group(1)
         match = re.match(r"jobid: (\d+)$", line.strip())
         if match and current:
-            rule_of[int(match.group(1))] = current
+            # Only the first jobid after the header ("Error in rule X:" blocks
+            # and job steps' logs repeat jobid lines of their own).
+            rule_of.setdefault(int(match.group(1)), current)
+            current = None
     return sorted(rule_of[job] for job in submissions(output))
 
 
