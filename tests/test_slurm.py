@@ -177,7 +177,11 @@ def test_workflow_on_slurm_equals_local_run(slurm, completed_tiny_workflow, tmp_
     # Same config and seed as the local run, and the same --cores 2 (Workflow.run),
     # which caps every rule's threads, and so TensorFlow's thread pools, at 2
     # in both runs: the float results can then agree exactly.
+    started = time.monotonic()
     proc = wf.run("--profile", str(profile), config=local.config, timeout=1500)
+    print(
+        f"tiny workflow on SLURM: {len(submissions(proc.output))} jobs in {time.monotonic() - started:.0f} s"
+    )
 
     # Every job but the local target rule went through sbatch ...
     jobs = parse_job_counts(proc.output)
