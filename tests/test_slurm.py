@@ -252,7 +252,8 @@ def test_failed_job_is_reported_and_rerun_resumes(slurm, tmp_path):
     assert re.search(r"SLURM-job '(\d+)' failed", failed.output)
     assert int(re.search(r"SLURM-job '(\d+)' failed", failed.output).group(1)) in sent.values()
     assert "Error in rule read_data" in failed.output
-    log_text = failed.output.split("Logfile results/logs/read_data.log", 1)[-1]
+    assert "Logfile results/logs/read_data.log:" in failed.output
+    log_text = failed.output.split("Logfile results/logs/read_data.log:", 1)[1]
     # ("input/train.csv:6: expected 2304 pixel values" or "train.csv, line 6: ...")
     assert re.search(r"train\.csv\W{1,3}(line\W{0,2})?6\b", log_text), failed.output[-4000:]
     assert not wf.path("results/data/raw.npz").exists()
