@@ -29,6 +29,7 @@
 # VMs without systemd or writable cgroups: ProctrackType=proctrack/linuxproc,
 # TaskPlugin=task/none, SelectType=select/cons_tres, SlurmUser=root.
 set -euo pipefail
+export PATH=$PATH:/usr/sbin:/sbin # the daemons live in /usr/sbin
 
 DIR=${FER_SLURM_DIR:-/var/tmp/fer-slurm}
 WAIT=${FER_SLURM_WAIT:-60}
@@ -42,7 +43,7 @@ since() { echo "$(date +%s.%N) $1" | awk '{printf "%.1f", $1 - $2}'; }
 [ "$(id -u)" -eq 0 ] || die "must run as root (it installs packages and starts daemons)"
 command -v apt-get >/dev/null || die "needs Debian's apt-get to install slurm-wlm and munge"
 
-# 1. Packages. --no-install-recommends keeps it to ~9 small packages (~10 s).
+# 1. Packages. --no-install-recommends keeps it to 9 small packages (~15 s).
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null ||
     ! command -v sbatch >/dev/null || ! command -v munged >/dev/null; then
     say "installing slurm-wlm and munge with apt-get"
