@@ -25,7 +25,7 @@ CHILD = textwrap.dedent(
     import numpy as np
     from fer_workflow import runtime
     seed = int(os.environ.get("SEED", "7"))
-    runtime.configure_backend(threads=1, seed=seed)
+    runtime.configure_backend(threads=2, seed=seed)
     import keras
     from fer_workflow import models, training
     from fer_workflow.data import Dataset
