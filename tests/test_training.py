@@ -245,3 +245,29 @@ def test_workflow_resumes_a_killed_training_job(workflow):
     history = pd.read_csv(workflow.path("results/models/cnn.history.csv"))
     assert history["epoch"].tolist() == [1, 2, 3]
     assert not state.parent.exists()
+
+
+@pytest.mark.parametrize("steps", [7, 2])  # 112 images per epoch > 70; 32 < 70
+def test_every_epoch_has_steps_per_epoch_steps(tmp_path, steps):
+    import yaml
+
+    from fer_workflow import models
+    from fer_workflow.data import Dataset
+
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 255, (70, 48, 48)).astype("uint8"), rng.integers(0, 7, 70).astype("int8")
+    empty = np.zeros((0, 48, 48), "uint8")
+    data = Dataset(
+        x, y, x[:20], y[:20], empty, np.zeros(0, "int8"), np.zeros(0, "int64"), np.arange(70), np.arange(20)
+    )
+    train_cfg = yaml.safe_load((REPO / "config.yaml").read_text())["train"]
+    train_cfg.update(epochs=3, batch_size=16, steps_per_epoch=steps)
+    cnn = {
+        "blocks": [{"filters": 2, "convs": 1, "kernel": 3, "batch_norm": False, "pool": 4, "dropout": 0.0}]
+    }
+    model = models.build_cnn(
+        {**cnn, "separable": False, "head_pool": "avg", "dense": [], "dense_dropout": 0.0}
+    )
+    history = training.train(model, data, train_cfg, 0, tmp_path / "backup", log=lambda message: None)
+    assert len(history) == 3
+    assert int(np.asarray(model.optimizer.iterations)) == 3 * steps

@@ -201,6 +201,22 @@ def clear_backup(backup_dir):
     shutil.rmtree(backup_dir, ignore_errors=True)
 
 
+def _epoch_multiple(x, y, epoch_size, seed):
+    """Resize the training arrays to a whole number of epochs of ``epoch_size``.
+
+    With steps_per_epoch, Keras continues one pass over in-memory arrays across
+    epochs and cuts an epoch short where a pass runs out. So one pass is made
+    ``m`` epochs long (``m`` = n / epoch_size rounded, at least 1): every image
+    ``total // n`` times plus a random subset (fixed for the run) once more,
+    or, if the pass is shorter than the data, a random subset of it.
+    """
+    n = len(x)
+    total = max(1, round(n / epoch_size)) * epoch_size
+    rng = np.random.default_rng(seed)
+    index = np.concatenate([np.tile(np.arange(n), total // n), rng.permutation(n)[: total % n]])
+    return x[index], y[index]
+
+
 def _print(message):
     print(message, flush=True)
 
@@ -259,6 +275,8 @@ def train(model, dataset, train_cfg, seed, backup_dir, log=_print, callbacks=())
         callbacks = [cb for cb in (es, rlr) if cb is not None] + [backup, *callbacks]
         steps = int(train_cfg["steps_per_epoch"]) or None
         batch = int(train_cfg["batch_size"])
+        if steps:
+            x_train, y_train = _epoch_multiple(x_train, y_train, steps * batch, seed)
         model.fit(
             x_train,
             y_train,
