@@ -1,6 +1,6 @@
 """Batched gradient ascent vs. the per-filter loop, and both vs. the machine.
 
-    .venv/bin/python benchmarks/filter_ascent.py --threads 2 --filters 32 --steps 30 --layer block2_conv2
+    .venv/bin/python benchmarks/filter_ascent.py --threads 2 --filters 32 --steps 30 [--layer block3_conv2]
 
 On one model and layer, in one run: the batched ascent (``fer_workflow.filters``:
 all filters in one batch, one compiled step) and the keras.io-shaped loop
@@ -10,19 +10,23 @@ speed-up, the achieved GFLOP/s of each, and the float32 matrix-multiply
 GFLOP/s of the same machine measured in the same run, with the ratio.
 
 FLOP count (per image and step): the conv layers of the extractor (the model
-up to ``--layer``), 2*H*W*k*k*Cin*Cout each (``fer_workflow.models.count_flops``
-when available), counted once for the forward pass and once more for the
+up to ``--layer``), 2*H*W*k*k*Cin*Cout each (the formula of
+``fer_workflow.models.count_flops``), counted once for the forward pass and once more for the
 gradient w.r.t. the input (one transposed convolution per layer, the same
 multiply-adds). Weight gradients are not needed and not computed; batch norm,
 ReLU, pooling and the update are element-wise and not counted. The loop
-computes all Cout channels of the last layer and uses one; the batched step
-computes only the used channel of a plain last conv
-(``filters.own_channel_conv``), 1/Cout of that layer's FLOPs. Each run's
-GFLOP/s is the FLOPs it executes divided by its time; the speed-up is
+computes all Cout filters of the last conv and uses one; the batched step
+needs only each image's own filter's mean, which for a linear conv is the
+filter applied to the means of the shifted input windows
+(``filters.own_channel_mean``): 2*k*k*Cin FLOPs per image, counted here.
+"batched, whole layer" is the batched step without that shortcut. Each
+run's GFLOP/s is the FLOPs it executes divided by its time; the speed-up is
 the plain time ratio (same images, steps and learning rate).
 
-The model is the default CNN of config.yaml, untrained (``--configfile`` to
-overlay a preset), built by ``fer_workflow.models.build_cnn``.
+The model is the CNN of config.yaml, untrained (``--configfile`` to overlay
+a preset, e.g. presets/fer2013-gpu.yaml for a VGG-sized one), built by
+``fer_workflow.models.build_cnn``; the layer defaults to the config's
+``filters.layer``.
 """
 
 import argparse
@@ -40,13 +44,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from fer_workflow import filters, runtime  # noqa: E402
 
 
-def build_model(configfiles):
-    """The config's CNN (untrained); a local VGG-ish stand-in if models is missing."""
-    import keras
-
+def load_config(configfiles):
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     for path in configfiles:
         config = runtime.merge_config(config, yaml.safe_load(Path(path).read_text()))
+    return config
+
+
+def build_model(config):
+    """The config's CNN (untrained); a local VGG-ish stand-in if models is missing."""
+    import keras
+
     try:
         from fer_workflow import models
     except ImportError:
@@ -70,7 +78,8 @@ def conv_flops(extractor):
     """Forward FLOPs per image of the extractor's conv layers, and of its last layer."""
     import keras
 
-    convs = [layer for layer in extractor.layers if isinstance(layer, keras.layers.Conv2D)]
+    kinds = (keras.layers.Conv2D, keras.layers.SeparableConv2D)
+    convs = [layer for layer in extractor.layers if isinstance(layer, kinds)]
 
     def flops(layer):
         h, w, cout = layer.output.shape[1:]
@@ -143,31 +152,35 @@ def main():
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads")
-    parser.add_argument("--filters", type=int, default=32)
+    parser.add_argument("--filters", type=int, default=32, help="at most the layer's channels")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--learning-rate", type=float, default=10.0)
-    parser.add_argument("--layer", default="block2_conv2")
+    parser.add_argument("--layer", help="conv layer (default: the config's filters.layer)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each is kept")
     parser.add_argument("--configfile", action="append", default=[])
     parser.add_argument("--jit", action="store_true", help="compile the steps with XLA (jit_compile=True)")
     args = parser.parse_args()
 
     runtime.configure_backend(threads=args.threads, seed=0)
-    model = build_model(args.configfile)
-    extractor = filters.feature_extractor(model, args.layer)
+    config = load_config(args.configfile)
+    layer = args.layer or config["filters"]["layer"]
+    model = build_model(config)
+    extractor = filters.feature_extractor(model, layer)
     forward, last = conv_flops(extractor)
-    n, steps, lr = args.filters, args.steps, args.learning_rate
+    n, steps, lr = min(args.filters, extractor.output.shape[-1]), args.steps, args.learning_rate
     # Forward + gradient w.r.t. the input, for every image and step.
     full_flops = 2 * forward * n * steps
-    own_flops = 2 * (forward - last + last / extractor.output.shape[-1]) * n * steps
-    if not filters._plain_conv(extractor.layers[-1]):
+    last_layer = extractor.layers[-1]
+    own_mean = 2 * last_layer.kernel_size[0] * last_layer.kernel_size[1] * last_layer.input.shape[-1]
+    own_flops = 2 * (forward - last + own_mean) * n * steps
+    if not filters._linear_same_conv(last_layer):
         own_flops = full_flops
     print(
-        f"model {model.name}, layer {args.layer} {tuple(extractor.output.shape[1:])}, {n} filters, {steps} steps"
+        f"model {model.name}, layer {layer} {tuple(extractor.output.shape[1:])}, {n} filters, {steps} steps"
     )
     print(
-        f"extractor forward {forward / 1e6:.1f} MFLOP/image ({last / 1e6:.1f} in {args.layer}); per run "
-        f"{full_flops / 1e9:.1f} GFLOP computing the whole layer, {own_flops / 1e9:.1f} computing own channels only"
+        f"extractor forward {forward / 1e6:.1f} MFLOP/image ({last / 1e6:.1f} in {layer}); per run "
+        f"{full_flops / 1e9:.1f} GFLOP computing the whole layer, {own_flops / 1e9:.1f} computing own filter means only"
     )
     runs = {
         "batched": (batched_runner(extractor, n, steps, lr, args.jit, own_channel=True), own_flops),

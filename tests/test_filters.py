@@ -64,14 +64,22 @@ def test_loss_terms_touch_only_their_own_image(model):
 
 @pytest.mark.parametrize("kernel", [2, 3, 5])
 @pytest.mark.parametrize("use_bias", [False, True])
-def test_own_channel_conv_equals_the_layers_diagonal(kernel, use_bias):
+def test_own_channel_mean_equals_the_layers_diagonal_mean(kernel, use_bias):
     layer = keras.layers.Conv2D(
         7, kernel, padding="same", use_bias=use_bias, bias_initializer="random_normal"
     )
     x = tf.random.stateless_normal((5, 11, 9, 3), seed=(1, 2))
     full = layer(x).numpy()
-    own = filters.own_channel_conv(x, layer).numpy()
-    np.testing.assert_allclose(own, np.stack([full[i, :, :, i] for i in range(5)]), rtol=1e-5, atol=1e-5)
+    own = filters.own_channel_mean(x, layer).numpy()
+    np.testing.assert_allclose(own, [full[i, :, :, i].mean() for i in range(5)], rtol=1e-5, atol=1e-6)
+
+
+def test_own_channel_shortcut_only_for_linear_same_convs():
+    assert filters._linear_same_conv(keras.layers.Conv2D(4, 3, padding="same"))
+    assert not filters._linear_same_conv(keras.layers.Conv2D(4, 3, padding="same", activation="relu"))
+    assert not filters._linear_same_conv(keras.layers.Conv2D(4, 3, padding="valid"))
+    assert not filters._linear_same_conv(keras.layers.Conv2D(4, 3, padding="same", strides=2))
+    assert not filters._linear_same_conv(keras.layers.SeparableConv2D(4, 3, padding="same"))
 
 
 def test_fast_loss_terms_equal_the_full_extractor_and_stay_independent(model):

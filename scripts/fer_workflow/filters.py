@@ -82,12 +82,13 @@ def own_filter_means(activation):
     return tf.reduce_mean(own, axis=[1, 2, 3])
 
 
-def _plain_conv(layer):
-    """Whether ``layer`` is a stride-1, undilated, 'same' Conv2D (what build_cnn makes)."""
+def _linear_same_conv(layer):
+    """Whether ``layer`` is a linear, stride-1, undilated 'same' Conv2D (what build_cnn makes)."""
     import keras
 
     return (
         type(layer) is keras.layers.Conv2D
+        and layer.activation in (None, keras.activations.linear)
         and tuple(layer.strides) == (1, 1)
         and tuple(layer.dilation_rate) == (1, 1)
         and layer.padding == "same"
@@ -96,48 +97,52 @@ def _plain_conv(layer):
     )
 
 
-def own_channel_conv(x, layer):
-    """Conv ``layer`` applied to image i with its filter i only: (n, h, w).
+def _window_mask(size, k):
+    """(size, k) 0/1 matrix: whether input row r lies in the window of kernel tap d
+    under 'same' padding (TensorFlow pads (k - 1) // 2 before, the rest after)."""
+    rows = np.arange(size)[:, None] - (np.arange(k)[None, :] - (k - 1) // 2)
+    return ((rows >= 0) & (rows < size)).astype(np.float32)
 
-    The same numbers as ``layer(x)[i, :, :, i]`` at 1/channels of the cost:
-    the batch is moved into the channels, (1, h, w, n * cin), and a depthwise
-    convolution applies filter i to the input channels of image i; summing
-    over the input channels completes the convolution.
+
+def own_channel_mean(x, layer):
+    """mean(layer(x)[i, :, :, i]) for each image i, (n,), without running the conv.
+
+    The layer is linear, so the mean of its output is its kernel applied to
+    the mean of each shifted input window (zero padding included): per image,
+    kh * kw window means of the input (two small matrix products with 0/1
+    window masks) and one dot product with filter i, instead of a
+    convolution with every filter at every position.
     """
     import tensorflow as tf
 
-    n, h, w, cin = x.shape
+    h, w = x.shape[1], x.shape[2]
     kh, kw = layer.kernel_size
-    kernel = tf.convert_to_tensor(layer.kernel)[..., :n]  # (kh, kw, cin, n)
-    kernel = tf.reshape(tf.transpose(kernel, [0, 1, 3, 2]), [kh, kw, n * cin, 1])
-    stacked = tf.reshape(tf.transpose(x, [1, 2, 0, 3]), [1, h, w, n * cin])
-    out = tf.nn.depthwise_conv2d(stacked, kernel, [1, 1, 1, 1], "SAME")
-    out = tf.transpose(tf.reduce_sum(tf.reshape(out, [h, w, n, cin]), axis=-1), [2, 0, 1])
+    n = tf.shape(x)[0]
+    windows = tf.einsum("nhwc,wx->nhxc", x, _window_mask(w, kw))
+    windows = tf.einsum("nhxc,hy->nyxc", windows, _window_mask(h, kh)) / (h * w)  # (n, kh, kw, cin)
+    own = tf.transpose(tf.convert_to_tensor(layer.kernel)[..., :n], [3, 0, 1, 2])  # (n, kh, kw, cin)
+    out = tf.reduce_sum(windows * own, axis=[1, 2, 3])
     if layer.use_bias:
-        out += tf.convert_to_tensor(layer.bias)[:n][:, None, None]
+        out += tf.convert_to_tensor(layer.bias)[:n]
     return out
 
 
 def own_filter_terms(extractor, own_channel=True):
     """images -> (n,) loss terms mean(activation[i, :, :, i]) of the extractor's layer.
 
-    The batch would compute all channels of the last conv for every image
-    but use one per image; with ``own_channel`` and a plain last conv, only
-    the used channel is computed (the layers before it run in full).
+    Computing the extractor's last conv in full would evaluate every filter
+    on every image and use one per image. With ``own_channel`` and a linear
+    'same' conv as last layer (the conv output is taken before batch norm and
+    ReLU), only each image's own filter mean is computed (``own_channel_mean``);
+    the layers before it run in full.
     """
     import keras
-    import tensorflow as tf
 
     layer = extractor.layers[-1]
-    if not (own_channel and _plain_conv(layer)):
+    if not (own_channel and _linear_same_conv(layer)):
         return lambda images: own_filter_means(extractor(images, training=False))
     prefix = keras.Model(extractor.inputs[0], layer.input, name=f"{extractor.name}_prefix")
-
-    def terms(images):
-        own = own_channel_conv(prefix(images, training=False), layer)
-        return tf.reduce_mean(own, axis=[1, 2])
-
-    return terms
+    return lambda images: own_channel_mean(prefix(images, training=False), layer)
 
 
 def _step(images, shift, loss_terms, learning_rate, tv_weight):
