@@ -8,7 +8,10 @@ filter ``i``, and the loss ``sum_i mean(activation[i, :, :, i])``. Image
 ``j`` does not influence the activation of image ``i`` (inference mode), so
 each loss term's gradient touches only its own image and one batched step
 does the work of ``n`` single-filter steps, with matrix products big enough
-to keep the CPU busy. ``ascend_loop`` is the one-filter-at-a-time reference.
+to keep the CPU busy. The layer's own convolution is not even run: the mean
+of a linear conv's output is its filter applied to window means of its input
+(``own_channel_mean``), so only the layers before it cost real work.
+``ascend_loop`` is the one-filter-at-a-time reference (keras.io shape).
 """
 
 import re
