@@ -183,3 +183,20 @@ def test_saliency_finds_the_region_that_carries_the_class(trained, method):
     assert values["area_share_cues"] == pytest.approx(288 / 2304)
     assert values["mass_ratio_cues"] > 1.5
     assert values["drop_salient"] > 1.5 * values["drop_random"] > 0
+
+
+def test_validation_masks_follow_the_validation_rows(tmp_path):
+    from fer_workflow.data import Dataset
+
+    masks = np.arange(5 * 48 * 48, dtype=np.uint32).reshape(5, 48, 48).astype(np.uint8)
+    np.savez(tmp_path / "masks.npz", train=masks)
+    empty = np.zeros((0, 48, 48), np.uint8)
+    ds = Dataset(
+        x_train=empty, y_train=np.zeros(0, np.int8), x_val=np.zeros((2, 48, 48), np.uint8),
+        y_val=np.zeros(2, np.int8), x_test=empty, y_test=np.zeros(0, np.int8),
+        test_ids=np.zeros(0, np.int64), train_index=np.array([0, 1, 3]), val_index=np.array([4, 2]),
+    )
+    np.testing.assert_array_equal(saliency.validation_masks(tmp_path / "masks.npz", ds), masks[[4, 2]])
+    ds.val_index = np.array([1, 7])
+    with pytest.raises(ValueError, match="masks.npz: masks 'train' of shape .* do not cover"):
+        saliency.validation_masks(tmp_path / "masks.npz", ds)

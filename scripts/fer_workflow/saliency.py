@@ -147,6 +147,23 @@ def choose_images(labels, n, seed):
     return np.array(chosen, dtype=np.int64)
 
 
+def validation_masks(mask_file, dataset):
+    """The cue masks of the dataset's validation faces.
+
+    The generator's masks are aligned with the rows of the original training
+    file; ``dataset.val_index`` says which rows became validation faces.
+    """
+    with np.load(mask_file) as npz:
+        train_masks = npz["train"]
+    last_row = dataset.val_index.max(initial=-1)
+    if train_masks.shape[1:] != dataset.x_val.shape[1:] or last_row >= len(train_masks):
+        raise ValueError(
+            f"{mask_file}: masks 'train' of shape {train_masks.shape} do not cover the validation "
+            f"rows (largest row {last_row}, images {dataset.x_val.shape[1:]})"
+        )
+    return train_masks[dataset.val_index]
+
+
 def mask_shares(maps, masks):
     """Saliency mass inside the cue masks vs. the masks' share of the image.
 
