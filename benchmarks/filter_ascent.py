@@ -31,47 +31,20 @@ a preset, e.g. presets/fer2013-gpu.yaml for a VGG-sized one), built by
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
-import yaml
+from common import load_config, matmul_gflops  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "scripts"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from fer_workflow import filters, runtime  # noqa: E402
 
 
-def load_config(configfiles):
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    for path in configfiles:
-        config = runtime.merge_config(config, yaml.safe_load(Path(path).read_text()))
-    return config
-
-
 def build_model(config):
-    """The config's CNN (untrained); a local VGG-ish stand-in if models is missing."""
-    import keras
+    """The config's CNN, untrained."""
+    from fer_workflow import models
 
-    try:
-        from fer_workflow import models
-    except ImportError:
-        models = None
-    if models is not None:
-        return models.build_cnn(config["cnn"], augment_cfg=None)
-    inputs = keras.Input((48, 48, 1))
-    x = keras.layers.Rescaling(1 / 255)(inputs)
-    for i, width in enumerate((32, 64, 96), start=1):
-        for j in (1, 2):
-            x = keras.layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"block{i}_conv{j}")(x)
-            x = keras.layers.BatchNormalization()(x)
-            x = keras.layers.ReLU()(x)
-        x = keras.layers.MaxPooling2D()(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    x = keras.layers.Dense(7, name="logits")(x)
-    return keras.Model(inputs, keras.layers.Activation("softmax", name="probs")(x))
+    return models.build_cnn(config["cnn"], augment_cfg=None)
 
 
 def conv_flops(extractor):
@@ -90,21 +63,6 @@ def conv_flops(extractor):
         return 2 * h * w * kh * kw * cin * cout
 
     return sum(flops(layer) for layer in convs), flops(convs[-1])
-
-
-def matmul_gflops(n=1024, seconds=2.0):
-    """Float32 n x n matrix-multiply rate of this machine, GFLOP/s."""
-    import tensorflow as tf
-
-    a = tf.random.normal((n, n))
-    b = tf.random.normal((n, n))
-    matmul = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b)))
-    matmul(a, b).numpy()  # warm-up
-    reps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        matmul(a, b).numpy()
-        reps += 1
-    return 2 * n**3 * reps / (time.perf_counter() - start) / 1e9
 
 
 def batched_runner(extractor, n, steps, lr, jit, own_channel):
@@ -195,7 +153,7 @@ def main():
     best = dict.fromkeys(runs, float("inf"))
     rate = 0.0
     for r in range(args.rounds):
-        rate = max(rate, matmul_gflops())
+        rate = max(rate, matmul_gflops(1024))
         for name, (run, _) in runs.items():
             best[name] = min(best[name], run())
         print(f"round {r + 1}: " + ", ".join(f"{name} {best[name]:.2f} s" for name in runs), flush=True)

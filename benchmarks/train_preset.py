@@ -13,32 +13,12 @@ per epoch, then a JSON summary line starting with RESULT.
 
 import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
-import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "scripts"))
-
+from common import load_config  # noqa: E402
 from fer_workflow import runtime  # noqa: E402
-
-
-def load_config(configfiles, overrides):
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    for path in configfiles:
-        config = runtime.merge_config(config, yaml.safe_load(Path(path).read_text()))
-    for item in overrides:  # key.sub=value, value parsed as YAML
-        key, value = item.split("=", 1)
-        patch = node = {}
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(value)
-        config = runtime.merge_config(config, patch)
-    return config
 
 
 class TimeLimit:

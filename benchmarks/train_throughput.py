@@ -14,40 +14,11 @@ Prints images/s, achieved GFLOP/s and the ratio to matmul.
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
-import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "scripts"))
-
-
-def load_config(configfiles):
-    from fer_workflow.runtime import merge_config
-
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    for path in configfiles:
-        config = merge_config(config, yaml.safe_load(Path(path).read_text()))
-    return config
-
-
-def matmul_gflops(size, repeats=10):
-    """float32 matmul rate through the same backend and thread pools as training
-    (the fastest of ``repeats`` products: the least disturbed by other load)."""
-    import keras
-
-    a = keras.random.normal((size, size), seed=1)
-    b = keras.random.normal((size, size), seed=2)
-    keras.ops.convert_to_numpy(keras.ops.matmul(a, b))  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        keras.ops.convert_to_numpy(keras.ops.sum(keras.ops.matmul(a, b)))
-        best = min(best, time.perf_counter() - start)
-    return 2 * size**3 / best / 1e9
+from common import load_config, matmul_gflops  # noqa: E402
 
 
 def main():

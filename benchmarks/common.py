@@ -1,0 +1,46 @@
+"""What the benchmarks share: the library on sys.path, the config as
+Snakemake would merge it, and this machine's matrix-multiply rate."""
+
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
+
+from fer_workflow.runtime import merge_config  # noqa: E402
+
+
+def load_config(configfiles=(), overrides=()):
+    """config.yaml, then each preset merged over it, then ``key.sub=value``
+    overrides (values parsed as YAML)."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    for path in configfiles:
+        config = merge_config(config, yaml.safe_load(Path(path).read_text()))
+    for item in overrides:
+        key, value = item.split("=", 1)
+        patch = node = {}
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(value)
+        config = merge_config(config, patch)
+    return config
+
+
+def matmul_gflops(size=1536, repeats=10):
+    """float32 matmul rate through the same backend and thread pools as the
+    models (the fastest of ``repeats`` products: the least disturbed by other load)."""
+    import keras
+
+    a = keras.random.normal((size, size), seed=1)
+    b = keras.random.normal((size, size), seed=2)
+    keras.ops.convert_to_numpy(keras.ops.matmul(a, b))  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        keras.ops.convert_to_numpy(keras.ops.sum(keras.ops.matmul(a, b)))
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
