@@ -111,7 +111,11 @@ def test_batched_ascent_equals_per_filter_loop(model, jitter, tv_weight):
 def test_ascent_raises_each_filters_activation(model):
     extractor = filters.feature_extractor(model, "block2_conv1")
     start = filters.final_means(extractor, filters.initial_images(6, seed=0))
-    images, acts = filters.ascend(extractor, 6, steps=20, learning_rate=5.0, jitter=1, seed=0)
+    progress = []
+    images, acts = filters.ascend(
+        extractor, 6, steps=20, learning_rate=5.0, jitter=1, seed=0, log=progress.append
+    )
+    assert progress == [f"ascent: {k}/20 steps" for k in (4, 8, 12, 16, 20)]
     assert np.all(acts > start + 1e-3)
     # On average a filter responds more to its own image than to the others'.
     full = extractor(images[..., None], training=False).numpy()[..., :6].mean(axis=(1, 2))

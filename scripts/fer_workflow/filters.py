@@ -195,20 +195,32 @@ def final_means(extractor, images):
 
 
 def ascend(
-    extractor, n_filters, steps=40, learning_rate=10.0, jitter=0, tv_weight=0.0, seed=0, jit_compile=False
+    extractor,
+    n_filters,
+    steps=40,
+    learning_rate=10.0,
+    jitter=0,
+    tv_weight=0.0,
+    seed=0,
+    jit_compile=False,
+    log=print,
 ):
     """Gradient-ascent images for the first ``n_filters`` filters, all in one batch.
 
     Returns (images float32 (n, 48, 48) in raw pixel units, final mean
-    activation of each filter on its image (n,)).
+    activation of each filter on its image (n,)). Progress goes to ``log``
+    five times over the run.
     """
     n_channels = extractor.output.shape[-1]
     if not 1 <= n_filters <= n_channels:
         raise ValueError(f"filters.n_filters must be 1..{n_channels} for this layer, not {n_filters}")
     step = batched_step(extractor, float(learning_rate), float(tv_weight), jit_compile)
     images = initial_images(n_filters, seed, size=extractor.input.shape[1])
-    for shift in jitter_shifts(steps, jitter, seed):
+    every = max(1, steps // 5)
+    for done, shift in enumerate(jitter_shifts(steps, jitter, seed), start=1):
         images = step(images, shift)
+        if log and (done % every == 0 or done == steps):
+            log(f"ascent: {done}/{steps} steps")
     return images.numpy()[..., 0], final_means(extractor, images)
 
 
