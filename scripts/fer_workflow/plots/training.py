@@ -5,15 +5,6 @@ import matplotlib.pyplot as plt
 COLORS = {"cnn": "tab:blue", "dnn": "tab:orange"}
 
 
-def read_parameters(summary_path):
-    """The ``parameters: N`` line of a model summary file."""
-    with open(summary_path) as f:
-        for line in f:
-            if line.startswith("parameters:"):
-                return int(line.split(":", 1)[1])
-    raise ValueError(f"{summary_path}: no 'parameters:' line")
-
-
 def learning_curves(histories, parameters):
     """Accuracy and loss per epoch, train (dashed) and validation (solid).
 
