@@ -37,18 +37,15 @@ def split_labels_and_probs(dataset, predictions, split, tta_flip=False):
     Test labels are only known for some data (built-in synthetic, or a labels
     file); without them the test split cannot be scored.
     """
-    if split == "validation":
-        y_true = dataset.y_val
-    elif split == "test":
-        if not dataset.has_test_labels:
-            raise ValueError(
-                "evaluate.split is 'test' but the test labels are unknown "
-                f"({len(dataset.y_test)} test images, labels -1 or none): set evaluate.split "
-                "to 'validation', or give data.test_labels"
-            )
-        y_true = dataset.y_test
-    else:
+    if split not in ("validation", "test"):
         raise ValueError(f"evaluate.split must be 'validation' or 'test', not {split!r}")
+    if split == "test" and not dataset.has_test_labels:
+        raise ValueError(
+            "evaluate.split is 'test' but the test labels are unknown "
+            f"({len(dataset.y_test)} test images, labels -1 or none): set evaluate.split "
+            "to 'validation', or give data.test_labels"
+        )
+    _, y_true = dataset.split(split)
     probs = split_probs(predictions, split, tta_flip)
     if len(probs) != len(y_true):
         raise ValueError(
