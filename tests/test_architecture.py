@@ -52,6 +52,21 @@ def test_rows_cover_every_layer_in_order_with_shapes_and_params():
     assert sum(row["params"] for row in rows) == model.count_params()
 
 
+def test_workflow_cnn_shows_its_augmentation_as_training_only():
+    from conftest import default_config
+    from fer_workflow import models
+
+    config = default_config()
+    model = models.build_cnn(config["cnn"], config["train"]["augment"])
+    augment = evaluation.layer_rows(model)[1]
+    assert augment["layers"] == ["augment"]
+    assert (augment["title"], augment["type"], augment["kind"]) == (
+        "augmentation (training only)",
+        "RandomAffine",
+        "augment",
+    )
+
+
 def test_rows_without_folding_are_one_per_layer():
     model = tiny_cnn(blocks=1)
     rows = evaluation.layer_rows(model, fold_augmentation=False)

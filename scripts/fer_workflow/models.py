@@ -6,9 +6,9 @@ Only the ``keras`` API is used (no TensorFlow calls), so the same code builds
 and trains under another Keras backend (``KERAS_BACKEND=jax``).
 
 Both models take raw pixels, float32 (n, 48, 48, 1) in 0..255, apply the same
-augmentation layers (active only in training) and ``Rescaling(1/255)``, and
-end in a linear ``logits`` Dense layer followed by a float32 ``probs``
-softmax, so ``model(x)`` gives probabilities and the pre-softmax score is
+augmentation layer (``augment.RandomAffine``, active only in training) and
+``Rescaling(1/255)``, and end in a linear ``logits`` Dense layer followed by
+a float32 ``probs`` softmax, so ``model(x)`` gives probabilities and the pre-softmax score is
 ``model.get_layer("logits").output``.
 """
 
@@ -16,26 +16,23 @@ import keras
 from keras import layers
 
 from fer_workflow import IMAGE_SIZE, NUM_CLASSES, NUM_PIXELS
+from fer_workflow.augment import RandomAffine
 
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 
 
 def _inputs_and_preprocessing(augment_cfg):
-    """Input, the augmentation layers (identical for both models) and rescaling."""
+    """Input, the augmentation layer (identical for both models) and rescaling."""
     inputs = keras.Input(INPUT_SHAPE, name="image")
     x = inputs
     if augment_cfg and augment_cfg.get("enabled", False):
-        if augment_cfg.get("flip"):
-            x = layers.RandomFlip("horizontal", name="augment_flip")(x)
-        if augment_cfg.get("shift"):
-            s = augment_cfg["shift"]
-            x = layers.RandomTranslation(s, s, fill_mode="nearest", name="augment_shift")(x)
-        if augment_cfg.get("rotation"):
-            x = layers.RandomRotation(augment_cfg["rotation"], fill_mode="nearest", name="augment_rotation")(
-                x
-            )
-        if augment_cfg.get("zoom"):
-            x = layers.RandomZoom(augment_cfg["zoom"], fill_mode="nearest", name="augment_zoom")(x)
+        x = RandomAffine(
+            flip=augment_cfg.get("flip", False),
+            shift=augment_cfg.get("shift", 0.0),
+            rotation=augment_cfg.get("rotation", 0.0),
+            zoom=augment_cfg.get("zoom", 0.0),
+            name="augment",
+        )(x)
     x = layers.Rescaling(1.0 / 255, name="rescaling")(x)
     return inputs, x
 

@@ -104,8 +104,8 @@ def layer_rows(model, fold_augmentation=True):
 
     Each row is a dict: title (layer name), type, shape (output shape),
     params (count) and layers (the names of the model layers it stands for).
-    Consecutive augmentation layers (Random*, active only in training) are
-    folded into one box. Together the rows cover ``model.layers`` in order.
+    Augmentation layers (Random*, active only in training) are titled so;
+    consecutive ones are folded into one box. Together the rows cover ``model.layers`` in order.
     """
     rows = []
     for layer in model.layers:
@@ -118,9 +118,10 @@ def layer_rows(model, fold_augmentation=True):
             "kind": kind,
             "layers": [layer.name],
         }
+        if fold_augmentation and kind == "augment":
+            row["title"] = "augmentation (training only)"
         if fold_augmentation and kind == "augment" and rows and rows[-1]["kind"] == "augment":
             last = rows[-1]
-            last["title"] = "augmentation (training only)"
             # 'Random: Flip, Translation, ...' stays short enough not to run into the shape column.
             first = last["type"].removeprefix("Random: ").removeprefix("Random")
             last["type"] = "Random: " + ", ".join([first, row["type"].removeprefix("Random")])
