@@ -111,3 +111,10 @@ def test_trains_under_xla():
     assert not [w for w in caught if "jit_compile" in str(w.message)]
     assert model.jit_compile is True
     assert np.isfinite(history.history["loss"]).all()
+
+
+def test_mixed_precision_keeps_the_pixel_range():
+    layer = RandomAffine(flip=True, shift=0.1, rotation=0.05, zoom=0.1, seed=2, dtype="mixed_float16")
+    out = np.asarray(layer(FACES, training=True))
+    assert out.dtype == np.float16
+    assert 0.0 <= out.min() and out.max() <= 255.0 and out.std() > 30
