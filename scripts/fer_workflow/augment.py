@@ -36,8 +36,8 @@ def affine_sample(images, flip, angle, zoom, shift_y, shift_x):
     the input at the inverse map of (y, x), bilinearly interpolated, clamped
     to the edge.
     """
-    shape = ops.shape(images)
-    batch, height, width, channels = shape[0], images.shape[1], images.shape[2], images.shape[3]
+    batch = ops.shape(images)[0]
+    height, width, channels = images.shape[1:]
     dtype = images.dtype
 
     def per_image(value):
@@ -95,10 +95,10 @@ class RandomAffine(keras.layers.Layer):
         def uniform(limit):
             return keras.random.uniform((batch,), -limit, limit, seed=self.seed_generator)
 
-        flip = ops.ones((batch,))
+        zero = ops.zeros((batch,))
+        flip = zero + 1
         if self.flip:
             flip = ops.where(keras.random.uniform((batch,), seed=self.seed_generator) < 0.5, -1.0, 1.0)
-        zero = ops.zeros((batch,))
         angle = uniform(self.rotation * 2 * math.pi) if self.rotation else zero
         zoom = uniform(self.zoom) if self.zoom else zero
         shift_y = uniform(self.shift * images.shape[1]) if self.shift else zero

@@ -118,9 +118,10 @@ def layer_rows(model, fold_augmentation=True):
             "kind": kind,
             "layers": [layer.name],
         }
-        if fold_augmentation and kind == "augment":
+        fold = fold_augmentation and kind == "augment"
+        if fold:
             row["title"] = "augmentation (training only)"
-        if fold_augmentation and kind == "augment" and rows and rows[-1]["kind"] == "augment":
+        if fold and rows and rows[-1]["kind"] == "augment":
             last = rows[-1]
             # 'Random: Flip, Translation, ...' stays short enough not to run into the shape column.
             first = last["type"].removeprefix("Random: ").removeprefix("Random")
