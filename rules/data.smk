@@ -27,11 +27,6 @@ rule read_data:
         unpack(raw_inputs),
     output:
         raw="results/data/raw.npz",
-        quality=report(
-            "results/data/data_quality.csv",
-            caption="../report/data_quality.rst",
-            category="Data",
-        ),
     log:
         "results/logs/read_data.log",
     benchmark:
@@ -55,6 +50,11 @@ rule split_data:
         counts=report(
             "results/data/class_counts.csv",
             caption="../report/class_counts.rst",
+            category="Data",
+        ),
+        quality=report(
+            "results/data/data_quality.csv",
+            caption="../report/data_quality.rst",
             category="Data",
         ),
     log:
