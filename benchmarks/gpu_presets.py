@@ -47,6 +47,26 @@ JOBS = [
     ("cpu-cosine-classweight", CPU, [*COSINE, "train.class_weight=true"], None),
 ]
 
+# Second round: variations of the best first-round recipe (cosine, 45 epochs).
+C45 = [*COSINE, "train.epochs=45"]
+LESS_DROPOUT = (
+    "cnn.blocks=[{filters: 16, convs: 2, kernel: 3, batch_norm: true, pool: 2, dropout: 0.0},"
+    " {filters: 32, convs: 2, kernel: 3, batch_norm: true, pool: 2, dropout: 0.05},"
+    " {filters: 64, convs: 2, kernel: 3, batch_norm: true, pool: 2, dropout: 0.1},"
+    " {filters: 128, convs: 1, kernel: 3, batch_norm: true, pool: 1, dropout: 0.2}]"
+)
+ROUND2 = [
+    ("r2-cosine-45ep", CPU, C45, None),
+    ("r2-lr0.004", CPU, [*C45, "train.learning_rate=0.004"], None),
+    ("r2-no-smoothing", CPU, [*C45, "train.label_smoothing=0.0"], None),
+    ("r2-less-dropout", CPU, [*C45, LESS_DROPOUT, "cnn.dense_dropout=0.3"], None),
+    ("r2-strong-aug", CPU, [*C45, "train.augment.shift=0.15", "train.augment.zoom=0.15", "train.augment.rotation=0.07"], None),
+    ("r2-adamw", CPU, [*C45, "train.optimizer=adamw", "train.weight_decay=0.01"], None),
+    ("r2-batch128", CPU, [*C45, "train.batch_size=128", "train.learning_rate=0.004"], None),
+    ("r2-dense256", CPU, [*C45, "cnn.dense=[256]"], None),
+]
+ROUNDS = {"1": JOBS, "2": ROUND2}
+
 
 def pack(raw_path, to):
     """x_train as per-row pixel differences (uint8, wrapping), xz; labels as .npy."""
@@ -127,13 +147,14 @@ def main():
     r.add_argument("--packed", required=True)
     r.add_argument("--out", required=True)
     r.add_argument("--seconds", type=float, default=330)
-    r.add_argument("--only", nargs="*", help="labels of JOBS to run (default: all)")
+    r.add_argument("--round", choices=sorted(ROUNDS), default="1", help="which job list")
+    r.add_argument("--only", nargs="*", help="labels of the round's jobs to run (default: all)")
     r.add_argument("--epochs", type=int, help="override every job's epochs (for a quick local check)")
     args = parser.parse_args()
     if args.command == "pack":
         pack(args.raw, args.to)
     else:
-        jobs = [j for j in JOBS if not args.only or j[0] in args.only]
+        jobs = [j for j in ROUNDS[args.round] if not args.only or j[0] in args.only]
         if args.epochs:
             jobs = [(label, preset, sets, args.epochs) for label, preset, sets, _ in jobs]
         run(args.packed, args.out, args.seconds, jobs)
