@@ -4,8 +4,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
+from snakemake.utils import validate
 
-from conftest import tiny_config
+from conftest import REPO, default_config, merge, tiny_config
 from fer_workflow import replicates
 from fer_workflow.plots import replicates as replicate_plots
 from fer_workflow.plots import save
@@ -90,6 +92,24 @@ def test_markdown_and_csv_and_figure(tmp_path):
     ]
     save(fig, tmp_path / "r.png")
     assert (tmp_path / "r.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("presets", [["fer2013-cpu.yaml", "fer2013-replicates.yaml"], ["fer2013-gpu.yaml"]])
+def test_replicate_presets_validate_and_list_three_seeds(presets):
+    config = default_config()
+    for preset in presets:
+        config = merge(config, yaml.safe_load((REPO / "presets" / preset).read_text()))
+    validate(config, str(REPO / "config.schema.yaml"))
+    assert len(config["replicates"]["seeds"]) == 3
+    assert default_config()["replicates"]["seeds"] == []
+
+
+def test_schema_rejects_bad_seeds():
+    for seeds in ([1, 1], [-1], ["a"], 3):
+        with pytest.raises(Exception, match="replicates|seeds"):
+            validate(
+                merge(default_config(), {"replicates": {"seeds": seeds}}), str(REPO / "config.schema.yaml")
+            )
 
 
 def test_dry_run_has_one_training_job_per_model_and_seed(workflow):
