@@ -1,6 +1,8 @@
 """Replicate seeds: the aggregate table against hand-computed numbers, the DAG
 (one training job per model and seed, one aggregation), and a tiny run."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -151,3 +153,22 @@ def test_tiny_replicate_run(workflow):
         assert row["val_accuracy"] == pytest.approx(h1["val_accuracy"].iloc[0], abs=1e-6)
     assert (workflow.path("results/figures/replicates.png")).stat().st_size > 10_000
     assert "cnn - dnn" in workflow.path("results/replicates.md").read_text()
+
+
+def test_slurm_profile_gives_replicates_the_training_resources(workflow):
+    """A dry run with profiles/slurm: each train_replicate job asks what train_model asks."""
+    config = tiny_config(replicates={"seeds": [5]})
+    proc = workflow.run("--profile", "profiles/slurm", "-n", "results/replicates.csv", config=config, cores=4)
+    resources, rule = {}, None
+    for line in proc.output.splitlines():
+        if match := re.match(r"(?:local)?rule (\w+):$", line.strip()):
+            rule = match.group(1)
+        elif line.strip().startswith("resources:"):
+            resources[rule] = dict(re.findall(r"(\w+)=([^,\s]+)", line))
+    train = resources["train_replicate"]
+    assert (train["cpus_per_task"], train["gpu"], train["mem_mb"], train["runtime"]) == (
+        "4",
+        "1",
+        "8000",
+        "480",
+    )

@@ -126,16 +126,16 @@ def bootstrap_indices(n, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED):
     return np.random.default_rng(seed).integers(0, n, size=(resamples, n))
 
 
-def macro_f1_batch(y_true, y_pred):
-    """Macro-F1 of each row of (b, n) label arrays, vectorised.
+def _confusion_batch(cells):
+    """(b, 7, 7) confusion counts from (b, n) cell codes true * 7 + predicted."""
+    b = len(cells)
+    offsets = (np.arange(b, dtype=np.int64) * NUM_CLASSES**2)[:, None]
+    counts = np.bincount((cells + offsets).ravel(), minlength=b * NUM_CLASSES**2)
+    return counts.reshape(b, NUM_CLASSES, NUM_CLASSES)
 
-    Like scikit-learn's ``f1_score(average="macro", zero_division=0)``: the
-    mean over the classes that occur in that row's true or predicted labels.
-    """
-    y_true, y_pred = np.atleast_2d(y_true), np.atleast_2d(y_pred)
-    b = len(y_true)
-    cells = (np.arange(b)[:, None] * NUM_CLASSES + y_true) * NUM_CLASSES + y_pred
-    counts = np.bincount(cells.ravel(), minlength=b * NUM_CLASSES**2).reshape(b, NUM_CLASSES, NUM_CLASSES)
+
+def _macro_f1_of_counts(counts):
+    """Macro-F1 of each (7, 7) confusion matrix in a (b, 7, 7) stack."""
     tp = np.diagonal(counts, axis1=1, axis2=2)
     denom = counts.sum(axis=1) + counts.sum(axis=2)  # 2 tp + fp + fn
     present = denom > 0
@@ -143,15 +143,30 @@ def macro_f1_batch(y_true, y_pred):
     return f1.sum(axis=1) / present.sum(axis=1)
 
 
+def macro_f1_batch(y_true, y_pred):
+    """Macro-F1 of each row of (b, n) label arrays, vectorised.
+
+    Like scikit-learn's ``f1_score(average="macro", zero_division=0)``: the
+    mean over the classes that occur in that row's true or predicted labels.
+    """
+    y_true, y_pred = np.atleast_2d(y_true), np.atleast_2d(y_pred)
+    return _macro_f1_of_counts(_confusion_batch(y_true * NUM_CLASSES + y_pred))
+
+
 def bootstrap_macro_f1_interval(
     y_true, y_pred, confidence=CONFIDENCE, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED
 ):
-    """Percentile bootstrap interval of macro-F1, resampling images (NaNs when empty)."""
+    """Percentile bootstrap interval of macro-F1, resampling images (NaNs when empty).
+
+    Each resample draws len(y_true) images with replacement
+    (``bootstrap_indices``); the interval is the 2.5% and 97.5% quantiles of
+    the resamples' macro-F1.
+    """
     y_true, y_pred = np.asarray(y_true, np.int64), np.asarray(y_pred, np.int64)
     if len(y_true) == 0:
         return float("nan"), float("nan")
-    idx = bootstrap_indices(len(y_true), resamples, seed)
-    values = macro_f1_batch(y_true[idx], y_pred[idx])
+    cells = y_true * NUM_CLASSES + y_pred  # one code per image, resampled together
+    values = _macro_f1_of_counts(_confusion_batch(cells[bootstrap_indices(len(cells), resamples, seed)]))
     low, high = np.quantile(values, [0.5 - confidence / 2, 0.5 + confidence / 2])
     return float(low), float(high)
 
