@@ -57,4 +57,10 @@ def all_targets():
         ]
     if has_test_data():
         targets.append("results/submission.csv")
+    if config["replicates"]["seeds"]:
+        targets += [
+            "results/replicates.csv",
+            "results/replicates.md",
+            "results/figures/replicates.png",
+        ]
     return targets

@@ -56,6 +56,8 @@ rule metrics_table:
         summaries=expand("results/models/{model}.summary.txt", model=MODELS),
         pairs=expand("results/eval/confused_pairs_{model}.csv", model=MODELS),
         dataset="results/data/dataset.npz",
+        # the whole training file: which test images have a copy in it
+        raw="results/data/raw.npz",
     output:
         csv=report(
             "results/metrics.csv",
