@@ -106,7 +106,7 @@ def key_path(parts):
 def _unknown_keys(error):
     """One line per key that additionalProperties rejects, with a suggestion."""
     valid = sorted(error.schema.get("properties", {}))
-    where = key_path(error.absolute_path)
+    where = key_path(error.absolute_path) if error.absolute_path else "the config"
     lines = []
     for key in sorted(set(error.instance) - set(valid)):
         path = key_path([*error.absolute_path, key])
@@ -327,8 +327,8 @@ def check(config, schema):
     if not isinstance(schema, dict):
         import yaml
 
-        with open(schema) as f:
-            schema = yaml.safe_load(f)
+        with open(schema) as f:  # libyaml's parser where present: 10x faster
+            schema = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     coerce(config, schema)
     validate(config, schema)
     found = problems(config)
