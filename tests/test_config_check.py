@@ -306,6 +306,7 @@ def test_check_dataset_after_the_split():
 # ---- through Snakemake: dry runs in a temporary copy ---------------------------------------
 
 
+@pytest.mark.slow
 def test_workflow_start_up_checks(workflow):
     """A dry run stops at start with the short messages (no schema dump)."""
     bad = tiny_config(filters={"layer": "block5_conv1"}, train={"epoch": 3})
@@ -321,6 +322,7 @@ def test_workflow_start_up_checks(workflow):
     assert not workflow.path("results").exists()
 
 
+@pytest.mark.slow
 def test_workflow_missing_input_file_is_named_at_start(workflow):
     config = tiny_config(data={"format": "hw3", "train": "in/nope.csv"})
     proc = workflow.run("-n", config=config, check=False)
@@ -328,6 +330,7 @@ def test_workflow_missing_input_file_is_named_at_start(workflow):
     assert "data.train: in/nope.csv not found" in proc.output
 
 
+@pytest.mark.slow
 def test_config_numbers_on_the_command_line(workflow):
     """--config delivers the values inside braces as strings; they are numbers."""
     workflow.write_config(tiny_config(), "tiny.yaml")

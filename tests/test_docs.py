@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from conftest import REPO, Workflow
@@ -112,6 +113,7 @@ def test_read_data_benchmark_defaults_to_the_repository(tmp_path):
     assert "train.csv.gz: not found. Link the FER2013 files into resources/fer2013/" in proc.stderr
 
 
+@pytest.mark.slow
 def test_fer2013_csv_with_a_preset_needs_no_test_file(tmp_path):
     """The README's overlay: a preset (which names the hw3 test.csv.gz) plus
     format fer2013 plans the whole run from fer2013.csv alone."""
