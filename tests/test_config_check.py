@@ -90,6 +90,14 @@ def test_unknown_keys_everywhere(override, key, suggestion):
     assert f"{key}: unknown key; did you mean `{suggestion}`?" in message
 
 
+def test_misspelt_choice_names_the_closest_choice():
+    message = failure(tiny_config(train={"optimizer": "adamm"}))
+    assert (
+        "train.optimizer: 'adamm' is not one of ['adam', 'adamw', 'adadelta', 'sgd']; did you mean `adam`?"
+        in message
+    )
+
+
 def test_unknown_key_without_a_close_match_lists_the_keys():
     message = failure(tiny_config(train={"zzzz": 1}))
     assert "train.zzzz: unknown key; (keys of train: augment, batch_size," in message

@@ -123,6 +123,11 @@ def _short(error):
     if len(message) > 200:
         message = message[:200] + " ..."
     line = f"{key_path(error.absolute_path)}: {message}"
+    if error.validator == "enum" and isinstance(error.instance, str):
+        close = difflib.get_close_matches(
+            error.instance, list(map(str, error.validator_value)), n=1, cutoff=0.5
+        )
+        line += f"; did you mean `{close[0]}`?" if close else ""
     description = error.schema.get("description") if isinstance(error.schema, dict) else None
     if description:
         line += f" ({description})"
