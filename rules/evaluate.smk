@@ -40,6 +40,8 @@ rule plot_confusion_matrix:
         ),
     log:
         "results/logs/plot_confusion_matrix_{model}.log",
+    benchmark:
+        "results/benchmarks/plot_confusion_matrix_{model}.tsv"
     conda:
         "../envs/fer.yaml"
     params:
@@ -76,6 +78,8 @@ rule metrics_table:
         ),
     log:
         "results/logs/metrics_table.log",
+    benchmark:
+        "results/benchmarks/metrics_table.tsv"
     conda:
         "../envs/fer.yaml"
     params:
@@ -98,6 +102,8 @@ rule write_submission:
         ),
     log:
         "results/logs/write_submission.log",
+    benchmark:
+        "results/benchmarks/write_submission.tsv"
     conda:
         "../envs/fer.yaml"
     params:
@@ -119,6 +125,8 @@ rule plot_architecture:
         ),
     log:
         "results/logs/plot_architecture_{model}.log",
+    benchmark:
+        "results/benchmarks/plot_architecture_{model}.tsv"
     conda:
         "../envs/fer.yaml"
     script:

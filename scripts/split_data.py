@@ -2,7 +2,7 @@
 
 import logging
 
-from fer_workflow import data, readers, runtime
+from fer_workflow import config_check, data, readers, runtime
 
 runtime.setup(snakemake)
 params = snakemake.params
@@ -17,6 +17,9 @@ dataset, dropped = data.make_dataset(
     seed=params.seed,
     drop_duplicates=params.drop_duplicates,
 )
+# Before anything is written: an activations.image_index past the validation
+# split, or evaluate.split test without test labels, fails here, not after training.
+config_check.check_dataset(dataset, params.checks.image_index, params.checks.evaluate_split)
 counts = data.quality_counts(raw.x_train, raw.y_train, raw.x_test)
 counts.update(data.split_quality_counts(dataset, dropped, raw.x_train, raw.y_train))
 for name, count in counts.items():

@@ -45,7 +45,8 @@ def test_missing_layer_fails_naming_the_config_key(completed_tiny_workflow, tmp_
     bad = merge(completed_tiny_workflow.config, {"filters": {"layer": "block7_conv1"}})
     proc = wf.run(config=bad, check=False)
     assert proc.returncode != 0
-    log = wf.path("results/logs/plot_filters_block7_conv1.log").read_text()
-    assert "filters.layer: the model has no conv layer 'block7_conv1'" in log
-    assert "block1_conv1, block2_conv1" in log
+    # Caught when the workflow starts (config_check), before any job runs.
+    assert "filters.layer: the configured CNN has no layer 'block7_conv1'" in proc.output
+    assert "block1_conv1, block2_conv1" in proc.output
+    assert not wf.path("results/logs/plot_filters_block7_conv1.log").exists()
     assert not wf.path("results/figures/filters_block7_conv1.png").exists()
