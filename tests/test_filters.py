@@ -228,29 +228,31 @@ def test_figures():
     assert len(fig.axes) == 1 + 8 and fig.axes[0].get_title() == "input (Happy)"
 
 
-@pytest.fixture(scope="module")
-def mixed_model(tmp_path_factory):
-    """The default CNN (no augmentation) built under mixed_float16, saved and reloaded."""
+@pytest.fixture(scope="module", params=["mixed_float16", "mixed_bfloat16"])
+def mixed_model(request, tmp_path_factory):
+    """The default CNN (no augmentation) built under a mixed policy (float16 as
+    the GPU preset trains, bfloat16 as a CPU with bf16 units may), saved and reloaded."""
     from conftest import default_config
     from fer_workflow import models, runtime
 
     keras.utils.set_random_seed(0)
-    keras.mixed_precision.set_global_policy("mixed_float16")
+    keras.mixed_precision.set_global_policy(request.param)
     try:
         built = models.build_cnn(default_config()["cnn"], augment_cfg=None)
     finally:
         keras.mixed_precision.set_global_policy("float32")
-    path = tmp_path_factory.mktemp("mixed") / "cnn.keras"
+    path = tmp_path_factory.mktemp(request.param) / "cnn.keras"
     built.save(path)
     return runtime.load_model(path)
 
 
 def test_ascent_and_classes_on_a_saved_mixed_precision_model(mixed_model):
     """Once a TypeError (float16 activations times float32 weights); now the
-    float16 block output drives a float32 image that stays in 0..255."""
-    assert mixed_model.get_layer("block3_conv2").compute_dtype == "float16"
+    half-precision block output drives a float32 image that stays in 0..255."""
+    half = mixed_model.get_layer("block3_conv2").compute_dtype
+    assert half in ("float16", "bfloat16")
     extractor = filters.feature_extractor(mixed_model, "block3_conv2")
-    assert extractor.outputs[-1].dtype == "float16"
+    assert extractor.outputs[-1].dtype == half
     start = filters.final_means(extractor, filters.initial_images(4, seed=0), border=2)
     images, acts = filters.ascend(extractor, 4, steps=6, jitter=2, border=8, seed=0, log=None)
     assert images.dtype == np.float32 and 0 <= images.min() and images.max() <= 255
