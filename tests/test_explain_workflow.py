@@ -1,10 +1,14 @@
 """The explain rules inside the workflow (tiny run): their outputs, one
 parameter one rule, and the layer-name error through Snakemake."""
 
+import re
+
+import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import merge
+from conftest import REPO, Workflow, merge, tiny_config
+from fer_workflow import CLASS_NAMES
 
 pytestmark = pytest.mark.slow
 
@@ -30,6 +34,7 @@ def test_saliency_scores_table(completed_tiny_workflow):
         ({"saliency": {"target": "prediction"}}, {"plot_saliency"}),
         ({"filters": {"layer": "block1_conv1"}}, {"plot_filters"}),
         ({"filters": {"steps": 4}}, {"plot_filters"}),
+        ({"filters": {"border": 4}}, {"plot_filters"}),
         ({"activations": {"layer": "block2_conv1"}}, {"plot_activations"}),
         ({"activations": {"max_maps": 4}}, {"plot_activations"}),
     ],
@@ -50,3 +55,47 @@ def test_missing_layer_fails_naming_the_config_key(completed_tiny_workflow, tmp_
     assert "block1_conv1, block2_conv1" in proc.output
     assert not wf.path("results/logs/plot_filters_block7_conv1.log").exists()
     assert not wf.path("results/figures/filters_block7_conv1.png").exists()
+
+
+def explain_rules():
+    """The rule names in rules/explain.smk."""
+    text = (REPO / "rules" / "explain.smk").read_text()
+    return set(re.findall(r"^rule (\w+):", text, flags=re.MULTILINE))
+
+
+def test_every_explain_rule_on_a_mixed_precision_model(tmp_path):
+    """The GPU presets train with mixed_float16; every explain rule must work
+    on the saved float16 model (plot_filters once crashed on it with a
+    float16/float32 TypeError). Augmentation is off: RandomAffine did not run
+    under mixed_float16 when this test was written."""
+    from fer_workflow import runtime
+
+    wf = Workflow(tmp_path / "wf")
+    config = tiny_config(train={"mixed_precision": True, "augment": {"enabled": False}})
+    proc = wf.run(config=config)
+    ran = set(re.findall(r"^(?:local)?rule (\w+):", proc.output, flags=re.MULTILINE))
+    assert explain_rules() and explain_rules() <= ran
+    model = runtime.load_model(wf.path("results/models/cnn.keras"))
+    assert model.get_layer("block1_conv1").compute_dtype == "float16"
+    layer = config["filters"]["layer"]
+    table = pd.read_csv(wf.path(f"results/eval/filter_classes_{layer}.csv"))
+    check_filter_classes(table, config["filters"]["n_filters"])
+
+
+def check_filter_classes(table, n_filters):
+    """filter_classes_{layer}.csv: one row per filter, valid classes and probabilities."""
+    assert list(table.columns) == ["filter", "activation", "label", "class", "probability"]
+    assert list(table["filter"]) == list(range(n_filters))
+    assert table["activation"].ge(0).all() and np.isfinite(table["activation"]).all()
+    assert table["label"].between(0, 6).all()
+    assert list(table["class"]) == [CLASS_NAMES[k] for k in table["label"]]
+    assert table["probability"].between(1 / 7, 1).all()
+
+
+def test_filter_classes_table(completed_tiny_workflow):
+    wf = completed_tiny_workflow
+    layer = wf.config["filters"]["layer"]
+    check_filter_classes(
+        pd.read_csv(wf.path(f"results/eval/filter_classes_{layer}.csv")), wf.config["filters"]["n_filters"]
+    )
+    assert wf.path(f"results/figures/filter_classes_{layer}.png").stat().st_size > 0
