@@ -42,6 +42,8 @@ rule predict_replicate:
         predictions="results/replicates/predictions_{model}_seed{seed}.npz",
     log:
         "results/logs/predict_replicate_{model}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/predict_replicate_{model}_seed{seed}.tsv"
     wildcard_constraints:
         seed=r"\d+",
     conda:
@@ -79,6 +81,8 @@ rule aggregate_replicates:
         ),
     log:
         "results/logs/aggregate_replicates.log",
+    benchmark:
+        "results/benchmarks/aggregate_replicates.tsv"
     conda:
         "../envs/fer.yaml"
     params:

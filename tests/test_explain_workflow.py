@@ -63,23 +63,26 @@ def explain_rules():
     return set(re.findall(r"^rule (\w+):", text, flags=re.MULTILINE))
 
 
-def test_every_explain_rule_on_a_mixed_precision_model(tmp_path):
-    """The GPU presets train with mixed_float16; every explain rule must work
-    on the saved float16 model (plot_filters once crashed on it with a
-    float16/float32 TypeError). Augmentation is off: RandomAffine did not run
-    under mixed_float16 when this test was written."""
+def test_every_rule_runs_with_the_gpu_switches(tmp_path):
+    """The GPU presets train with mixed_float16 and XLA; every rule of the
+    workflow must work with those switches, on CPU too (RandomAffine once
+    crashed in float16 training, plot_filters on the saved float16 model)."""
     from fer_workflow import runtime
 
     wf = Workflow(tmp_path / "wf")
-    config = tiny_config(train={"mixed_precision": True, "augment": {"enabled": False}})
+    config = tiny_config(train={"mixed_precision": True, "jit_compile": True})
+    planned = set(re.findall(r"^rule (\w+):", wf.run("-n", config=config).output, flags=re.MULTILINE))
     proc = wf.run(config=config)
     ran = set(re.findall(r"^(?:local)?rule (\w+):", proc.output, flags=re.MULTILINE))
-    assert explain_rules() and explain_rules() <= ran
+    assert explain_rules() <= planned and {"train_model", "write_submission"} <= planned
+    assert planned <= ran
     model = runtime.load_model(wf.path("results/models/cnn.keras"))
     assert model.get_layer("block1_conv1").compute_dtype == "float16"
     layer = config["filters"]["layer"]
     table = pd.read_csv(wf.path(f"results/eval/filter_classes_{layer}.csv"))
     check_filter_classes(table, config["filters"]["n_filters"])
+    metrics = pd.read_csv(wf.path("results/metrics.csv"))
+    assert metrics["val_accuracy"].between(0, 1).all()
 
 
 def check_filter_classes(table, n_filters):
