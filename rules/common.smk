@@ -1,7 +1,18 @@
 # Helpers shared by the rule files (the inputs of the data rules, and
 # the artifacts that the default target asks for).
 
+import sys
+from pathlib import Path
+
 MODELS = ["cnn", "dnn"]
+
+# The DNN's widths must follow dnn.hidden_ratios and match the CNN's parameter
+# count within 1%: checked here, at start-up, so a bad pair fails before any
+# job runs, naming the keys (fer_workflow.sizing is Keras-free, so this is fast).
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+from fer_workflow import sizing
+
+sizing.check_config(config)
 
 
 def has_test_data():
