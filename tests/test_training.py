@@ -300,7 +300,11 @@ def test_workflow_trains_both_models_matched(completed_tiny_workflow):
         parameters(wf.path("results/models/dnn.summary.txt")),
     )
     assert abs(dnn - cnn) <= 0.01 * cnn
-    assert f"matched_to_cnn_parameters: {cnn}" in wf.path("results/models/dnn.summary.txt").read_text()
+    summary = wf.path("results/models/dnn.summary.txt").read_text()
+    assert f"matched_to_cnn_parameters: {cnn}" in summary
+    # TINY's CNN: the DNN's widths follow dnn.hidden_ratios exactly.
+    assert "dnn_widths: 16 8 4\n" in summary and "dnn_width_ratios: 1 : 0.5 : 0.25\n" in summary
+    assert "dnn_hidden_ratios: 1 : 0.5 : 0.25\n" in summary
     assert wf.path("results/figures/learning_curves.png").stat().st_size > 0
 
 
