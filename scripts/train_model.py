@@ -21,7 +21,10 @@ else:
     target = cnn.count_params()
     widths = models.match_dnn_widths(target, params.dnn["hidden_ratios"], params.dnn["batch_norm"])
     model = models.build_dnn(widths, params.dnn, augment)
-    extra = {"matched_to_cnn_parameters": target, "dnn_widths": " ".join(map(str, widths))}
+    extra = {
+        "matched_to_cnn_parameters": target,
+        **models.describe_widths(widths, params.dnn["hidden_ratios"]),
+    }
     print(f"DNN widths {widths}: {model.count_params()} parameters, CNN {target}", flush=True)
 
 dataset = data.load(snakemake.input.dataset)  # noqa: F821

@@ -38,7 +38,8 @@ TINY = {
             {"filters": 12, "convs": 1, "kernel": 3, "batch_norm": True, "pool": 2, "dropout": 0.0},
         ],
         "head_pool": "flatten",
-        "dense": [16],
+        # 37,479 parameters: the DNN 16-8-4 (1 : 0.5 : 0.25) is within 1% (at 16, no DNN was).
+        "dense": [21],
     },
     "train": {"epochs": 2, "batch_size": 32},
     "saliency": {"n_images": 3, "smooth_samples": 2, "n_score_images": 20},

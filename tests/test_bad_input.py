@@ -287,3 +287,16 @@ def test_bad_config_rejected_naming_the_key(workflow, override, key):
     assert proc.returncode != 0
     assert "Error validating config file" in proc.output
     assert key in proc.output.split("Error validating config file", 1)[1]
+
+
+@pytest.mark.slow
+def test_dnn_that_cannot_follow_its_ratios_fails_at_start_up(workflow):
+    """A CNN of 28,799 parameters: no DNN with widths 1 : 0.5 : 0.25 is
+    within 1% (12-6-3 has 27,850, 13-7-3 30,184), so Snakemake stops while
+    parsing, before any job, naming the keys."""
+    proc = workflow.run("-n", config=tiny_config(cnn={"dense": [16]}), check=False)
+    assert proc.returncode != 0
+    assert "dnn.hidden_ratios [1.0, 0.5, 0.25] cannot be met" in proc.output
+    assert "cnn.blocks, cnn.separable, cnn.head_pool, cnn.dense" in proc.output
+    assert "rule " not in proc.output and not workflow.path("results").exists()
+    assert workflow.run("-n", config=tiny_config()).returncode == 0

@@ -34,7 +34,7 @@ def failure(config):
 def test_strings_become_numbers_where_the_schema_wants_them():
     config = tiny_config(
         train={"epochs": "3", "learning_rate": "1e-3", "augment": {"enabled": "false", "shift": "0.1"}},
-        cnn={"dense": ["16"]},
+        cnn={"dense": ["21"]},
         dnn={"hidden_ratios": ["1", "0.5"]},
         seed="7",
     )
@@ -42,7 +42,7 @@ def test_strings_become_numbers_where_the_schema_wants_them():
     assert out["train"]["epochs"] == 3 and isinstance(out["train"]["epochs"], int)
     assert out["train"]["learning_rate"] == pytest.approx(1e-3)
     assert out["train"]["augment"] == {**out["train"]["augment"], "enabled": False, "shift": 0.1}
-    assert out["cnn"]["dense"] == [16] and out["dnn"]["hidden_ratios"] == [1, 0.5]
+    assert out["cnn"]["dense"] == [21] and out["dnn"]["hidden_ratios"] == [1, 0.5]
     assert out["seed"] == 7
     assert out["data"]["format"] == "synthetic"  # strings stay strings where strings are wanted
 
@@ -260,7 +260,7 @@ START_CHECKS = [
     (
         {"dnn": {"hidden_ratios": [1.0]}},
         [],
-        "dnn.hidden_ratios: cannot match a DNN with hidden_ratios [1.0] to",
+        "dnn.hidden_ratios: dnn.hidden_ratios [1.0] cannot be met by a DNN with",
     ),
     (
         {"activations": {"image_index": 43}},

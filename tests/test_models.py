@@ -1,5 +1,7 @@
 """Models: the CNN from config, the parameter-matched DNN, FLOP counts, presets."""
 
+import itertools
+import math
 import re
 
 import numpy as np
@@ -8,7 +10,7 @@ import yaml
 from snakemake.utils import validate
 
 from conftest import REPO, TINY, default_config, merge
-from fer_workflow import models
+from fer_workflow import models, sizing
 
 
 def block(filters, convs=1, pool=2, batch_norm=True, dropout=0.0, kernel=3):
@@ -31,12 +33,66 @@ AUGMENT = default_config()["train"]["augment"]
 DNN = {"hidden_ratios": [1.0, 0.5, 0.25], "batch_norm": True, "dropout": 0.3}
 
 CNN_SHAPES = [
-    cnn_cfg([block(8), block(12)], dense=[16]),  # the TINY test CNN
+    cnn_cfg([block(8), block(12)], dense=[21]),  # the TINY test CNN
     default_config()["cnn"],
     cnn_cfg([block(32, 2), block(64, 2), block(128, 2)], dense=[256], head_pool="avg"),
     cnn_cfg([block(16), block(32, 2), block(64)], separable=True, head_pool="avg", dense=[]),
     cnn_cfg([block(64, 2), block(128, 2), block(256, 2), block(512, 2)], dense=[1024, 1024]),
 ]
+
+
+def best_following_dnn(target, ratios, batch_norm=True):
+    """Brute force, independent of the solver's search: every width vector
+    whose first width is at most the target's reach and whose other widths
+    lie near ``w1 * r_i / r_1``, kept if one scale puts every width within one
+    unit of ``s * ratio``; the smallest count error within 1%, or None."""
+    r = [x / ratios[0] for x in ratios]
+    best, w1 = None, 1
+    while models.dnn_parameters([w1] + [1] * (len(r) - 1), batch_norm) <= 1.01 * target:
+        bands = [range(max(1, math.floor((w1 - 1) * ri) - 1), math.ceil((w1 + 1) * ri) + 2) for ri in r[1:]]
+        for rest in itertools.product(*bands):
+            widths = [w1, *rest]
+            error = abs(models.dnn_parameters(widths, batch_norm) - target)
+            if error <= 0.01 * target and sizing.follows_ratios(widths, ratios) is not None:
+                if best is None or error < best:
+                    best = error
+        w1 += 1
+    return best
+
+
+def check_solution(target, ratios, batch_norm=True):
+    """The solver's widths follow the ratios within 1% of the target, or it
+    raises naming the keys exactly when no such DNN exists."""
+    possible = best_following_dnn(target, ratios, batch_norm)
+    try:
+        widths = models.match_dnn_widths(target, ratios, batch_norm)
+    except ValueError as error:
+        assert possible is None, f"{target} {ratios}: a DNN within {possible} parameters exists"
+        assert "dnn.hidden_ratios" in str(error) and "cnn.blocks" in str(error)
+        return None
+    assert possible is not None
+    assert len(widths) == len(ratios) and min(widths) >= 1
+    assert abs(models.dnn_parameters(widths, batch_norm) - target) <= 0.01 * target
+    scale = sizing.follows_ratios(widths, ratios)
+    assert scale is not None
+    assert all(abs(w - scale * r) < 1 for w, r in zip(widths, ratios, strict=True) if w > 1)
+    return widths
+
+
+RATIOS = [[1.0], [1.0, 0.5], [1.0, 0.5, 0.25], [1, 1, 1, 1], [0.25, 0.5, 1.0], [2, 1]]
+
+
+@pytest.mark.parametrize("ratios", RATIOS)
+def test_width_solver_over_a_grid_of_cnn_sizes(ratios):
+    """256 CNN shapes (2 blocks, 5k to 800k parameters) x these ratios."""
+    solved = 0
+    for f1, f2, dense, head, separable in itertools.product(
+        [4, 8, 16, 32], [8, 12, 24, 64], [[], [8], [21], [64]], ["flatten", "avg"], [False, True]
+    ):
+        cfg = cnn_cfg([block(f1), block(f2)], dense=dense, head_pool=head, separable=separable)
+        for batch_norm in (True, False) if f1 == 8 else (True,):
+            solved += check_solution(sizing.cnn_parameters(cfg), ratios, batch_norm) is not None
+    assert solved >= 40  # every large enough CNN gets a DNN
 
 
 @pytest.mark.parametrize("cnn", CNN_SHAPES)
@@ -50,19 +106,50 @@ CNN_SHAPES = [
 )
 def test_dnn_matches_cnn_parameters_within_one_percent(cnn, dnn):
     target = models.build_cnn(cnn, AUGMENT).count_params()
-    try:
-        widths = models.match_dnn_widths(target, dnn["hidden_ratios"], dnn["batch_norm"])
-    except ValueError as error:
-        # Only a target that depth cannot reach may fail: one hidden layer
-        # moves in steps of ~2,300 parameters, so it needs >= 50 such steps.
-        assert "cannot match" in str(error)
-        smallest = models.dnn_parameters([1] * len(dnn["hidden_ratios"]), dnn["batch_norm"])
-        assert target < 1.01 * smallest or (len(dnn["hidden_ratios"]) == 1 and target < 50 * 2320)
+    assert sizing.cnn_parameters(cnn) == target  # the Keras-free formula is exact
+    widths = check_solution(target, dnn["hidden_ratios"], dnn["batch_norm"])
+    if widths is not None:
+        built = models.build_dnn(widths, dnn, AUGMENT).count_params()
+        assert built == models.dnn_parameters(widths, dnn["batch_norm"])  # the formula is exact
+
+
+@pytest.mark.parametrize(
+    "cnn, widths",
+    [
+        # The issue's cases: [69, 47, 25], [12, 30, 15] and [2, 31, 16] before.
+        (
+            merge(default_config(), yaml.safe_load((REPO / "presets/fer2013-cpu.yaml").read_text()))["cnn"],
+            [70, 35, 17],
+        ),
+        (merge(default_config(), TINY)["cnn"], [16, 8, 4]),
+        (
+            cnn_cfg([block(16), block(32, 2), block(64)], separable=True, head_pool="avg", dense=[]),
+            None,
+        ),
+    ],
+)
+def test_widths_follow_the_ratios(cnn, widths):
+    target = sizing.cnn_parameters(cnn)
+    if widths is None:  # 5,479 parameters: one first-layer unit alone is 2,300
+        with pytest.raises(ValueError, match=r"dnn\.hidden_ratios \[1\.0, 0\.5, 0\.25\] cannot be met"):
+            models.match_dnn_widths(target, DNN["hidden_ratios"])
         return
-    assert len(widths) == len(dnn["hidden_ratios"]) and min(widths) >= 1
-    built = models.build_dnn(widths, dnn, AUGMENT).count_params()
-    assert built == models.dnn_parameters(widths, dnn["batch_norm"])  # the formula is exact
-    assert abs(built - target) <= 0.01 * target
+    assert models.match_dnn_widths(target, DNN["hidden_ratios"]) == widths
+
+
+def test_follows_ratios_by_hand():
+    assert sizing.follows_ratios([70, 35, 17], [1, 0.5, 0.25]) == pytest.approx(70)  # s in (69, 71)
+    assert sizing.follows_ratios([12, 30, 15], [1, 0.5, 0.25]) is None
+    assert sizing.follows_ratios([2, 31, 16], [1, 0.5, 0.25]) is None
+    assert sizing.follows_ratios([3, 1], [1, 0.1]) is not None  # 1 stands for anything below 1
+
+
+def test_summary_states_widths_and_ratios():
+    assert sizing.describe_widths([70, 35, 17], [2.0, 1.0, 0.5]) == {
+        "dnn_widths": "70 35 17",
+        "dnn_width_ratios": "1 : 0.5 : 0.243",
+        "dnn_hidden_ratios": "1 : 0.5 : 0.25",
+    }
 
 
 def test_large_dnn_keeps_the_width_ratios():
@@ -80,8 +167,16 @@ def test_wider_cnn_gives_wider_dnn():
 
 
 def test_unreachable_target_is_a_clear_error():
-    with pytest.raises(ValueError, match="cannot match a DNN .* 1000 parameters within 1%"):
+    with pytest.raises(ValueError, match=r"dnn\.hidden_ratios .* 1000 parameters .*cnn\.blocks.* within 1%"):
         models.match_dnn_widths(1000, [1.0, 0.5])
+
+
+def test_check_config_names_the_keys():
+    config = merge(default_config(), TINY)
+    assert sizing.check_config(config) == [16, 8, 4]
+    config["cnn"]["dense"] = [16]  # 28,799 parameters: 12-6-3 has 27,850, 13-7-3 30,184
+    with pytest.raises(ValueError, match=r"dnn\.hidden_ratios.*cnn\.blocks, cnn\.separable, cnn\.head_pool"):
+        sizing.check_config(config)
 
 
 def test_cnn_layers_follow_the_contract():

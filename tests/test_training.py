@@ -37,17 +37,21 @@ CHILD = textwrap.dedent(
         return x, y
 
     rng = np.random.default_rng(0)
-    (xt, yt), (xv, yv) = faces(140, rng), faces(42, rng)
+    n = int(os.environ.get("N", "140"))
+    (xt, yt), (xv, yv) = faces(n, rng), faces(42, rng)
     empty = np.zeros((0, 48, 48), "uint8")
-    data = Dataset(xt, yt, xv, yv, empty, np.zeros(0, "int8"), np.zeros(0, "int64"), np.arange(140), np.arange(42))
+    data = Dataset(xt, yt, xv, yv, empty, np.zeros(0, "int8"), np.zeros(0, "int64"), np.arange(n), np.arange(42))
     cnn = {{"blocks": [{{"filters": 4, "convs": 1, "kernel": 3, "batch_norm": True, "pool": 4, "dropout": 0.1}}],
            "separable": False, "head_pool": "flatten", "dense": [8], "dense_dropout": 0.2}}
-    train = {{"epochs": 4, "batch_size": 32, "optimizer": "adam", "learning_rate": 0.01, "momentum": 0.9,
+    lr = float(os.environ.get("LR", "0.01"))
+    train = {{"epochs": 4, "batch_size": 32, "optimizer": "adam", "learning_rate": lr, "momentum": 0.9,
              "weight_decay": 0.0, "steps_per_epoch": 0, "label_smoothing": 0.1,
              "reduce_lr": {{"factor": 0.5, "patience": 1, "min_lr": 1e-4}}, "early_stopping": {{"patience": 3}},
              "augment": {{"enabled": True, "flip": True, "shift": 0.05, "rotation": 0.02, "zoom": 0.05}},
              "mixed_precision": False, "jit_compile": False}}
     model = models.build_cnn(cnn, train["augment"])
+    if os.environ.get("NO_RESEED"):  # what resuming did before: the streams restart
+        training.reseed = lambda *args: None
     kill_at = int(os.environ.get("KILL_AT", "0"))
 
     class Kill(keras.callbacks.Callback):
@@ -67,9 +71,14 @@ def child(tmp_path):
     script = tmp_path / "child.py"
     script.write_text(CHILD.format(scripts=str(REPO / "scripts")))
 
-    def run(name, kill_at=0, seed=7, backup="backup"):
+    def run(name, kill_at=0, seed=7, backup="backup", **extra_env):
         env = dict(
-            os.environ, KILL_AT=str(kill_at), SEED=str(seed), PYTHONHASHSEED="0", TF_CPP_MIN_LOG_LEVEL="3"
+            os.environ,
+            KILL_AT=str(kill_at),
+            SEED=str(seed),
+            PYTHONHASHSEED="0",
+            TF_CPP_MIN_LOG_LEVEL="3",
+            **extra_env,
         )
         args = [str(tmp_path / backup), str(tmp_path / f"{name}.csv"), str(tmp_path / f"{name}.npz")]
         proc = subprocess.run(
@@ -80,6 +89,7 @@ def child(tmp_path):
         return proc
 
     run.backup = tmp_path / "backup"
+    run.path = lambda backup: tmp_path / backup
     return run
 
 
@@ -110,6 +120,99 @@ def test_history_and_same_seed_same_numbers(child):
     pd.testing.assert_frame_equal(history[cols], pd.read_csv(second.history)[cols])
     for a, b in zip(weights(first.weights), weights(second.weights), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def h5_arrays(path):
+    """Every array in a Keras ``.weights.h5`` file (layers and optimizer), by name."""
+    import h5py
+
+    arrays = {}
+    with h5py.File(path) as f:
+        f.visititems(
+            lambda name, obj: arrays.update({name: obj[()]}) if isinstance(obj, h5py.Dataset) else None
+        )
+    return arrays
+
+
+@pytest.mark.slow
+def test_resume_gives_the_same_run(child):
+    """Killed after epoch 2 of 4 and resumed, the run equals an uninterrupted
+    one bit for bit: history, final (best-epoch) weights, and the last
+    epoch's weights with the optimizer's slots. Shuffling, augmentation and
+    dropout draw from (seed, epoch) alone, and the backup holds the
+    optimizer's state, the learning rate and the early-stopping /
+    learning-rate-reduction state. (Same machine, same threads: TensorFlow's
+    CPU kernels are deterministic there, see
+    test_history_and_same_seed_same_numbers.) Without reseeding the
+    augmentation and dropout streams at each epoch, the resumed run drifts."""
+    env = {"LR": "0.001"}  # at 0.01 this tiny CNN dies in epoch 1 and ignores the random streams
+    full = child("full", backup="full", **env)
+    assert full.returncode == 0, full.stderr[-3000:]
+    assert child("killed", kill_at=2, **env).returncode == -signal.SIGKILL
+    resumed = child("resumed", **env)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming from backup after epoch 2" in resumed.stdout
+    expected, history = pd.read_csv(full.history), pd.read_csv(resumed.history)
+    # The learning rate is halved after the kill: the restored ReduceLROnPlateau state matters.
+    np.testing.assert_allclose(expected["learning_rate"], [0.001, 0.001, 0.0005, 0.00025], rtol=1e-6)
+    cols = [c for c in training.HISTORY_COLUMNS if c != "seconds"]
+    pd.testing.assert_frame_equal(history[cols], expected[cols], check_exact=True)
+    for a, b in zip(weights(resumed.weights), weights(full.weights), strict=True):
+        np.testing.assert_array_equal(a, b)
+    last, expected_last = (
+        h5_arrays(child.backup / "epoch4.weights.h5"),
+        h5_arrays(child.path("full") / "epoch4.weights.h5"),
+    )
+    assert sorted(last) == sorted(expected_last) and any(name.startswith("optimizer") for name in last)
+    for name, array in expected_last.items():
+        np.testing.assert_array_equal(last[name], array, err_msg=name)
+
+    # The same without reseeding (the streams restart at the resume): it drifts.
+    no_reseed = {**env, "NO_RESEED": "1"}
+    drift_full = child("drift_full", backup="drift_full", **no_reseed)
+    assert child("drift_killed", kill_at=2, backup="drift", **no_reseed).returncode == -signal.SIGKILL
+    drift = child("drift", backup="drift", **no_reseed)
+    a, b = pd.read_csv(drift_full.history), pd.read_csv(drift.history)
+    pd.testing.assert_frame_equal(a[cols][:2], b[cols][:2], check_exact=True)
+    assert not np.allclose(a["loss"][2:], b["loss"][2:], rtol=1e-4, atol=0)
+
+
+def test_epoch_order_depends_on_seed_and_epoch_only():
+    a = training.epoch_order(70, 3, seed=1)
+    assert sorted(a) == list(range(70))
+    np.testing.assert_array_equal(a, training.epoch_order(70, 3, seed=1))
+    assert not np.array_equal(a, training.epoch_order(70, 4, seed=1))
+    assert not np.array_equal(a, training.epoch_order(70, 3, seed=2))
+    # steps_per_epoch x batch = 32 < 70: a pass is 2 epochs of 32 distinct images.
+    first, second = (training.epoch_order(70, e, seed=1, epoch_size=32) for e in (0, 1))
+    assert len(first) == len(second) == 32 and len(set(first) | set(second)) == 64
+    # 112 > 70: every image once, 42 of them twice.
+    counts = np.bincount(training.epoch_order(70, 5, seed=1, epoch_size=112), minlength=70)
+    assert set(counts) == {1, 2} and counts.sum() == 112
+
+
+def test_reseed_sets_every_random_stream():
+    from fer_workflow import models
+
+    augment = {"enabled": True, "flip": True, "shift": 0.1, "rotation": 0.0, "zoom": 0.0}
+    cnn = {
+        "blocks": [{"filters": 2, "convs": 1, "kernel": 3, "batch_norm": False, "pool": 4, "dropout": 0.5}],
+        "separable": False,
+        "head_pool": "avg",
+        "dense": [],
+        "dense_dropout": 0.5,
+    }
+    model = models.build_cnn(cnn, augment)
+    states = training.seed_states(model)
+    assert len(states) == 3  # augmentation and two dropout layers
+    x = np.random.default_rng(0).uniform(0, 255, (4, 48, 48, 1)).astype("float32")
+    training.reseed(model, 5, 2)
+    first = np.asarray(model(x, training=True))
+    assert not np.array_equal(first, np.asarray(model(x, training=True)))  # the streams moved on
+    training.reseed(model, 5, 2)
+    np.testing.assert_array_equal(first, np.asarray(model(x, training=True)))
+    training.reseed(model, 5, 3)
+    assert not np.array_equal(first, np.asarray(model(x, training=True)))
 
 
 @pytest.mark.slow
@@ -197,7 +300,11 @@ def test_workflow_trains_both_models_matched(completed_tiny_workflow):
         parameters(wf.path("results/models/dnn.summary.txt")),
     )
     assert abs(dnn - cnn) <= 0.01 * cnn
-    assert f"matched_to_cnn_parameters: {cnn}" in wf.path("results/models/dnn.summary.txt").read_text()
+    summary = wf.path("results/models/dnn.summary.txt").read_text()
+    assert f"matched_to_cnn_parameters: {cnn}" in summary
+    # TINY's CNN: the DNN's widths follow dnn.hidden_ratios exactly.
+    assert "dnn_widths: 16 8 4\n" in summary and "dnn_width_ratios: 1 : 0.5 : 0.25\n" in summary
+    assert "dnn_hidden_ratios: 1 : 0.5 : 0.25\n" in summary
     assert wf.path("results/figures/learning_curves.png").stat().st_size > 0
 
 

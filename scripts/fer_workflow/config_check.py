@@ -23,8 +23,8 @@ import difflib
 import math
 import os
 
-from fer_workflow import IMAGE_SIZE, NUM_CLASSES
-from fer_workflow.sizing import match_dnn_widths
+from fer_workflow import IMAGE_SIZE, sizing
+from fer_workflow.sizing import cnn_parameters  # noqa: F401  (re-exported for the checks' tests)
 
 
 class ConfigError(ValueError):
@@ -166,32 +166,6 @@ def conv_layer_names(cnn):
     return [f"block{i}_conv{j}" for i, b in enumerate(cnn["blocks"], 1) for j in range(1, b["convs"] + 1)]
 
 
-def cnn_parameters(cnn, image_size=IMAGE_SIZE, num_classes=NUM_CLASSES):
-    """``count_params()`` of ``models.build_cnn(cnn)``, without building it.
-
-    Conv: k*k*cin*cout (+ cout bias without batch norm); separable (every conv
-    after the first): k*k*cin depthwise + cin*cout pointwise (+ bias); batch
-    norm: 4*cout. Max-pooling ('valid') floors the size. The head flattens
-    or averages, then Dense layers and the logits.
-    """
-    total, channels, size, first = 0, 1, image_size, True
-    for block in cnn["blocks"]:
-        k, cout, bn = block["kernel"], block["filters"], block["batch_norm"]
-        for _ in range(block["convs"]):
-            if cnn["separable"] and not first:
-                total += k * k * channels + channels * cout
-            else:
-                total += k * k * channels * cout
-            total += 4 * cout if bn else cout
-            channels, first = cout, False
-        size //= block["pool"]
-    fan_in = channels * (size * size if cnn["head_pool"] == "flatten" else 1)
-    for width in cnn["dense"]:
-        total += fan_in * width + width
-        fan_in = width
-    return total + fan_in * num_classes + num_classes
-
-
 def synthetic_validation_size(config):
     """Validation images of the built-in data (n_train split by class as the
     generator does, then ``data.stratified_split``'s per-class rounding)."""
@@ -241,7 +215,7 @@ def _architecture_problems(config):
             )
             return out  # the parameter count below needs a positive size
     try:
-        match_dnn_widths(cnn_parameters(cnn), config["dnn"]["hidden_ratios"], config["dnn"]["batch_norm"])
+        sizing.check_config(config)
     except ValueError as error:
         out.append(f"dnn.hidden_ratios: {error}")
     return out

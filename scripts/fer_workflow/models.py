@@ -1,6 +1,6 @@
 """The two models of the study, built from the config: a CNN and a fully
 connected DNN whose widths are solved so that both have the same number of
-parameters.
+parameters (``fer_workflow.sizing``, re-exported here).
 
 Only the ``keras`` API is used (no TensorFlow calls), so the same code builds
 and trains under another Keras backend (``KERAS_BACKEND=jax``).
@@ -17,9 +17,14 @@ from keras import layers
 
 from fer_workflow import IMAGE_SIZE, NUM_CLASSES
 from fer_workflow.augment import RandomAffine
+from fer_workflow.sizing import (  # noqa: F401 (Keras-free; re-exported)
+    cnn_parameters,
+    describe_widths,
+    dnn_parameters,
+    match_dnn_widths,
+)
 
 # In a Keras-free module, so the start-up config check can use them too.
-from fer_workflow.sizing import dnn_parameters, match_dnn_widths  # noqa: F401
 
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 

@@ -10,6 +10,16 @@ the state of early stopping and learning-rate reduction, nor the history.
 by a fingerprint to the model, the recipe, the seed and the data; a later
 ``train`` call with the same fingerprint continues after the last finished
 epoch, one with another fingerprint discards the backup.
+
+Exact resume: a resumed run gives the same history and weights as an
+uninterrupted one. Everything random in an epoch is a function of
+``(seed, epoch)`` alone, so the backup needs no random-number state: the
+order of the training images (``epoch_order``) and the state of every
+``SeedGenerator`` of the model (augmentation, dropout; ``reseed``) are set at
+the start of each epoch. So each epoch is its own ``fit`` call, over the
+images in that epoch's order; early stopping and learning-rate reduction
+keep their state across the calls (``_persistent``). The weights file holds
+the optimizer's slots and step count too.
 """
 
 import hashlib
@@ -100,23 +110,75 @@ def _current_lr(model):
     return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
 
 
+def _persistent(callback_class):
+    """``callback_class`` whose state is set up once, at construction, and kept
+    across ``fit`` calls (one per epoch here): Keras resets it in
+    ``on_train_begin``. Restoring the best weights at the end is left to
+    ``train``, which calls ``restore_best`` after the last epoch."""
+
+    class _Persistent(callback_class):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            super().on_train_begin()
+
+        def on_train_begin(self, logs=None):
+            pass
+
+        def on_train_end(self, logs=None):
+            pass
+
+    _Persistent.__name__ = callback_class.__name__
+    return _Persistent
+
+
+def epoch_order(n, epoch, seed, epoch_size=None):
+    """Indices of the training images for ``epoch`` (0-based), in order.
+
+    A function of ``(seed, epoch)`` only, so a resumed run sees the same
+    images in the same order as an uninterrupted one. Without
+    ``epoch_size``: a permutation of all ``n``. With it (steps_per_epoch x
+    batch_size), a pass over the data is ``m`` epochs long (``m`` = n /
+    epoch_size rounded, at least 1): every image ``total // n`` times plus a
+    random subset once more (or, if the pass is shorter than the data, a
+    random subset), shuffled; the epoch is its slice of the pass.
+    """
+    if not epoch_size:
+        return np.random.default_rng([seed, epoch]).permutation(n)
+    m = max(1, round(n / epoch_size))
+    total = m * epoch_size
+    rng = np.random.default_rng([seed, epoch // m, 1])  # one generator per pass
+    index = np.concatenate([np.tile(np.arange(n), total // n), rng.permutation(n)[: total % n]])
+    index = index[rng.permutation(total)]
+    part = epoch % m
+    return index[part * epoch_size : (part + 1) * epoch_size]
+
+
+def seed_states(model):
+    """The state variables of the model's ``SeedGenerator``s (augmentation, dropout)."""
+    return [v for v in model.variables if v.name == "seed_generator_state"]
+
+
+def reseed(model, seed, epoch):
+    """Set every random stream of the model to a state that depends only on
+    ``(seed, epoch)`` and its position in the model, so that the epoch draws
+    the same augmentation and dropout whether or not the run was resumed."""
+    for i, state in enumerate(seed_states(model)):
+        value = int(np.random.SeedSequence([seed, epoch, i]).generate_state(1)[0] % 2**31)
+        state.assign(np.array([value, 0]).astype(state.dtype))
+
+
 class _Backup(keras.callbacks.Callback):
     """Logs each epoch and saves everything needed to resume after it.
 
     Must come after EarlyStopping and ReduceLROnPlateau in the callback list,
-    so that it sees their state after the epoch, and restores it after their
-    ``on_train_begin`` has reset it.
+    so that it sees their state after the epoch.
     """
 
-    def __init__(self, backup_dir, key, epochs, history, early_stopping, reduce_lr, restored, log):
+    def __init__(self, backup_dir, key, epochs, history, early_stopping, reduce_lr, log):
         super().__init__()
         self.dir, self.key, self.epochs = backup_dir, key, epochs
         self.history, self.es, self.rlr = history, early_stopping, reduce_lr
-        self.restored, self.log = restored, log
-
-    def on_train_begin(self, logs=None):
-        if self.restored:
-            _apply_state(self.restored, self.es, self.rlr, self.dir)
+        self.log = log
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
@@ -226,22 +288,6 @@ def clear_backup(backup_dir):
     shutil.rmtree(backup_dir, ignore_errors=True)
 
 
-def _epoch_multiple(x, y, epoch_size, seed):
-    """Resize the training arrays to a whole number of epochs of ``epoch_size``.
-
-    With steps_per_epoch, Keras continues one pass over in-memory arrays across
-    epochs and cuts an epoch short where a pass runs out. So one pass is made
-    ``m`` epochs long (``m`` = n / epoch_size rounded, at least 1): every image
-    ``total // n`` times plus a random subset (fixed for the run) once more,
-    or, if the pass is shorter than the data, a random subset of it.
-    """
-    n = len(x)
-    total = max(1, round(n / epoch_size)) * epoch_size
-    rng = np.random.default_rng(seed)
-    index = np.concatenate([np.tile(np.arange(n), total // n), rng.permutation(n)[: total % n]])
-    return x[index], y[index]
-
-
 def _print(message):
     print(message, flush=True)
 
@@ -252,7 +298,8 @@ def train(model, dataset, train_cfg, seed, backup_dir, log=_print, callbacks=())
     Resumes from ``backup_dir`` if it holds a backup of the same run; leaves
     the backup there (call ``clear_backup`` after writing the outputs). With
     early stopping on, the weights of the best validation epoch are restored
-    at the end. ``callbacks`` run after each epoch's backup is saved.
+    at the end. ``callbacks`` run after each epoch's backup is saved (each
+    epoch is one ``fit`` call, so their ``on_train_begin``/``end`` run per epoch).
     Returns the history, one row per epoch, HISTORY_COLUMNS.
     """
     x_train, x_val = as_model_input(dataset.x_train), as_model_input(dataset.x_val)
@@ -269,14 +316,14 @@ def train(model, dataset, train_cfg, seed, backup_dir, log=_print, callbacks=())
 
     es = rlr = None
     if train_cfg["early_stopping"]["patience"] > 0:
-        es = keras.callbacks.EarlyStopping(
+        es = _persistent(keras.callbacks.EarlyStopping)(
             monitor="val_accuracy",
             mode="max",
             patience=int(train_cfg["early_stopping"]["patience"]),
             restore_best_weights=True,
         )
     if train_cfg["reduce_lr"]["patience"] > 0 and not scheduled:
-        rlr = keras.callbacks.ReduceLROnPlateau(
+        rlr = _persistent(keras.callbacks.ReduceLROnPlateau)(
             monitor="val_accuracy",
             mode="max",
             factor=float(train_cfg["reduce_lr"]["factor"]),
@@ -291,33 +338,38 @@ def train(model, dataset, train_cfg, seed, backup_dir, log=_print, callbacks=())
         model.load_weights(os.path.join(backup_dir, state["weights"]))
         if not scheduled:  # a schedule follows the restored iteration count
             model.optimizer.learning_rate = state["learning_rate"]
+        _apply_state(state, es, rlr, backup_dir)
         history, initial_epoch = state["history"], state["epoch"]
         log(f"resuming from backup after epoch {initial_epoch} ({backup_dir})")
 
     if state and (state["stopped"] or initial_epoch >= epochs):
         log("training had already finished before the interruption")
-        best = _best_weights(state, backup_dir)
-        if best is not None:
-            model.set_weights(best)
     else:
-        backup = _Backup(backup_dir, key, epochs, history, es, rlr, state, log)
+        backup = _Backup(backup_dir, key, epochs, history, es, rlr, log)
         callbacks = [cb for cb in (es, rlr) if cb is not None] + [backup, *callbacks]
-        if steps:
-            x_train, y_train = _epoch_multiple(x_train, y_train, steps * batch, seed)
-        model.fit(
-            x_train,
-            y_train,
-            batch_size=batch,
-            epochs=epochs,
-            initial_epoch=initial_epoch,
-            steps_per_epoch=steps,
-            validation_data=(x_val, y_val),
-            validation_batch_size=max(batch, 256),
-            callbacks=callbacks,
-            class_weight=class_weights(dataset.y_train, train_cfg.get("class_weight", False)),
-            shuffle=True,
-            verbose=0,
-        )
+        epoch_size = steps * batch if steps else None
+        weights = class_weights(dataset.y_train, train_cfg.get("class_weight", False))
+        for epoch in range(initial_epoch, epochs):
+            order = epoch_order(len(x_train), epoch, seed, epoch_size)
+            reseed(model, seed, epoch)
+            model.fit(
+                x_train[order],
+                y_train[order],
+                batch_size=batch,
+                epochs=epoch + 1,
+                initial_epoch=epoch,
+                validation_data=(x_val, y_val),
+                validation_batch_size=max(batch, 256),
+                callbacks=callbacks,
+                class_weight=weights,
+                shuffle=False,
+                verbose=0,
+            )
+            if model.stop_training:
+                break
+    if es is not None and es.best_weights is not None:
+        # What Keras' EarlyStopping does at the end of training.
+        model.set_weights(es.best_weights)
     if es is not None and history:
         best = max(history, key=lambda row: row["val_accuracy"])
         log(f"best val_accuracy {best['val_accuracy']:.4f} at epoch {best['epoch']}")
