@@ -25,6 +25,7 @@ include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/explain.smk"
+include: "rules/classify.smk"
 
 
 rule all:
