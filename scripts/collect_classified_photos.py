@@ -16,6 +16,7 @@ for path in snakemake.input.crops:
     with np.load(path) as npz:
         crops.append(npz["crops"])
 table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=classify.COLUMNS)
+table = classify.integer_columns(table)
 crops = np.concatenate(crops) if crops else np.zeros((0, 48, 48), np.uint8)
 faces = table[table["expression"].fillna("") != ""]
 print(f"{table['file'].nunique()} photos, {len(faces)} faces")

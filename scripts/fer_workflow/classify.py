@@ -172,7 +172,7 @@ def _note_image(text, width=480, height=120):
 def _rows(name, boxes, probs, note=""):
     if len(boxes) == 0:
         row = {column: np.nan for column in COLUMNS} | {"file": name, "expression": "", "note": note}
-        return pd.DataFrame([row], columns=COLUMNS)
+        return integer_columns(pd.DataFrame([row], columns=COLUMNS))
     table = pd.DataFrame(np.asarray(boxes), columns=["x", "y", "w", "h"])
     table.insert(0, "face", np.arange(1, len(boxes) + 1))
     table.insert(0, "file", name)
@@ -180,7 +180,12 @@ def _rows(name, boxes, probs, note=""):
         table[class_name] = np.round(probs[:, k].astype(np.float64), 6)
     table["expression"] = [CLASS_NAMES[k] for k in np.argmax(probs, axis=1)]
     table["note"] = note
-    return table[COLUMNS]
+    return integer_columns(table[COLUMNS])
+
+
+def integer_columns(table):
+    """Face number and box as integers that may be empty (a photo without a face)."""
+    return table.astype({column: "Int64" for column in ("face", "x", "y", "w", "h")})
 
 
 def classify_photo(
@@ -228,6 +233,7 @@ def contact_sheet(table, crops, columns=8, max_faces=160):
     if len(faces) != len(crops):
         raise ValueError(f"{len(crops)} crops for {len(faces)} faces in the table")
     shown = min(len(faces), max_faces)
+    columns = max(1, min(columns, shown))
     rows = max(1, -(-shown // columns))
     fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.95 * rows + 0.6), squeeze=False)
     for i, ax in enumerate(axes.flat):
