@@ -21,7 +21,6 @@ FER2013 = next(
     ),
     None,
 )
-needs_fer2013 = pytest.mark.skipif(FER2013 is None, reason="../shared/data/fer2013 not found")
 
 N_PHOTOS = 20  # three faces each
 # benchmarks/classify_faces.py: 226 of 300 faces (75%) found with the defaults;
