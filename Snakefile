@@ -42,6 +42,7 @@ include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/explain.smk"
 include: "rules/replicates.smk"
+include: "rules/classify.smk"
 
 
 rule all:

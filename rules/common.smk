@@ -66,4 +66,40 @@ def all_targets():
             "results/replicates.md",
             "results/figures/replicates.png",
         ]
+    if config.get("classify", {}).get("images"):
+        classify_photo_names()  # a missing folder fails here, at start
+        targets += [
+            "results/classify/predictions.csv",
+            "results/figures/classify_contact_sheet.png",
+        ]
     return targets
+
+
+# What rule classify_photo reads (case-insensitive); other files are ignored.
+PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png")
+
+
+def classify_photo_names():
+    """File names of the JPEG and PNG photos directly in classify.images,
+    sorted (none when it is empty). Hidden files are left out."""
+    import os
+
+    folder = config.get("classify", {}).get("images", "")
+    if not folder:
+        return []
+    if not os.path.isdir(folder):
+        raise ValueError(f"classify.images: {folder!r} is not a folder")
+    return sorted(
+        name
+        for name in os.listdir(folder)
+        if not name.startswith(".")
+        and name.lower().endswith(PHOTO_EXTENSIONS)
+        and os.path.isfile(os.path.join(folder, name))
+    )
+
+
+def classify_photo_path(wildcards):
+    """The photo that a classify_photo job reads."""
+    import os
+
+    return os.path.join(config["classify"]["images"], wildcards.photo)

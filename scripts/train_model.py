@@ -30,7 +30,8 @@ else:
 dataset = data.load(snakemake.input.dataset)  # noqa: F821
 history = training.train(model, dataset, params.train, params.seed, params.backup_dir)
 
-model.save(output.model)
+# Saved without the training-only augmentation layer: loads with plain Keras.
+models.inference_model(model).save(output.model)
 history.to_csv(output.history, index=False)
 with open(output.summary, "w") as f:
     f.write(training.summary_text(model, extra))

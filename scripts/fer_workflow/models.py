@@ -141,3 +141,23 @@ def count_flops(model):
         elif isinstance(layer, layers.Dense):
             total += 2 * layer.input.shape[-1] * layer.units
     return int(total)
+
+
+def inference_model(model):
+    """The trained ``model`` without its training-only augmentation layer.
+
+    The saved ``.keras`` file then holds only built-in Keras layers, so
+    ``keras.saving.load_model`` reads it in any Python with Keras installed,
+    without this package on the path. The augmentation passes images through
+    unchanged at inference, so the outputs are the same; the other layers are
+    shared with ``model`` (same weight variables, nothing is copied). The
+    training model, and so the resumable backups, are left as they are.
+    """
+    if not any(isinstance(layer, RandomAffine) for layer in model.layers):
+        return model
+
+    def call(layer, *args, **kwargs):
+        # Skip the augmentation: its input goes straight to the next layer.
+        return args[0] if isinstance(layer, RandomAffine) else layer(*args, **kwargs)
+
+    return keras.models.clone_model(model, clone_function=lambda layer: layer, call_function=call)

@@ -1,0 +1,59 @@
+# Classify your own photos (classify.images): one job per photo, so adding
+# photos runs only the new ones; then one table and the contact sheet.
+# The photos are listed when the workflow starts (classify_photo_names in
+# common.smk), not by a checkpoint: they are inputs, not made by a rule.
+
+
+rule classify_photo:
+    input:
+        photo=classify_photo_path,
+        model="results/models/cnn.keras",
+    output:
+        table="results/classify/faces/{photo}.csv",
+        crops="results/classify/faces/{photo}.npz",
+        annotated="results/classify/annotated/{photo}.png",
+    log:
+        "results/logs/classify_photo/{photo}.log",
+    benchmark:
+        "results/benchmarks/classify_photo/{photo}.tsv"
+    wildcard_constraints:
+        photo="[^/]+",
+    conda:
+        "../envs/fer.yaml"
+    threads: 1
+    params:
+        on_unreadable=lookup(dpath="classify/on_unreadable", within=config),
+        margin=lookup(dpath="classify/margin", within=config),
+        min_face_size=lookup(dpath="classify/min_face_size", within=config),
+        scale_factor=lookup(dpath="classify/scale_factor", within=config),
+        min_neighbors=lookup(dpath="classify/min_neighbors", within=config),
+        tta_flip=lookup(dpath="classify/tta_flip", within=config),
+    script:
+        "../scripts/classify_photo.py"
+
+
+rule collect_classified_photos:
+    input:
+        tables=lambda wildcards: expand(
+            rules.classify_photo.output.table, photo=classify_photo_names()
+        ),
+        crops=lambda wildcards: expand(
+            rules.classify_photo.output.crops, photo=classify_photo_names()
+        ),
+    output:
+        predictions=report(
+            "results/classify/predictions.csv",
+            caption="../report/classify_predictions.rst",
+            category="Your photos",
+        ),
+        contact_sheet=report(
+            "results/figures/classify_contact_sheet.png",
+            caption="../report/classify_contact_sheet.rst",
+            category="Your photos",
+        ),
+    log:
+        "results/logs/collect_classified_photos.log",
+    conda:
+        "../envs/fer.yaml"
+    script:
+        "../scripts/collect_classified_photos.py"

@@ -1,0 +1,34 @@
+"""Rule classify_photo: find the faces on one photo, classify their
+expressions with the trained CNN, write its rows of the predictions table,
+the 48x48 crops and the annotated photo."""
+
+from fer_workflow import runtime
+
+runtime.setup(snakemake, tensorflow=True)
+
+import time  # noqa: E402
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from fer_workflow import classify  # noqa: E402
+
+params, output = snakemake.params, snakemake.output
+model = runtime.load_model(snakemake.input.model)
+start = time.perf_counter()
+result = classify.classify_photo(
+    snakemake.input.photo,
+    model,
+    margin=params.margin,
+    min_face_size=params.min_face_size,
+    scale_factor=params.scale_factor,
+    min_neighbors=params.min_neighbors,
+    tta_flip=params.tta_flip,
+    on_unreadable=params.on_unreadable,
+)
+print(f"{snakemake.input.photo}: {time.perf_counter() - start:.3f} s (model loading not counted)")
+print(result.table.to_string(index=False))
+result.table.to_csv(output.table, index=False)
+np.savez_compressed(output.crops, crops=result.crops)
+if not cv2.imwrite(output.annotated, result.annotated):
+    raise OSError(f"could not write {output.annotated}")

@@ -1,0 +1,25 @@
+"""Rule collect_classified_photos: the per-photo tables in one
+predictions.csv, and the contact sheet of every classified face."""
+
+from fer_workflow import plots, runtime
+
+runtime.setup(snakemake)
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from fer_workflow import classify  # noqa: E402
+
+tables = [pd.read_csv(path, keep_default_na=False, na_values=[""]) for path in snakemake.input.tables]
+crops = []
+for path in snakemake.input.crops:
+    with np.load(path) as npz:
+        crops.append(npz["crops"])
+table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=classify.COLUMNS)
+table = classify.integer_columns(table)
+crops = np.concatenate(crops) if crops else np.zeros((0, 48, 48), np.uint8)
+faces = table[table["expression"].fillna("") != ""]
+print(f"{table['file'].nunique()} photos, {len(faces)} faces")
+print(faces["expression"].value_counts().to_string())
+table.to_csv(snakemake.output.predictions, index=False)
+plots.save(classify.contact_sheet(table, crops), snakemake.output.contact_sheet)

@@ -1,0 +1,97 @@
+"""The classify rules in the workflow: photos in a folder give the table, the
+annotated photos and the contact sheet; an added photo runs only its own job;
+an unreadable file fails naming it or is listed; and the workflow's saved
+model loads in a Python with only Keras."""
+
+import json
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+from test_classify import FER2013
+
+from conftest import merge
+from fer_workflow import classify, data, runtime
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(FER2013 is None, reason="../shared/data/fer2013 not found"),
+]
+
+PHOTOS = ["corrupt.jpg", "empty.png", "grey.png", "group.jpg"]
+
+
+def write_photos(folder):
+    folder.mkdir()
+    faces, _ = classify.read_csv_faces(FER2013, 6)
+    rng = np.random.default_rng(0)
+    cv2.imwrite(str(folder / "group.jpg"), classify.place_faces(faces[:3], rng)[0])
+    cv2.imwrite(str(folder / "grey.png"), classify.to_grey(classify.place_faces(faces[3:], rng)[0]))
+    cv2.imwrite(str(folder / "empty.png"), classify.gradient_canvas(300, 400, rng))
+    (folder / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a JPEG")
+    (folder / "notes.txt").write_text("not a photo: ignored")
+
+
+def test_classify_photos_in_the_workflow(completed_tiny_workflow, tmp_path):
+    wf = completed_tiny_workflow.clone(tmp_path / "wf")
+    write_photos(wf.path("photos"))
+    config = merge(wf.config, {"classify": {"images": "photos", "on_unreadable": "list"}})
+
+    # Only the classify rules run: one job per photo and the gather.
+    assert wf.dry_run_jobs(config=config) == {"all": 1, "classify_photo": 4, "collect_classified_photos": 1}
+    wf.run(config=config)
+    table = pd.read_csv(wf.path("results/classify/predictions.csv"), keep_default_na=False)
+    assert list(table.columns) == classify.COLUMNS
+    assert sorted(set(table["file"])) == PHOTOS
+    assert (
+        list(table.loc[table["file"] == "group.jpg", "face"])
+        == ["1", "2", "3"][: (table["file"] == "group.jpg").sum()]
+    )
+    notes = dict(zip(table["file"], table["note"], strict=False))
+    assert notes["empty.png"] == "no face found"
+    assert notes["corrupt.jpg"].startswith("unreadable: cannot read photo")
+    assert (table["file"] == "group.jpg").sum() >= 2 and (table["file"] == "grey.png").sum() >= 2
+    for photo in PHOTOS:
+        assert cv2.imread(str(wf.path(f"results/classify/annotated/{photo}.png"))) is not None
+    assert wf.path("results/figures/classify_contact_sheet.png").stat().st_size > 0
+
+    # An added photo: its job and the gather, nothing else.
+    cv2.imwrite(str(wf.path("photos/new.png")), classify.gradient_canvas(200, 200, np.random.default_rng(1)))
+    assert wf.dry_run_jobs(config=config) == {"all": 1, "classify_photo": 1, "collect_classified_photos": 1}
+
+    # on_unreadable: fail stops at the corrupt file, naming it.
+    failing = merge(config, {"classify": {"on_unreadable": "fail"}})
+    proc = wf.run("--show-failed-logs", config=failing, check=False)
+    assert proc.returncode != 0
+    assert "cannot read photo 'photos/corrupt.jpg'" in proc.output
+
+
+# Runs in a clean interpreter: no fer_workflow on sys.path, only Keras imported.
+LOAD = """
+import json, sys
+import keras, numpy as np
+model = keras.saving.load_model(sys.argv[1])
+print(json.dumps(model.predict(np.load(sys.argv[2]), verbose=0).tolist()))
+"""
+
+
+def test_workflow_model_loads_with_only_keras(completed_tiny_workflow, tmp_path):
+    wf = completed_tiny_workflow
+    faces = data.as_model_input(data.load(wf.path("results/data/dataset.npz")).x_val[:16])
+    np.save(tmp_path / "faces.npy", faces)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run(
+        [sys.executable, "-c", LOAD, str(wf.path("results/models/cnn.keras")), str(tmp_path / "faces.npy")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    expected = runtime.load_model(str(wf.path("results/models/cnn.keras"))).predict(faces, verbose=0)
+    np.testing.assert_allclose(np.array(json.loads(proc.stdout.splitlines()[-1])), expected, atol=1e-4)

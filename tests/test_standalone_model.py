@@ -1,0 +1,82 @@
+"""The saved model stands alone: a fresh Python with only Keras loads it and
+gives the same predictions as the workflow's own code."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+
+from conftest import TINY, default_config
+from fer_workflow import models, runtime
+from fer_workflow.augment import RandomAffine
+
+FACES = np.random.default_rng(3).uniform(0, 255, (6, 48, 48, 1)).astype("float32")
+
+# Runs in a clean interpreter: no fer_workflow on sys.path, nothing but Keras imported.
+LOAD_AND_PREDICT = """
+import json, sys
+import keras, numpy as np
+model = keras.saving.load_model(sys.argv[1])
+faces = np.load(sys.argv[2])
+probs = model.predict(faces, verbose=0)
+print(json.dumps({"probs": probs.tolist(), "fer_workflow": "fer_workflow" in sys.modules,
+                  "layers": [type(layer).__name__ for layer in model.layers]}))
+"""
+
+
+def trained_tiny_cnn():
+    """The TINY CNN with its augmentation, fitted a few steps so BN statistics move."""
+    keras.utils.set_random_seed(0)
+    model = models.build_cnn(
+        TINY["cnn"] | {"separable": False, "dense_dropout": 0.3}, default_config()["train"]["augment"]
+    )
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, (64, 48, 48, 1)).astype("float32")
+    y = keras.utils.to_categorical(rng.integers(0, 7, 64), 7)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    return model
+
+
+def test_inference_model_drops_only_the_augmentation():
+    model = trained_tiny_cnn()
+    inference = models.inference_model(model)
+    assert [layer.name for layer in inference.layers] == [
+        layer.name for layer in model.layers if not isinstance(layer, RandomAffine)
+    ]
+    # Same weight variables, not copies: later training of one shows in the other.
+    assert inference.get_layer("logits") is model.get_layer("logits")
+    np.testing.assert_allclose(
+        inference.predict(FACES, verbose=0), model.predict(FACES, verbose=0), rtol=1e-5
+    )
+    no_augment = models.build_cnn(TINY["cnn"] | {"separable": False, "dense_dropout": 0.3})
+    assert models.inference_model(no_augment) is no_augment
+
+
+def test_saved_model_loads_with_only_keras(tmp_path):
+    model = trained_tiny_cnn()
+    path = tmp_path / "cnn.keras"
+    models.inference_model(model).save(path)
+    np.save(tmp_path / "faces.npy", FACES)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.run(
+        [sys.executable, "-c", LOAD_AND_PREDICT, str(path), str(tmp_path / "faces.npy")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert not out["fer_workflow"]
+    assert "RandomAffine" not in out["layers"]
+    expected = model.predict(FACES, verbose=0)
+    np.testing.assert_allclose(np.array(out["probs"]), expected, rtol=1e-4, atol=1e-4)
+    # The workflow's own loader reads the same file too.
+    np.testing.assert_allclose(
+        runtime.load_model(str(path)).predict(FACES, verbose=0), expected, rtol=1e-4, atol=1e-4
+    )
