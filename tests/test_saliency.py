@@ -289,3 +289,29 @@ def test_every_method_looks_at_the_cues_of_the_built_in_faces(trained_on_faces, 
     assert (saliency.predict(model, images).argmax(axis=1) == labels).mean() > 0.5, "the toy model did not learn"
     maps = saliency.compute(model, images, labels, method=method, samples=8, ig_steps=16, log=None)
     assert saliency.mask_shares(maps, masks)["mass_ratio_cues"] > 1.5
+
+
+def test_every_method_on_a_saved_mixed_precision_model(tmp_path, faces):
+    """float16 compute (the GPU preset) gives float32 maps close to the float32 model's."""
+    from fer_workflow import faithfulness, runtime
+
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        half = toy_cnn(seed=5)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    half.save(tmp_path / "half.keras")
+    half = runtime.load_model(tmp_path / "half.keras")
+    full = toy_cnn(seed=5)
+    full.set_weights(half.get_weights())
+    images, labels = faces
+    for method in saliency.METHODS:
+        maps = saliency.compute(half, images, labels, method=method, samples=2, ig_steps=4, log=None)
+        reference = saliency.compute(full, images, labels, method=method, samples=2, ig_steps=4, log=None)
+        assert maps.dtype == np.float32 and np.all(np.isfinite(maps)) and maps.max() > 0, method
+        # (nanmean: an all-zero Grad-CAM has no ranks)
+        assert np.nanmean(faithfulness.rank_correlation(maps, reference)) > 0.8, method
+    table, _ = faithfulness.evaluate(
+        half, images[:4], lambda m, x, c, k: saliency.compute(m, x, c, method=k, log=None), ["gradcam"], steps=4
+    )
+    assert np.isfinite(table["deletion_auc"]).all()
