@@ -17,6 +17,8 @@ freshly initialised weights. A method whose maps barely change when the
 weights are destroyed explains the image, not the model.
 """
 
+import weakref
+
 import numpy as np
 import pandas as pd
 
@@ -81,15 +83,33 @@ def curves(model, images, order, classes, steps=32, blur_sigma=4.0, mode="deleti
     forward pass."""
     classes = np.asarray(classes, np.int64)
     blurred = blur(images, blur_sigma)
+    forward = _compiled_forward(model)
     faces_per_chunk = max(1, CHUNK_IMAGES // (steps + 1))
     out = []
     for start in range(0, len(images), faces_per_chunk):
         part = slice(start, start + faces_per_chunk)
         stack = step_images(images[part], blurred[part], order[part], steps, mode)
         n = len(stack)
-        probs = _probabilities(model, stack.reshape(-1, *stack.shape[2:]), batch_size)
+        flat = stack.reshape(-1, *stack.shape[2:], 1)
+        probs = np.concatenate(
+            [np.asarray(forward(flat[i : i + batch_size]), np.float32) for i in range(0, len(flat), batch_size)]
+        )
         out.append(probs.reshape(n, steps + 1, -1)[np.arange(n), :, classes[part]])
     return np.concatenate(out) if out else np.zeros((0, steps + 1), np.float32)
+
+
+_FORWARDS = weakref.WeakKeyDictionary()
+
+
+def _compiled_forward(model):
+    """model(x) in inference mode, compiled once per model for any batch size
+    (no eager overhead, no retracing: the per-step reference is a fair one)."""
+    import tensorflow as tf
+
+    if model not in _FORWARDS:
+        spec = tf.TensorSpec([None, *model.inputs[0].shape[1:]], tf.float32)
+        _FORWARDS[model] = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+    return _FORWARDS[model]
 
 
 def curves_stepwise(model, images, order, classes, steps=32, blur_sigma=4.0, mode="deletion", per_face=True):
@@ -102,6 +122,7 @@ def curves_stepwise(model, images, order, classes, steps=32, blur_sigma=4.0, mod
     counts = step_counts(h * w, steps)
     classes = np.asarray(classes, np.int64)
     groups = [np.array([i]) for i in range(n)] if per_face else [np.arange(n)]
+    forward = _compiled_forward(model)
     out = np.zeros((n, steps + 1), np.float32)
     for rows in groups:
         current = (x[rows] if mode == "deletion" else blurred[rows]).reshape(len(rows), -1).copy()
@@ -110,7 +131,7 @@ def curves_stepwise(model, images, order, classes, steps=32, blur_sigma=4.0, mod
             if k:
                 idx = order[rows, counts[k - 1] : counts[k]]
                 np.put_along_axis(current, idx, np.take_along_axis(source, idx, axis=1), axis=1)
-            probs = np.asarray(model(current.reshape(-1, h, w, 1), training=False), np.float32)
+            probs = np.asarray(forward(current.reshape(-1, h, w, 1)), np.float32)
             out[rows, k] = probs[np.arange(len(rows)), classes[rows]]
     return out
 
