@@ -31,7 +31,10 @@ def test_faithfulness_table_and_region_table(completed_tiny_workflow):
     for mode in ("deletion", "insertion"):
         assert table[f"{mode}_auc"].between(0, 1).all()
         assert (table[f"{mode}_auc_low"] <= table[f"{mode}_auc"]).all()
-    assert table.loc[table["method"] != "random", "sanity_correlation"].between(-1, 1).all()
+    # NaN where every map is constant: the 2-epoch tiny CNN may still predict
+    # the same probabilities for every face (zero gradients).
+    sanity = table.loc[table["method"] != "random", "sanity_correlation"]
+    assert (sanity.between(-1, 1) | sanity.isna()).all()
     assert wf.path("results/figures/faithfulness.png").stat().st_size > 0
     regions = pd.read_csv(wf.path("results/eval/saliency_regions.csv"))
     assert list(regions.columns) == ["class", "n_faces", "region", "mass_share", "area_share", "ratio"]
