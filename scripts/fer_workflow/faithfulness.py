@@ -26,8 +26,10 @@ from . import CLASS_NAMES, NUM_CLASSES
 from .data import as_model_input
 from .saliency import blur
 
-# Images per forward pass of the curve predictions.
-PREDICT_BATCH = 1024
+# Images per forward pass of the curve predictions: 64 is the fastest on a
+# 2-core CPU (larger batches fall out of the cache: 1024 is 2.2x slower,
+# benchmarks/faithfulness.py --batch-size); a GPU wants more.
+PREDICT_BATCH = 64
 # Step images held in memory at once (faces x (steps + 1)).
 CHUNK_IMAGES = 8192
 
