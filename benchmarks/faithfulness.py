@@ -24,6 +24,7 @@ import os
 import time
 
 import numpy as np
+
 from common import load_config  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -32,7 +33,9 @@ from fer_workflow import faithfulness, runtime, synthetic  # noqa: E402
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads")
     parser.add_argument("--faces", type=int, default=50)
     parser.add_argument("--steps", type=int, default=32)
@@ -57,13 +60,17 @@ def main():
 
     def batched(faces):
         return [
-            faithfulness.curves(model, images[faces], order[faces], classes[faces], args.steps, sigma, mode, args.batch_size)
+            faithfulness.curves(
+                model, images[faces], order[faces], classes[faces], args.steps, sigma, mode, args.batch_size
+            )
             for mode in ("deletion", "insertion")
         ]
 
     def stepwise(faces, per_face):
         return [
-            faithfulness.curves_stepwise(model, images[faces], order[faces], classes[faces], args.steps, sigma, mode, per_face)
+            faithfulness.curves_stepwise(
+                model, images[faces], order[faces], classes[faces], args.steps, sigma, mode, per_face
+            )
             for mode in ("deletion", "insertion")
         ]
 
@@ -76,7 +83,7 @@ def main():
     print(f"model {model.name}, {args.faces} faces x {args.steps + 1} steps x 2 curves = {n_images} images")
     everyone, warm = slice(None), slice(0, 2)
     best, results = dict.fromkeys(forms, float("inf")), {}
-    for name, form in forms.items():
+    for form in forms.values():
         form(warm)
     for r in range(args.rounds):
         for name, form in forms.items():
@@ -85,7 +92,7 @@ def main():
             best[name] = min(best[name], time.perf_counter() - start)
         print(f"round {r + 1}: " + ", ".join(f"{name} {best[name]:.2f} s" for name in forms), flush=True)
     for name in forms:
-        for got, want in zip(results[name], results["batched"]):
+        for got, want in zip(results[name], results["batched"], strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
     for name in forms:
         print(f"{name:>20}: {best[name]:7.2f} s  {n_images / best[name]:8.0f} images/s")

@@ -83,7 +83,11 @@ def test_the_ideal_order_wins_and_the_reverse_loses(known):
 def test_auc_and_interval():
     np.testing.assert_allclose(fa.auc(np.array([[1.0, 1.0, 1.0], [1.0, 0.5, 0.0]])), [1.0, 0.5])
     mean, low, high = fa.interval([1.0, 2.0, 3.0, np.nan])
-    assert mean == 2.0 and low == pytest.approx(2 - 1.96 / np.sqrt(3)) and high == pytest.approx(2 + 1.96 / np.sqrt(3))
+    assert (
+        mean == 2.0
+        and low == pytest.approx(2 - 1.96 / np.sqrt(3))
+        and high == pytest.approx(2 + 1.96 / np.sqrt(3))
+    )
     assert fa.step_counts(2304, 4).tolist() == [0, 576, 1152, 1728, 2304]
 
 
@@ -98,7 +102,9 @@ def test_batched_curves_equal_the_stepwise_reference(mode):
     classes = rng.integers(0, 7, 5)
     batched = fa.curves(model, images, order, classes, steps=6, blur_sigma=2.0, mode=mode, batch_size=7)
     for per_face in (True, False):
-        reference = fa.curves_stepwise(model, images, order, classes, steps=6, blur_sigma=2.0, mode=mode, per_face=per_face)
+        reference = fa.curves_stepwise(
+            model, images, order, classes, steps=6, blur_sigma=2.0, mode=mode, per_face=per_face
+        )
         np.testing.assert_allclose(batched, reference, rtol=1e-4, atol=1e-6)
 
 
@@ -133,7 +139,9 @@ def test_sanity_check_separates_a_real_method_from_an_edge_detector():
     assert rows.loc["edges", "sanity_correlation"] > 0.99 and rows.loc["edges", "sanity_flagged"]
     assert rows.loc["vanilla", "sanity_correlation"] < 0.5 and not rows.loc["vanilla", "sanity_flagged"]
     assert np.isnan(rows.loc["random", "sanity_correlation"])
-    assert (rows["deletion_auc_low"] <= rows["deletion_auc"]).all() and (rows["deletion_auc"] <= rows["deletion_auc_high"]).all()
+    assert (rows["deletion_auc_low"] <= rows["deletion_auc"]).all() and (
+        rows["deletion_auc"] <= rows["deletion_auc_high"]
+    ).all()
     assert mean_curves["vanilla", "deletion"].shape == (9,)
 
 
@@ -143,9 +151,16 @@ def test_region_table_and_face_choice():
     regions = {"top": [[0, 0, 48, 6]], "two": [[0, 0, 24, 12], [0, 40, 48, 48]]}
     table = fa.region_table(maps, np.array([0, 0, 3, 3]), regions)
     happy = table[table["class"] == "Happy"].set_index("region")
-    assert happy.loc["top", "mass_share"] == pytest.approx(0.5) and happy.loc["top", "area_share"] == pytest.approx(0.125)
-    assert happy.loc["two", "mass_share"] == pytest.approx(0.5) and happy.loc["two", "ratio"] == pytest.approx(0.5 / (672 / 2304))
-    assert table[table["class"] == "Sad"]["n_faces"].eq(0).all() and table[table["class"] == "Sad"]["mass_share"].isna().all()
+    assert happy.loc["top", "mass_share"] == pytest.approx(0.5) and happy.loc[
+        "top", "area_share"
+    ] == pytest.approx(0.125)
+    assert happy.loc["two", "mass_share"] == pytest.approx(0.5) and happy.loc[
+        "two", "ratio"
+    ] == pytest.approx(0.5 / (672 / 2304))
+    assert (
+        table[table["class"] == "Sad"]["n_faces"].eq(0).all()
+        and table[table["class"] == "Sad"]["mass_share"].isna().all()
+    )
     labels = np.array([0, 0, 0, 1, 3, 3])
     chosen = fa.correct_faces_by_class(labels, np.array([0, 0, 1, 1, 3, 2]), max_per_class=1, seed=0)
     assert len(chosen) == 3 and set(labels[chosen]) == {0, 1, 3}

@@ -79,7 +79,9 @@ def _probabilities(model, images, batch_size=PREDICT_BATCH):
     return np.asarray(model.predict(as_model_input(images), batch_size=batch_size, verbose=0), np.float32)
 
 
-def curves(model, images, order, classes, steps=32, blur_sigma=4.0, mode="deletion", batch_size=PREDICT_BATCH):
+def curves(
+    model, images, order, classes, steps=32, blur_sigma=4.0, mode="deletion", batch_size=PREDICT_BATCH
+):
     """Deletion or insertion curves, (n, steps + 1): the probability of
     ``classes`` (one per face) at every step, all steps of many faces per
     forward pass."""
@@ -94,7 +96,10 @@ def curves(model, images, order, classes, steps=32, blur_sigma=4.0, mode="deleti
         n = len(stack)
         flat = stack.reshape(-1, *stack.shape[2:], 1)
         probs = np.concatenate(
-            [np.asarray(forward(flat[i : i + batch_size]), np.float32) for i in range(0, len(flat), batch_size)]
+            [
+                np.asarray(forward(flat[i : i + batch_size]), np.float32)
+                for i in range(0, len(flat), batch_size)
+            ]
         )
         out.append(probs.reshape(n, steps + 1, -1)[np.arange(n), :, classes[part]])
     return np.concatenate(out) if out else np.zeros((0, steps + 1), np.float32)
@@ -253,7 +258,11 @@ def region_table(maps, labels, regions):
         chosen = labels == c
         for name, mask in region_masks(regions, maps.shape[1:]).items():
             area = float(mask.mean())
-            mass = float(np.mean((maps[chosen] * mask).sum(axis=(1, 2)) / total[chosen])) if chosen.any() else np.nan
+            mass = (
+                float(np.mean((maps[chosen] * mask).sum(axis=(1, 2)) / total[chosen]))
+                if chosen.any()
+                else np.nan
+            )
             rows.append(
                 {
                     "class": CLASS_NAMES[c],

@@ -122,7 +122,7 @@ def faithfulness_curves(mean_curves, table):
     """Mean deletion and insertion curves per method, AUCs (with 95% intervals) in the legend."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     rows = table.set_index("method")
-    for ax, mode in zip(axes, ("deletion", "insertion")):
+    for ax, mode in zip(axes, ("deletion", "insertion"), strict=True):
         for method in rows.index:
             curve = mean_curves[method, mode]
             auc, low, high = rows.loc[method, [f"{mode}_auc", f"{mode}_auc_low", f"{mode}_auc_high"]]
@@ -149,7 +149,7 @@ def faithfulness_curves(mean_curves, table):
 def _draw_boxes(ax, regions):
     from matplotlib.patches import Rectangle
 
-    for k, (name, boxes) in enumerate(regions.items()):
+    for k, boxes in enumerate(regions.values()):
         color = plt.cm.tab10(k % 10)
         for x0, y0, x1, y1 in boxes:
             ax.add_patch(
