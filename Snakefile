@@ -1,11 +1,27 @@
 # FER workflow: CNN vs. parameter-matched DNN on FER2013-style faces,
 # and what the CNN looks at. See README.md; every knob is in config.yaml.
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+from fer_workflow import config_check
+
 
 configfile: "config.yaml"
+
+
+# Start-up check (scripts/fer_workflow/config_check.py): numbers given as
+# strings are coerced, a schema error is one short line naming the key, and
+# values that would only fail after training are rejected now.
+try:
+    config_check.check(config, Path(workflow.basedir) / "config.schema.yaml")
+except config_check.ConfigError as error:
+    raise WorkflowError(str(error)) from None
 
 
 validate(config, "config.schema.yaml")
@@ -25,6 +41,7 @@ include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/explain.smk"
+include: "rules/replicates.smk"
 
 
 rule all:

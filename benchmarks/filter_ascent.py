@@ -10,18 +10,16 @@ speed-up, the achieved GFLOP/s of each, and the float32 matrix-multiply
 GFLOP/s of the same machine measured in the same run, with the ratio.
 
 FLOP count (per image and step): the conv layers of the extractor (the model
-up to ``--layer``), 2*H*W*k*k*Cin*Cout each (the formula of
-``fer_workflow.models.count_flops``), counted once for the forward pass and once more for the
-gradient w.r.t. the input (one transposed convolution per layer, the same
-multiply-adds). Weight gradients are not needed and not computed; batch norm,
-ReLU, pooling and the update are element-wise and not counted. The loop
-computes all Cout filters of the last conv and uses one; the batched step
-needs only each image's own filter's mean, which for a linear conv is the
-filter applied to the means of the shifted input windows
-(``filters.own_channel_mean``): 2*k*k*Cin FLOPs per image, counted here.
-"batched, whole layer" is the batched step without that shortcut. Each
-run's GFLOP/s is the FLOPs it executes divided by its time; the speed-up is
-the plain time ratio (same images, steps and learning rate).
+up to ``--layer``'s batch norm and ReLU), 2*H*W*k*k*Cin*Cout each (the
+formula of ``fer_workflow.models.count_flops``), counted once for the
+forward pass and once more for the gradient w.r.t. the input (one transposed
+convolution per layer, the same multiply-adds). Weight gradients are not
+needed and not computed; batch norm, ReLU, pooling and the update are
+element-wise and not counted. Both forms compute all Cout filters of the last
+conv and use one per image (after batch norm and ReLU the objective is not
+linear in the conv's input, so there is no own-filter shortcut). Each run's
+GFLOP/s is the FLOPs it executes divided by its time; the speed-up is the
+plain time ratio (same images, steps and learning rate).
 
 The model is the CNN of config.yaml, untrained (``--configfile`` to overlay
 a preset, e.g. presets/fer2013-gpu.yaml for a VGG-sized one), built by
@@ -65,11 +63,11 @@ def conv_flops(extractor):
     return sum(flops(layer) for layer in convs), flops(convs[-1])
 
 
-def batched_runner(extractor, n, steps, lr, jit, own_channel):
+def batched_runner(extractor, n, steps, lr, jit):
     """A function that runs the batched ascent once and returns its seconds."""
     import tensorflow as tf
 
-    step = filters.batched_step(extractor, lr, jit_compile=jit, own_channel=own_channel)
+    step = filters.batched_step(extractor, lr, jit_compile=jit)
     start_images = tf.constant(filters.initial_images(n, seed=0))
     shifts = filters.jitter_shifts(steps, 0, seed=0)
     step(start_images, shifts[0]).numpy()  # trace and warm up
@@ -125,28 +123,18 @@ def main():
     model = build_model(config)
     extractor = filters.feature_extractor(model, layer)
     forward, last = conv_flops(extractor)
-    n, steps, lr = min(args.filters, extractor.output.shape[-1]), args.steps, args.learning_rate
+    shape = tuple(extractor.outputs[-1].shape[1:])
+    n, steps, lr = min(args.filters, shape[-1]), args.steps, args.learning_rate
     # Forward + gradient w.r.t. the input, for every image and step.
-    full_flops = 2 * forward * n * steps
-    last_layer = extractor.layers[-1]
-    own_mean = 2 * last_layer.kernel_size[0] * last_layer.kernel_size[1] * last_layer.input.shape[-1]
-    own_flops = 2 * (forward - last + own_mean) * n * steps
-    if not filters._linear_same_conv(last_layer):
-        own_flops = full_flops
+    flops = 2 * forward * n * steps
+    print(f"model {model.name}, layer {layer} {shape}, {n} filters, {steps} steps")
     print(
-        f"model {model.name}, layer {layer} {tuple(extractor.output.shape[1:])}, {n} filters, {steps} steps"
-    )
-    print(
-        f"extractor forward {forward / 1e6:.1f} MFLOP/image ({last / 1e6:.1f} in {layer}); per run "
-        f"{full_flops / 1e9:.1f} GFLOP computing the whole layer, {own_flops / 1e9:.1f} computing own filter means only"
+        f"extractor forward {forward / 1e6:.1f} MFLOP/image ({last / 1e6:.1f} in {layer}); "
+        f"per run {flops / 1e9:.1f} GFLOP"
     )
     runs = {
-        "batched": (batched_runner(extractor, n, steps, lr, args.jit, own_channel=True), own_flops),
-        "batched, whole layer": (
-            batched_runner(extractor, n, steps, lr, args.jit, own_channel=False),
-            full_flops,
-        ),
-        "per-filter loop": (loop_runner(extractor, n, steps, lr, args.jit), full_flops),
+        "batched": (batched_runner(extractor, n, steps, lr, args.jit), flops),
+        "per-filter loop": (loop_runner(extractor, n, steps, lr, args.jit), flops),
     }
     # The machine may be shared: interleave the runs and keep each one's best
     # time (and the best matmul rate) over the rounds.
@@ -162,10 +150,7 @@ def main():
         gflops = flops / best[name] / 1e9
         print(f"{name:>22}: {best[name]:6.2f} s  {gflops:6.1f} GFLOP/s  {gflops / rate:4.0%} of matmul")
     loop = best["per-filter loop"]
-    print(
-        f"speed-up over the loop: batched {loop / best['batched']:.2f}x, "
-        f"batched whole layer {loop / best['batched, whole layer']:.2f}x" + (" (XLA)" if args.jit else "")
-    )
+    print(f"speed-up over the loop: batched {loop / best['batched']:.2f}x" + (" (XLA)" if args.jit else ""))
 
 
 if __name__ == "__main__":

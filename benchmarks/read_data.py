@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/read_data.py [DATA_DIR]
 
-DATA_DIR defaults to ../shared/data/fer2013 (train.csv.gz, test.csv.gz).
+DATA_DIR defaults to resources/fer2013/ in the repository (train.csv.gz,
+test.csv.gz; see the README's FER2013 section for linking them there).
 Each file is read ``--repeat`` times (default 3); the best time is reported,
 with the time of the data-quality counts on the result.
 """
@@ -17,6 +18,9 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from fer_workflow import data, readers  # noqa: E402
 
+# The README's FER2013 section links the files here.
+DEFAULT_DATA_DIR = REPO / "resources" / "fer2013"
+
 
 def best_of(repeat, function, *args):
     times, result = [], None
@@ -29,12 +33,15 @@ def best_of(repeat, function, *args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data_dir", nargs="?", default=REPO.parent / "shared" / "data" / "fer2013", type=Path)
+    parser.add_argument("data_dir", nargs="?", default=DEFAULT_DATA_DIR, type=Path)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     train, test = args.data_dir / "train.csv.gz", args.data_dir / "test.csv.gz"
     if not train.exists():
-        sys.exit(f"{train}: not found (pass the folder holding train.csv.gz and test.csv.gz)")
+        sys.exit(
+            f"{train}: not found. Link the FER2013 files into resources/fer2013/ (README, FER2013) "
+            "or pass the folder holding train.csv.gz and test.csv.gz: benchmarks/read_data.py DATA_DIR"
+        )
 
     seconds, (x_train, y_train) = best_of(args.repeat, readers.read_hw3_train, train)
     print(f"read {train.name}: {len(y_train)} rows in {seconds:.2f} s = {len(y_train) / seconds:,.0f} rows/s")

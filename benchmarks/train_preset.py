@@ -6,14 +6,18 @@ installed) and for trying recipes before writing them into a preset.
     python benchmarks/train_preset.py --raw results/data/raw.npz \
         --configfile presets/fer2013-gpu.yaml --epochs 10 --max-seconds 300
 
---raw is the read_data rule's output (x_train, y_train); the validation split
+--raw is the read_data rule's output (x_train, y_train): write it first with
+``snakemake --cores 2 results/data/raw.npz --configfile presets/fer2013-gpu.yaml``
+(the script says so if it is missing). The validation split
 is the workflow's (stratified, data.validation_fraction, seed). Prints one line
 per epoch, then a JSON summary line starting with RESULT.
 """
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -49,6 +53,12 @@ def main():
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: all)")
     parser.add_argument("--label", default="", help="name printed in the RESULT line")
     args = parser.parse_args()
+    if not Path(args.raw).is_file():
+        presets = " ".join(args.configfile) or "PRESET.yaml"
+        sys.exit(
+            f"{args.raw}: not found. It is the read_data rule's output (the preset's data, read and "
+            f"validated); write it first with\n  snakemake --cores 2 {args.raw} --configfile {presets}"
+        )
 
     config = load_config(args.configfile, args.set)
     if args.epochs:

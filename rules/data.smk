@@ -27,11 +27,6 @@ rule read_data:
         unpack(raw_inputs),
     output:
         raw="results/data/raw.npz",
-        quality=report(
-            "results/data/data_quality.csv",
-            caption="../report/data_quality.rst",
-            category="Data",
-        ),
     log:
         "results/logs/read_data.log",
     benchmark:
@@ -57,6 +52,11 @@ rule split_data:
             caption="../report/class_counts.rst",
             category="Data",
         ),
+        quality=report(
+            "results/data/data_quality.csv",
+            caption="../report/data_quality.rst",
+            category="Data",
+        ),
     log:
         "results/logs/split_data.log",
     benchmark:
@@ -67,6 +67,13 @@ rule split_data:
         validation_fraction=lookup(dpath="data/validation_fraction", within=config),
         drop_duplicates=lookup(dpath="data/drop_duplicates", within=config),
         seed=lookup(dpath="seed", within=config),
+        # Config values only the data can judge (checked before training). An
+        # object, not a number, so Snakemake leaves it out of its params-changed
+        # rerun trigger: a new activations.image_index must not re-split and retrain.
+        checks=lambda wildcards: SimpleNamespace(
+            image_index=config["activations"]["image_index"],
+            evaluate_split=config["evaluate"]["split"],
+        ),
     script:
         "../scripts/split_data.py"
 
@@ -82,6 +89,8 @@ rule plot_samples:
         ),
     log:
         "results/logs/plot_samples.log",
+    benchmark:
+        "results/benchmarks/plot_samples.tsv"
     conda:
         "../envs/fer.yaml"
     params:

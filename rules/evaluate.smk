@@ -40,6 +40,8 @@ rule plot_confusion_matrix:
         ),
     log:
         "results/logs/plot_confusion_matrix_{model}.log",
+    benchmark:
+        "results/benchmarks/plot_confusion_matrix_{model}.tsv"
     conda:
         "../envs/fer.yaml"
     params:
@@ -56,6 +58,8 @@ rule metrics_table:
         summaries=expand("results/models/{model}.summary.txt", model=MODELS),
         pairs=expand("results/eval/confused_pairs_{model}.csv", model=MODELS),
         dataset="results/data/dataset.npz",
+        # the whole training file: which test images have a copy in it
+        raw="results/data/raw.npz",
     output:
         csv=report(
             "results/metrics.csv",
@@ -74,6 +78,8 @@ rule metrics_table:
         ),
     log:
         "results/logs/metrics_table.log",
+    benchmark:
+        "results/benchmarks/metrics_table.tsv"
     conda:
         "../envs/fer.yaml"
     params:
@@ -96,6 +102,8 @@ rule write_submission:
         ),
     log:
         "results/logs/write_submission.log",
+    benchmark:
+        "results/benchmarks/write_submission.tsv"
     conda:
         "../envs/fer.yaml"
     params:
@@ -117,6 +125,8 @@ rule plot_architecture:
         ),
     log:
         "results/logs/plot_architecture_{model}.log",
+    benchmark:
+        "results/benchmarks/plot_architecture_{model}.tsv"
     conda:
         "../envs/fer.yaml"
     script:

@@ -159,6 +159,16 @@ rule plot_filters:
             caption="../report/filters.rst",
             category="Explainability",
         ),
+        histogram=report(
+            "results/figures/filter_classes_{layer}.png",
+            caption="../report/filter_classes.rst",
+            category="Explainability",
+        ),
+        classes=report(
+            "results/eval/filter_classes_{layer}.csv",
+            caption="../report/filter_classes_table.rst",
+            category="Explainability",
+        ),
     log:
         "results/logs/plot_filters_{layer}.log",
     benchmark:
@@ -172,6 +182,7 @@ rule plot_filters:
         learning_rate=lookup(dpath="filters/learning_rate", within=config),
         jitter=lookup(dpath="filters/jitter", within=config),
         tv_weight=lookup(dpath="filters/tv_weight", within=config),
+        border=lookup(dpath="filters/border", within=config),
         seed=lookup(dpath="seed", within=config),
     script:
         "../scripts/plot_filters.py"

@@ -43,6 +43,8 @@ rule plot_learning_curves:
         ),
     log:
         "results/logs/plot_learning_curves.log",
+    benchmark:
+        "results/benchmarks/plot_learning_curves.tsv"
     conda:
         "../envs/fer.yaml"
     params:

@@ -1,14 +1,17 @@
 """Rule metrics_table: one row per model (results/metrics.csv) and its Markdown
 and HTML renderings with the most-confused pairs as sentences
-(results/metrics.md, results/metrics.html)."""
+(results/metrics.md, results/metrics.html), with 95% intervals and the
+accuracy on the test images that have no copy in the training file."""
 
 import pandas as pd
 
-from fer_workflow import data, metrics, predict, runtime
+from fer_workflow import data, metrics, predict, readers, runtime
 
 runtime.setup(snakemake)
 
 dataset = data.load(snakemake.input.dataset)
+# Test images with an exact copy anywhere in the training file (train and validation).
+test_seen = metrics.has_copy_in(dataset.x_test, readers.Raw.load(snakemake.input.raw).x_train)
 inputs = zip(
     snakemake.params.models,
     snakemake.input.predictions,
@@ -26,6 +29,7 @@ for model, predictions, history, summary, pairs_csv in inputs:
             pd.read_csv(history),
             dataset,
             predict.load(predictions),
+            test_seen=test_seen,
         )
     )
     pairs[model] = pd.read_csv(pairs_csv)

@@ -1,5 +1,6 @@
 """Rule plot_filters: gradient-ascent images for the first filters of one conv
-layer (the {layer} wildcard), all optimised together in one batch."""
+layer (the {layer} wildcard), all optimised together in one batch, and the
+class the CNN predicts for each image."""
 
 import time
 
@@ -21,9 +22,15 @@ images, activations = filters.ascend(
     learning_rate=params.learning_rate,
     jitter=params.jitter,
     tv_weight=params.tv_weight,
+    border=params.border,
     seed=params.seed,
 )
 print(f"{params.n_filters} filters of {layer}, {params.steps} steps: {time.perf_counter() - start:.1f} s")
-print("final mean activations:", [round(float(a), 4) for a in activations])
-shown = [filters.deprocess(image) for image in images]
-plots.save(explain.filter_grid(shown, activations, layer), snakemake.output.figure)
+shown = filters.to_uint8(images)
+table = filters.classify(model, shown, activations)
+print(table.to_string(index=False))
+table.to_csv(snakemake.output.classes, index=False, float_format="%.6g")
+counts = filters.class_counts(table)
+print("filter images per predicted class:", counts.to_dict())
+plots.save(explain.filter_grid(shown, table, layer), snakemake.output.figure)
+plots.save(explain.filter_class_histogram(counts, layer), snakemake.output.histogram)

@@ -1,4 +1,4 @@
-"""Rule read_data: read and validate the input, count data-quality issues.
+"""Rule read_data: read and validate the input (split_data counts its quality).
 
 A bad input raises readers.DataError (file, line or image, reason) before
 anything is written. Nothing is caught here: the traceback ends the log with
@@ -7,7 +7,7 @@ that message, which --show-failed-logs prints in the terminal.
 
 import logging
 
-from fer_workflow import data, readers, runtime
+from fer_workflow import readers, runtime
 
 runtime.setup(snakemake)
 inputs = snakemake.input
@@ -19,8 +19,4 @@ raw = readers.read(
     test_labels=inputs.get("test_labels"),
 )
 logging.info("read %d training and %d test images", len(raw.y_train), len(raw.y_test))
-counts = data.quality_counts(raw.x_train, raw.y_train, raw.x_test)
-for name, count in counts.items():
-    logging.info("%-26s %7d  %s", name, count, data.QUALITY_CHECKS[name])
 raw.save(snakemake.output.raw)
-data.quality_table(counts).to_csv(snakemake.output.quality, index=False)

@@ -1,8 +1,8 @@
-"""Rule split_data: stratified validation split and class counts."""
+"""Rule split_data: leak-free stratified validation split, class counts, data quality."""
 
 import logging
 
-from fer_workflow import data, readers, runtime
+from fer_workflow import config_check, data, readers, runtime
 
 runtime.setup(snakemake)
 params = snakemake.params
@@ -17,9 +17,15 @@ dataset, dropped = data.make_dataset(
     seed=params.seed,
     drop_duplicates=params.drop_duplicates,
 )
-if params.drop_duplicates:
-    logging.info("dropped %d duplicate training rows (conflicting-label groups entirely)", dropped)
-counts = data.class_count_table(dataset)
-logging.info("images per class:\n%s", counts.to_string(index=False))
+# Before anything is written: an activations.image_index past the validation
+# split, or evaluate.split test without test labels, fails here, not after training.
+config_check.check_dataset(dataset, params.checks.image_index, params.checks.evaluate_split)
+counts = data.quality_counts(raw.x_train, raw.y_train, raw.x_test)
+counts.update(data.split_quality_counts(dataset, dropped, raw.x_train, raw.y_train))
+for name, count in counts.items():
+    logging.info("%-26s %7d", name, count)
+class_counts = data.class_count_table(dataset)
+logging.info("images per class:\n%s", class_counts.to_string(index=False))
 data.save(dataset, snakemake.output.dataset)
-counts.to_csv(snakemake.output.counts, index=False)
+class_counts.to_csv(snakemake.output.counts, index=False)
+data.quality_table(counts).to_csv(snakemake.output.quality, index=False)

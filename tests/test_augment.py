@@ -118,3 +118,22 @@ def test_mixed_precision_keeps_the_pixel_range():
     out = np.asarray(layer(FACES, training=True))
     assert out.dtype == np.float16
     assert 0.0 <= out.min() and out.max() <= 255.0 and out.std() > 30
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_trains_in_mixed_precision_under_xla(policy):
+    # TensorFlow has no float16 Range kernel: a float16 grid crashed the
+    # compiled training step (``Range[Tidx=DT_HALF]``).
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        inputs = keras.Input((48, 48, 1))
+        h = RandomAffine(flip=True, shift=0.1, rotation=0.05, zoom=0.1, seed=1)(inputs)
+        h = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(2, 3)(h))
+        model = keras.Model(inputs, keras.layers.Dense(7, activation="softmax", dtype="float32")(h))
+        y = keras.utils.to_categorical(np.arange(N) % 7, 7)
+        for jit in (False, True):
+            model.compile("sgd", "categorical_crossentropy", jit_compile=jit)
+            history = model.fit(FACES, y, batch_size=N, epochs=1, verbose=0)
+            assert np.isfinite(history.history["loss"]).all()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

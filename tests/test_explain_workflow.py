@@ -1,10 +1,14 @@
 """The explain rules inside the workflow (tiny run): their outputs, one
 parameter one rule, and the layer-name error through Snakemake."""
 
+import re
+
+import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import merge
+from conftest import REPO, Workflow, merge, tiny_config
+from fer_workflow import CLASS_NAMES
 
 pytestmark = pytest.mark.slow
 
@@ -61,6 +65,7 @@ def test_faithfulness_table_and_region_table(completed_tiny_workflow):
         ({"saliency": {"target": "prediction"}}, {"plot_saliency"}),
         ({"filters": {"layer": "block1_conv1"}}, {"plot_filters"}),
         ({"filters": {"steps": 4}}, {"plot_filters"}),
+        ({"filters": {"border": 4}}, {"plot_filters"}),
         ({"activations": {"layer": "block2_conv1"}}, {"plot_activations"}),
         ({"activations": {"max_maps": 4}}, {"plot_activations"}),
     ],
@@ -76,7 +81,57 @@ def test_missing_layer_fails_naming_the_config_key(completed_tiny_workflow, tmp_
     bad = merge(completed_tiny_workflow.config, {"filters": {"layer": "block7_conv1"}})
     proc = wf.run(config=bad, check=False)
     assert proc.returncode != 0
-    log = wf.path("results/logs/plot_filters_block7_conv1.log").read_text()
-    assert "filters.layer: the model has no conv layer 'block7_conv1'" in log
-    assert "block1_conv1, block2_conv1" in log
+    # Caught when the workflow starts (config_check), before any job runs.
+    assert "filters.layer: the configured CNN has no layer 'block7_conv1'" in proc.output
+    assert "block1_conv1, block2_conv1" in proc.output
+    assert not wf.path("results/logs/plot_filters_block7_conv1.log").exists()
     assert not wf.path("results/figures/filters_block7_conv1.png").exists()
+
+
+def explain_rules():
+    """The rule names in rules/explain.smk."""
+    text = (REPO / "rules" / "explain.smk").read_text()
+    return set(re.findall(r"^rule (\w+):", text, flags=re.MULTILINE))
+
+
+def test_every_rule_runs_with_the_gpu_switches(tmp_path):
+    """The GPU presets train with mixed_float16 and XLA; every rule of the
+    workflow must work with those switches, on CPU too (RandomAffine once
+    crashed in float16 training, plot_filters on the saved float16 model)."""
+    from fer_workflow import runtime
+
+    wf = Workflow(tmp_path / "wf")
+    config = tiny_config(train={"mixed_precision": True, "jit_compile": True})
+    planned = set(re.findall(r"^rule (\w+):", wf.run("-n", config=config).output, flags=re.MULTILINE))
+    proc = wf.run(config=config)
+    ran = set(re.findall(r"^(?:local)?rule (\w+):", proc.output, flags=re.MULTILINE))
+    assert explain_rules() <= planned and {"train_model", "write_submission"} <= planned
+    assert planned <= ran
+    model = runtime.load_model(wf.path("results/models/cnn.keras"))
+    assert model.get_layer("block1_conv1").compute_dtype == "float16"
+    layer = config["filters"]["layer"]
+    table = pd.read_csv(wf.path(f"results/eval/filter_classes_{layer}.csv"))
+    check_filter_classes(table, config["filters"]["n_filters"])
+    metrics = pd.read_csv(wf.path("results/metrics.csv"))
+    assert metrics["val_accuracy"].between(0, 1).all()
+    faithfulness = pd.read_csv(wf.path("results/eval/faithfulness.csv"))
+    assert np.isfinite(faithfulness[["deletion_auc", "insertion_auc"]]).all().all()
+
+
+def check_filter_classes(table, n_filters):
+    """filter_classes_{layer}.csv: one row per filter, valid classes and probabilities."""
+    assert list(table.columns) == ["filter", "activation", "label", "class", "probability"]
+    assert list(table["filter"]) == list(range(n_filters))
+    assert table["activation"].ge(0).all() and np.isfinite(table["activation"]).all()
+    assert table["label"].between(0, 6).all()
+    assert list(table["class"]) == [CLASS_NAMES[k] for k in table["label"]]
+    assert table["probability"].between(1 / 7, 1).all()
+
+
+def test_filter_classes_table(completed_tiny_workflow):
+    wf = completed_tiny_workflow
+    layer = wf.config["filters"]["layer"]
+    check_filter_classes(
+        pd.read_csv(wf.path(f"results/eval/filter_classes_{layer}.csv")), wf.config["filters"]["n_filters"]
+    )
+    assert wf.path(f"results/figures/filter_classes_{layer}.png").stat().st_size > 0

@@ -3,6 +3,7 @@ the layer-name error, and the explain figures."""
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 import tensorflow as tf
 
@@ -46,53 +47,57 @@ def test_missing_layer_names_the_key_and_lists_the_layers(model, key):
     assert "block1_conv1, block2_conv1, block2_conv2" in message
 
 
+def test_extractor_gives_the_block_output_after_batch_norm_and_relu(model):
+    """[pre, post]: block1's conv -> BN (pre) -> ReLU (post); block2_conv1's
+    ReLU follows the conv directly; block2_conv2 has no activation (pre = post)."""
+    images = filters.initial_images(2, seed=0)
+    pre, post = filters.feature_extractor(model, "block1_conv1")(images, training=False)
+    conv = model.get_layer("block1_conv1")(model.layers[1](images))
+    bn = model.layers[model.layers.index(model.get_layer("block1_conv1")) + 1]
+    np.testing.assert_allclose(pre, bn(conv, training=False), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(post, np.maximum(pre, 0), rtol=1e-6)
+    pre, post = filters.feature_extractor(model, "block2_conv1")(images, training=False)
+    np.testing.assert_allclose(post, np.maximum(pre, 0), rtol=1e-6)
+    assert (np.asarray(pre) < 0).any()
+    pre, post = filters.feature_extractor(model, "block2_conv2")(images, training=False)
+    np.testing.assert_array_equal(pre, post)
+
+
 def test_loss_terms_touch_only_their_own_image(model):
-    """d mean(activation[i, :, :, i]) / d image j is zero for j != i."""
-    extractor = filters.feature_extractor(model, "block2_conv2")
+    """d term_i / d image j is zero for j != i; term i is filter i's leaky central mean on image i."""
+    extractor = filters.feature_extractor(model, "block2_conv1")
     images = tf.constant(filters.initial_images(4, seed=0))
     with tf.GradientTape() as tape:
         tape.watch(images)
-        terms = filters.own_filter_means(extractor(images, training=False))
+        terms = filters.leaky_terms(extractor(images, training=False), border=2)
     jacobian = tape.jacobian(terms, images).numpy()  # (4 terms, 4 images, 48, 48, 1)
     norms = np.abs(jacobian).sum(axis=(2, 3, 4))
     assert np.all(np.diag(norms) > 0)
     assert np.all(norms[~np.eye(4, dtype=bool)] == 0)
-    # Term i is filter i's mean activation on image i.
-    full = extractor(images, training=False).numpy()
-    np.testing.assert_allclose(terms.numpy(), [full[i, :, :, i].mean() for i in range(4)], rtol=1e-5)
+    pre, post = (np.asarray(out) for out in extractor(images, training=False))
+    expected = [post[i, 2:-2, 2:-2, i].mean() + filters.LEAK * pre[i, 2:-2, 2:-2, i].mean() for i in range(4)]
+    np.testing.assert_allclose(terms.numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("kernel", [2, 3, 5])
-@pytest.mark.parametrize("use_bias", [False, True])
-def test_own_channel_mean_equals_the_layers_diagonal_mean(kernel, use_bias):
-    layer = keras.layers.Conv2D(
-        7, kernel, padding="same", use_bias=use_bias, bias_initializer="random_normal"
-    )
-    x = tf.random.stateless_normal((5, 11, 9, 3), seed=(1, 2))
-    full = layer(x).numpy()
-    own = filters.own_channel_mean(x, layer).numpy()
-    np.testing.assert_allclose(own, [full[i, :, :, i].mean() for i in range(5)], rtol=1e-5, atol=1e-6)
-
-
-def test_own_channel_shortcut_only_for_linear_same_convs():
-    assert filters._linear_same_conv(keras.layers.Conv2D(4, 3, padding="same"))
-    assert not filters._linear_same_conv(keras.layers.Conv2D(4, 3, padding="same", activation="relu"))
-    assert not filters._linear_same_conv(keras.layers.Conv2D(4, 3, padding="valid"))
-    assert not filters._linear_same_conv(keras.layers.Conv2D(4, 3, padding="same", strides=2))
-    assert not filters._linear_same_conv(keras.layers.SeparableConv2D(4, 3, padding="same"))
-
-
-def test_fast_loss_terms_equal_the_full_extractor_and_stay_independent(model):
-    extractor = filters.feature_extractor(model, "block2_conv2")
-    terms_fn = filters.own_filter_terms(extractor)
-    images = tf.constant(filters.initial_images(4, seed=1))
+def test_border_excludes_the_edges_of_the_map(model):
+    """Changing only the border pixels of the map leaves the objective unchanged."""
+    extractor = filters.feature_extractor(model, "block2_conv1")  # 24x24 maps
+    images = tf.constant(filters.initial_images(3, seed=2))
     with tf.GradientTape() as tape:
         tape.watch(images)
-        terms = terms_fn(images)
-    norms = np.abs(tape.jacobian(terms, images).numpy()).sum(axis=(2, 3, 4))
-    assert np.all(np.diag(norms) > 0) and np.all(norms[~np.eye(4, dtype=bool)] == 0)
-    expected = filters.own_filter_means(extractor(images, training=False)).numpy()
-    np.testing.assert_allclose(terms.numpy(), expected, rtol=1e-5)
+        terms = filters.leaky_terms(extractor(images, training=False), border=8)
+    grads = np.abs(tape.gradient(terms, images).numpy()[..., 0])
+    # 8 map pixels = 16 input pixels; two 3x3 convs and a 2x2 pool see 4 more.
+    assert grads[:, :10].sum() == 0 and grads[:, -10:].sum() == 0
+    assert grads[:, :, :10].sum() == 0 and grads[:, :, -10:].sum() == 0
+    assert grads[:, 12:-12, 12:-12].sum() > 0
+
+
+def test_map_border_converts_input_pixels_and_checks_the_range():
+    assert filters.map_border(8, 12) == 2 and filters.map_border(8, 48) == 8 and filters.map_border(0, 6) == 0
+    assert filters.map_border(8, 6) == 1
+    with pytest.raises(ValueError, match="filters.border: 24 input pixels are 3 pixels"):
+        filters.map_border(24, 6)
 
 
 @pytest.mark.parametrize("jitter,tv_weight", [(0, 0.0), (2, 0.5)])
@@ -100,27 +105,49 @@ def test_batched_ascent_equals_per_filter_loop(model, jitter, tv_weight):
     # A few steps: over many steps at a large learning rate, ReLU switching
     # amplifies the 1e-7 differences of differently batched convolutions.
     extractor = filters.feature_extractor(model, "block2_conv2")
-    kwargs = dict(steps=4, learning_rate=2.0, jitter=jitter, tv_weight=tv_weight, seed=3)
+    kwargs = dict(steps=4, learning_rate=2.0, jitter=jitter, tv_weight=tv_weight, border=4, seed=3)
     images, acts = filters.ascend(extractor, 5, **kwargs)
     loop_images, loop_acts = filters.ascend_loop(extractor, 5, **kwargs)
     assert images.shape == (5, 48, 48)
-    np.testing.assert_allclose(images, loop_images, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(images, loop_images, rtol=1e-4, atol=1e-3)
     np.testing.assert_allclose(acts, loop_acts, rtol=1e-4, atol=1e-5)
 
 
-def test_ascent_raises_each_filters_activation(model):
+def test_ascent_raises_each_filters_activation_and_stays_in_pixel_range(model):
     extractor = filters.feature_extractor(model, "block2_conv1")
-    start = filters.final_means(extractor, filters.initial_images(6, seed=0))
+    start = filters.final_means(extractor, filters.initial_images(6, seed=0), border=4)
     progress = []
     images, acts = filters.ascend(
-        extractor, 6, steps=20, learning_rate=5.0, jitter=1, seed=0, log=progress.append
+        extractor, 6, steps=20, learning_rate=20.0, jitter=1, border=8, seed=0, log=progress.append
     )
     assert progress == [f"ascent: {k}/20 steps" for k in (4, 8, 12, 16, 20)]
     assert np.all(acts > start + 1e-3)
+    # A large learning rate drives pixels to the limits, but never past them.
+    assert images.min() == 0.0 and images.max() == 255.0
     # On average a filter responds more to its own image than to the others'.
-    full = extractor(images[..., None], training=False).numpy()[..., :6].mean(axis=(1, 2))
+    full = filters.responses(extractor, images[..., None]).numpy()[:, 4:-4, 4:-4, :6].mean(axis=(1, 2))
     own = np.eye(6, dtype=bool)
     assert full[own].mean() > full[~own].mean()
+
+
+def test_leak_revives_a_filter_the_relu_switches_off():
+    """A filter whose ReLU output is 0 everywhere on the gray start image
+    (negative bias) still gets a gradient and ends up active."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((48, 48, 1))
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    x = keras.layers.Conv2D(2, 3, padding="same", name="block1_conv1", bias_initializer="zeros")(x)
+    x = keras.layers.Activation("relu")(x)
+    dead = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
+    conv = dead.get_layer("block1_conv1")
+    kernel = np.zeros((3, 3, 1, 2), np.float32)
+    kernel[1, 1, 0] = [1.0, -1.0]
+    conv.set_weights([kernel, np.array([-0.9, 0.2], np.float32)])  # filter 0: off below gray 230
+    extractor = filters.feature_extractor(dead, "block1_conv1")
+    assert filters.final_means(extractor, filters.initial_images(1, seed=0)) == 0
+    images, acts = filters.ascend(extractor, 2, steps=20, learning_rate=10.0, border=2, seed=0, log=None)
+    assert acts[0] > 0.01 and images[0, 2:-2, 2:-2].mean() > 200
+    assert images[1, 2:-2, 2:-2].mean() < 80  # filter 1 wants dark pixels
 
 
 def test_ascent_is_seeded_and_checks_the_filter_count(model):
@@ -140,11 +167,26 @@ def test_jitter_shifts_and_initial_images():
     assert start.shape == (3, 48, 48, 1) and 110 < start.min() and start.max() < 146
 
 
-def test_deprocess_centres_and_clips():
-    image = np.random.default_rng(0).normal(500, 80, (48, 48))
-    shown = filters.deprocess(image)
+def test_to_uint8_rounds_and_clips():
+    shown = filters.to_uint8(np.array([[-3.0, 0.4, 0.6, 254.5, 255.0, 300.0]]))
+    np.testing.assert_array_equal(shown, [[0, 0, 1, 254, 255, 255]])
     assert shown.dtype == np.uint8
-    assert abs(float(np.median(shown)) - 127.5) < 3 and shown.std() > 20
+
+
+def test_classify_table_and_class_counts(model):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (5, 48, 48)).astype(np.uint8)
+    table = filters.classify(model, images, [0.5, 1.0, 0.0, 2.0, 3.0])
+    assert list(table.columns) == ["filter", "activation", "label", "class", "probability"]
+    probs = model.predict(images[..., None].astype(np.float32), verbose=0)
+    np.testing.assert_array_equal(table["filter"], range(5))
+    np.testing.assert_array_equal(table["label"], probs.argmax(axis=1))
+    assert list(table["class"]) == [CLASS_NAMES[k] for k in probs.argmax(axis=1)]
+    np.testing.assert_allclose(table["probability"], probs.max(axis=1), rtol=1e-5)
+    assert table["probability"].between(1 / 7, 1).all()
+    counts = filters.class_counts(table)
+    assert list(counts.index) == list(CLASS_NAMES) and counts.sum() == 5
+    assert counts[CLASS_NAMES[int(probs[0].argmax())]] >= 1
 
 
 def test_filter_activations(model):
@@ -163,11 +205,60 @@ def test_figures():
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert len(fig.axes) == 9 and len(titles) == 3
     assert titles[1].startswith(f"true {CLASS_NAMES[5]}\npred {CLASS_NAMES[3]}")
-    fig = explain.filter_grid([filters.deprocess(f) for f in faces], [0.5, 1.25, 2.0], "block2_conv1")
+    table = pd.DataFrame(
+        {
+            "filter": [0, 1, 2],
+            "activation": [0.5, 1.25, 2.0],
+            "label": [5, 5, 3],
+            "class": ["Surprise", "Surprise", "Happy"],
+            "probability": [0.9, 0.5, 1.0],
+        }
+    )
+    fig = explain.filter_grid(faces, table, "block2_conv1")
     assert [ax.get_title() for ax in fig.axes][:3] == [
         "filter 0\nact 0.5",
         "filter 1\nact 1.25",
         "filter 2\nact 2",
     ]
+    assert [ax.get_xlabel() for ax in fig.axes][:3] == ["Surprise 90%", "Surprise 50%", "Happy 100%"]
+    fig = explain.filter_class_histogram(filters.class_counts(table), "block2_conv1")
+    heights = [bar.get_height() for bar in fig.axes[0].patches]
+    assert heights == [0, 0, 0, 1, 0, 2, 0]
     fig = explain.activation_grid(faces[0], rng.random((24, 24, 10)), "block2_conv1", label=3, max_maps=8)
     assert len(fig.axes) == 1 + 8 and fig.axes[0].get_title() == "input (Happy)"
+
+
+@pytest.fixture(scope="module", params=["mixed_float16", "mixed_bfloat16"])
+def mixed_model(request, tmp_path_factory):
+    """The default CNN (no augmentation) built under a mixed policy (float16 as
+    the GPU preset trains, bfloat16 as a CPU with bf16 units may), saved and reloaded."""
+    from conftest import default_config
+    from fer_workflow import models, runtime
+
+    keras.utils.set_random_seed(0)
+    keras.mixed_precision.set_global_policy(request.param)
+    try:
+        built = models.build_cnn(default_config()["cnn"], augment_cfg=None)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    path = tmp_path_factory.mktemp(request.param) / "cnn.keras"
+    built.save(path)
+    return runtime.load_model(path)
+
+
+def test_ascent_and_classes_on_a_saved_mixed_precision_model(mixed_model):
+    """Once a TypeError (float16 activations times float32 weights); now the
+    half-precision block output drives a float32 image that stays in 0..255."""
+    half = mixed_model.get_layer("block3_conv2").compute_dtype
+    assert half in ("float16", "bfloat16")
+    extractor = filters.feature_extractor(mixed_model, "block3_conv2")
+    assert extractor.outputs[-1].dtype == half
+    start = filters.final_means(extractor, filters.initial_images(4, seed=0), border=2)
+    images, acts = filters.ascend(extractor, 4, steps=6, jitter=2, border=8, seed=0, log=None)
+    assert images.dtype == np.float32 and 0 <= images.min() and images.max() <= 255
+    assert np.isfinite(acts).all() and acts.dtype == np.float32
+    assert acts.mean() > start.mean()
+    table = filters.classify(mixed_model, filters.to_uint8(images), acts)
+    assert table["probability"].between(1 / 7, 1).all()
+    maps = filters.filter_activations(mixed_model, "block1_conv1", filters.to_uint8(images)[0])
+    assert maps.shape == (48, 48, 16) and maps.dtype == np.float32

@@ -5,6 +5,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import f1_score
 
 from conftest import merge
 from fer_workflow import CLASS_NAMES, metrics
@@ -284,6 +285,15 @@ def test_evaluation_outputs_of_the_tiny_run(completed_tiny_workflow):
     assert cnn["val_accuracy"] == pytest.approx(np.mean(preds["val_probs"].argmax(axis=1) == y_val))
     # Built-in data knows its test labels: test accuracy is scored against y_test.
     assert cnn["test_accuracy"] == pytest.approx(np.mean(preds["test_probs"].argmax(axis=1) == ds.y_test))
+    # 95% intervals bracket the scores; the unseen-test subset is the test
+    # images with no copy in the whole training file (raw.npz).
+    assert cnn["val_accuracy_low"] <= cnn["val_accuracy"] <= cnn["val_accuracy_high"]
+    assert cnn["test_macro_f1_low"] <= cnn["test_macro_f1"] <= cnn["test_macro_f1_high"]
+    raw = np.load(wf.path("results/data/raw.npz"))
+    unseen = ~metrics.has_copy_in(ds.x_test, raw["x_train"])
+    assert cnn["test_unseen_images"] == unseen.sum()
+    y_pred = preds["test_probs"].argmax(axis=1)
+    assert cnn["test_unseen_accuracy"] == pytest.approx(np.mean(y_pred[unseen] == ds.y_test[unseen]))
 
     pairs = pd.read_csv(wf.path("results/eval/confused_pairs_cnn.csv"))
     assert list(pairs.columns) == metrics.PAIR_COLUMNS
@@ -313,3 +323,116 @@ def test_evaluation_knobs_rerun_only_their_rules(completed_tiny_workflow, tmp_pa
     pairs = pd.read_csv(wf.path("results/eval/confused_pairs_dnn.csv"))
     assert set(pairs["split"]) == {"test"} and len(pairs) <= 2
     assert "## Most-confused pairs: dnn (test)" in wf.path("results/metrics.md").read_text()
+
+
+# --- 95% intervals and the unseen test subset (issue 12) ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "correct, n, low, high",
+    [
+        # Hand-computed as the roots x of (p - x)² = z² x (1 - x) / n, z = 1.959964
+        (7, 10, 0.396778, 0.892209),
+        (0, 10, 0.0, 0.277533),
+        (10, 10, 0.722467, 1.0),
+        (50, 100, 0.403832, 0.596168),
+    ],
+)
+def test_wilson_interval_matches_hand_computed_values(correct, n, low, high):
+    assert metrics.wilson_interval(correct, n) == pytest.approx((low, high), abs=1e-6)
+
+
+def test_wilson_interval_of_nothing_is_nan():
+    assert all(np.isnan(metrics.wilson_interval(0, 0)))
+
+
+def test_macro_f1_batch_matches_hand_computed_values_and_sklearn():
+    # The module's 10-image example (macro-F1 over the 5 classes present), and
+    # two resamples of y_true = [0, 1], y_pred = [0, 0]: images (0, 1) give
+    # F1 2/3 for class 0 and 0 for class 1; images (1, 1) give 0 for both.
+    assert metrics.macro_f1_batch(Y_TRUE, Y_PRED) == pytest.approx([(2 / 3 + 1 / 2 + 1 + 6 / 7 + 0) / 5])
+    assert metrics.macro_f1_batch([[0, 1], [1, 1]], [[0, 0], [0, 0]]) == pytest.approx([1 / 3, 0])
+    rng = np.random.default_rng(1)
+    y_true, y_pred = rng.integers(0, 7, (50, 30)), rng.integers(0, 7, (50, 30))
+    y_pred[:, :10] = y_true[:, :10]
+    expected = [f1_score(t, p, average="macro", zero_division=0) for t, p in zip(y_true, y_pred, strict=True)]
+    np.testing.assert_allclose(metrics.macro_f1_batch(y_true, y_pred), expected, rtol=1e-12)
+
+
+def test_bootstrap_macro_f1_interval_hand_computed_cases():
+    # Perfect predictions: every resample scores 1.
+    assert metrics.bootstrap_macro_f1_interval([0, 1, 2, 3], [0, 1, 2, 3]) == (1.0, 1.0)
+    # y_true [0, 1], y_pred [0, 0]: a resample scores 1 (image 0 twice, p = 1/4),
+    # 0 (image 1 twice, 1/4) or 1/3 (both, 1/2); the 2.5% and 97.5% quantiles of
+    # 1000 resamples are 0 and 1.
+    idx = metrics.bootstrap_indices(2)
+    values = metrics.macro_f1_batch(np.array([0, 1])[idx], np.array([0, 0])[idx])
+    assert set(np.round(values, 6)) == {0.0, round(1 / 3, 6), 1.0}
+    assert metrics.bootstrap_macro_f1_interval([0, 1], [0, 0]) == (0.0, 1.0)
+    # Fixed seed: the same labels give the same interval; it brackets the point estimate.
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 7, 300)
+    y_pred = np.where(rng.random(300) < 0.6, y_true, rng.integers(0, 7, 300))
+    low, high = metrics.bootstrap_macro_f1_interval(y_true, y_pred)
+    assert (low, high) == metrics.bootstrap_macro_f1_interval(y_true, y_pred)
+    assert low < f1_score(y_true, y_pred, average="macro") < high
+    assert 0.05 < high - low < 0.2
+    assert all(np.isnan(metrics.bootstrap_macro_f1_interval([], [])))
+
+
+def test_has_copy_in_compares_exact_pixels():
+    reference = np.zeros((3, 48, 48), np.uint8)
+    reference[1, 0, 0], reference[2, 5, 5] = 1, 9
+    images = np.zeros((4, 48, 48), np.uint8)
+    images[1, 0, 0] = 1  # = reference[1]
+    images[2, 0, 0] = 2  # differs in one pixel
+    images[3, 5, 5] = 9  # = reference[2]
+    assert metrics.has_copy_in(images, reference).tolist() == [True, True, False, True]
+    assert metrics.has_copy_in(images, reference[:0]).tolist() == [False] * 4
+
+
+def test_model_row_reports_intervals_and_the_unseen_test_subset():
+    y_test = [5, 5, 6, 6, 0]
+    ds = dataset(Y_TRUE, y_test)
+    predictions = {
+        "val_probs": one_hot(Y_PRED),
+        "val_probs_flip": one_hot(Y_PRED),
+        "test_probs": one_hot([5, 0, 6, 0, 0]),  # right on test images 0, 2, 4
+        "test_probs_flip": one_hot([5, 0, 6, 0, 0]),
+    }
+    seen = np.array([True, False, False, False, True])  # unseen: 1, 2, 3 -> 1 of 3 right
+    row = metrics.model_row("cnn", 1, history_frame(), ds, predictions, test_seen=seen)
+    assert list(row)[-len(metrics.INTERVAL_COLUMNS) :] == metrics.INTERVAL_COLUMNS
+    assert (row["val_accuracy_low"], row["val_accuracy_high"]) == pytest.approx(
+        (0.396778, 0.892209), abs=1e-6
+    )
+    assert row["macro_f1_low"] < row["macro_f1"] < row["macro_f1_high"]
+    assert row["test_accuracy"] == pytest.approx(0.6)
+    assert row["test_macro_f1"] == pytest.approx(f1_score(y_test, [5, 0, 6, 0, 0], average="macro"))
+    assert (row["test_accuracy_low"], row["test_accuracy_high"]) == pytest.approx(
+        metrics.wilson_interval(3, 5)
+    )
+    assert row["test_unseen_images"] == 3 and row["test_unseen_accuracy"] == pytest.approx(1 / 3)
+    assert (row["test_unseen_accuracy_low"], row["test_unseen_accuracy_high"]) == pytest.approx(
+        metrics.wilson_interval(1, 3)
+    )
+    table = pd.DataFrame([row])
+    text = metrics.metrics_markdown(table, {})
+    assert "Wilson" in text and "bootstrap" in text
+    assert "- cnn: validation accuracy 0.700 [0.397, 0.892]; macro-F1" in text
+    assert "accuracy on the 3 test images with no copy in the training file 0.333 [" in text
+    assert "Wilson" in metrics.metrics_html(table, {})
+
+
+def test_model_row_without_test_labels_leaves_test_intervals_empty():
+    ds = dataset(Y_TRUE, [-1, -1])
+    predictions = {
+        "val_probs": one_hot(Y_PRED),
+        "val_probs_flip": one_hot(Y_PRED),
+        "test_probs": one_hot([0, 1]),
+        "test_probs_flip": one_hot([0, 1]),
+    }
+    row = metrics.model_row("dnn", 1, history_frame(), ds, predictions, test_seen=np.array([False, True]))
+    assert np.isfinite(row["val_accuracy_low"]) and np.isfinite(row["macro_f1_high"])
+    test_columns = [c for c in metrics.INTERVAL_COLUMNS if c.startswith("test_")]
+    assert all(np.isnan(row[c]) for c in test_columns)

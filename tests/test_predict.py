@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import ONEDNN
 from fer_workflow import NUM_CLASSES, predict
 from fer_workflow.data import Dataset
 
@@ -76,9 +77,9 @@ def test_predict_probs_batches_give_the_same_answer():
     batched = predict.predict_probs(model, images, batch_size=2)
     assert whole.shape == (9, NUM_CLASSES) and whole.dtype == np.float32
     np.testing.assert_allclose(whole.sum(axis=1), 1, rtol=1e-5)
-    np.testing.assert_allclose(batched, whole, rtol=1e-5)
+    np.testing.assert_allclose(batched, whole, **ONEDNN)
     expected = keras.ops.convert_to_numpy(model(images[..., None].astype(np.float32)))
-    np.testing.assert_allclose(whole, expected, rtol=1e-5)
+    np.testing.assert_allclose(whole, expected, **ONEDNN)
     assert whole[:5].argmax(axis=1).tolist() == [0] * 5 and whole[5:].argmax(axis=1).tolist() == [1] * 4
 
 
@@ -90,11 +91,11 @@ def test_flip_tta_uses_the_mirrored_faces():
     assert predictions["val_probs"].argmax(axis=1).tolist() == [0] * 10
     assert predictions["val_probs_flip"].argmax(axis=1).tolist() == [1] * 10
     np.testing.assert_allclose(
-        predictions["val_probs_flip"], predict.predict_probs(model, ds.x_val[:, :, ::-1]), rtol=1e-5
+        predictions["val_probs_flip"], predict.predict_probs(model, ds.x_val[:, :, ::-1]), **ONEDNN
     )
     averaged = predict.split_probs(predictions, "validation", tta_flip=True)
     np.testing.assert_allclose(averaged, (predictions["val_probs"] + predictions["val_probs_flip"]) / 2)
-    np.testing.assert_allclose(averaged[:, 0], averaged[:, 1], rtol=1e-5)  # symmetric after averaging
+    np.testing.assert_allclose(averaged[:, 0], averaged[:, 1], **ONEDNN)  # symmetric after averaging
     assert np.array_equal(predict.split_probs(predictions, "validation"), predictions["val_probs"])
 
 
@@ -107,7 +108,7 @@ def test_predictions_come_from_validation_and_test_never_training():
     assert predictions["test_probs"].shape == (6, NUM_CLASSES)
     # Training faces (bright on both halves) would give a tie of classes 0 and 1; the test faces
     # (bright on the right) give class 1 with a clear margin, the validation faces class 0.
-    np.testing.assert_allclose(predictions["test_probs"], predict.predict_probs(model, ds.x_test), rtol=1e-5)
+    np.testing.assert_allclose(predictions["test_probs"], predict.predict_probs(model, ds.x_test), **ONEDNN)
     assert np.all(predictions["test_probs"][:, 1] > 2 * predictions["test_probs"][:, 0])
     assert np.all(predictions["val_probs"][:, 0] > 2 * predictions["val_probs"][:, 1])
 

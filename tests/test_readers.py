@@ -219,3 +219,13 @@ def test_real_fer2013_drop_duplicates(real):
     )
     # Blank images are all identical: one group; it is kept once if its labels agree.
     assert (kept.max(axis=1) == 0).sum() <= 1
+
+
+@needs_real
+def test_real_fer2013_split_is_leak_free(real):
+    dataset, _ = data.make_dataset(real.x_train, real.y_train, real.x_test, real.y_test, real.test_ids, 0.1, 42)
+    counts = data.split_quality_counts(dataset, 0, real.x_train, real.y_train)
+    assert counts["val_in_train"] == 0  # was 216 of 2,872 with the per-image split
+    assert counts["val_images"] == len(dataset.y_val)
+    per_class = np.bincount(dataset.y_val, minlength=7)
+    assert np.all(np.abs(per_class - np.bincount(real.y_train, minlength=7) * 0.1) <= 1)

@@ -38,6 +38,8 @@ CATEGORIES = {
         "results/figures/saliency.png",
         "results/eval/saliency_scores.csv",
         "results/figures/filters_block2_conv1.png",
+        "results/figures/filter_classes_block2_conv1.png",
+        "results/eval/filter_classes_block2_conv1.csv",
         "results/figures/activations_block1_conv1.png",
     ],
 }

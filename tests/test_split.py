@@ -160,3 +160,61 @@ def test_sample_grid_with_few_images_of_a_class():
     fig = data_plots.sample_grid(x, labels, per_class=3, seed=0)
     axes = np.array(fig.axes).reshape(7, 3)
     assert [sum(len(ax.images) for ax in row) for row in axes] == [1, 2, 1, 1, 1, 1, 3]
+
+
+def grouped_labels(seed=0):
+    """FER2013-like labels with duplicate groups of 2-4 rows, one of them
+    with conflicting labels, as group ids per row."""
+    rng = np.random.default_rng(seed)
+    labels = LABELS.copy()
+    groups = np.arange(len(labels))
+    starts = rng.choice(len(labels) - 4, 40, replace=False)
+    for s in starts:
+        size = int(rng.integers(2, 5))
+        groups[s : s + size] = groups[s]
+        labels[s : s + size] = labels[s]
+    # One conflicting-label group: rows 0 (Angry), 1 (Angry) and the last row (Neutral).
+    groups[[0, 1, len(labels) - 1]] = 0
+    return labels, groups
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("fraction", [0.1, 0.25])
+def test_grouped_split_keeps_each_group_on_one_side(seed, fraction):
+    labels, groups = grouped_labels(seed)
+    train, val = data.stratified_split(labels, fraction, seed=seed, groups=groups)
+    assert set(groups[train]).isdisjoint(groups[val])  # no group straddles, conflicting one included
+    np.testing.assert_array_equal(np.sort(np.concatenate([train, val])), np.arange(len(labels)))
+    per_class = np.bincount(labels[val], minlength=7)
+    assert np.all(np.abs(per_class - np.bincount(labels) * fraction) <= 1)
+
+
+def test_grouped_split_conflicting_group_goes_to_validation_whole():
+    # Two classes of singletons plus one conflicting group {0: A, 1: B}; with
+    # enough seeds the group lands in validation at least once, always whole.
+    labels = np.array([0, 1] + [0] * 20 + [1] * 20)
+    groups = np.arange(len(labels))
+    groups[1] = 0
+    sides = set()
+    for seed in range(30):
+        train, val = data.stratified_split(labels, 0.2, seed=seed, groups=groups)
+        sides.add((0 in val, 1 in val))
+    assert sides == {(False, False), (True, True)}
+
+
+def test_make_dataset_split_is_leak_free():
+    x, y, (ds, _) = make(fraction=0.5)
+    counts = data.split_quality_counts(ds, 0, x, y)
+    assert counts["val_in_train"] == 0
+    assert data.copies_in(ds.x_val, ds.x_train).sum() == 0
+    # Rows 0, 10, 11 are copies: all on one side.
+    assert len({0, 10, 11} & set(ds.val_index)) in (0, 3)
+    assert counts["test_in_train_split"] == data.copies_in(ds.x_test, ds.x_train).sum()
+    table = data.quality_table({**data.quality_counts(x, y, x[:3]), **counts})
+    assert table.set_index("check").loc["val_in_train", "count"] == 0
+    assert list(table["check"][-5:]) == list(data.SPLIT_CHECKS)
+
+
+def test_copies_in():
+    x, _ = images_with_duplicates()
+    np.testing.assert_array_equal(data.copies_in(x[[0, 1, 2]], x[[10, 12]]), [True, True, False])

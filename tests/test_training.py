@@ -271,3 +271,46 @@ def test_every_epoch_has_steps_per_epoch_steps(tmp_path, steps):
     history = training.train(model, data, train_cfg, 0, tmp_path / "backup", log=lambda message: None)
     assert len(history) == 3
     assert int(np.asarray(model.optimizer.iterations)) == 3 * steps
+
+
+def test_cosine_schedule_warms_up_then_decays_to_zero():
+    cfg = {"learning_rate": 0.01, "epochs": 10, "schedule": "cosine", "warmup_epochs": 2}
+    lr = training.learning_rate(cfg, steps_per_epoch=5)
+    values = [float(lr(step)) for step in (0, 10, 30, 50)]
+    assert values[0] == pytest.approx(0.001)  # a tenth of the rate at the start
+    assert values[1] == pytest.approx(0.01)  # the full rate after the warm-up
+    assert values[2] == pytest.approx(0.005, rel=1e-3)  # half-way through the decay
+    assert values[3] == pytest.approx(0.0, abs=1e-9)
+    assert training.learning_rate({**cfg, "schedule": "plateau"}, 5) == 0.01
+
+
+def test_balanced_class_weights():
+    weights = training.class_weights(np.array([0, 0, 0, 1, 3, 3]), True)
+    assert weights[0] == pytest.approx(6 / (3 * 3)) and weights[1] == pytest.approx(6 / 3)
+    assert weights[2] == 0.0  # absent class
+    assert sum(weights[c] * n for c, n in ((0, 3), (1, 1), (3, 2))) == pytest.approx(6)
+    assert training.class_weights([0, 1], False) is None
+
+
+def test_training_follows_the_cosine_schedule_with_class_weights(tmp_path):
+    import yaml
+
+    from fer_workflow import models
+    from fer_workflow.data import Dataset
+
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 255, (64, 48, 48)).astype("uint8"), rng.integers(0, 7, 64).astype("int8")
+    empty = np.zeros((0, 48, 48), "uint8")
+    data = Dataset(
+        x, y, x[:16], y[:16], empty, np.zeros(0, "int8"), np.zeros(0, "int64"), np.arange(64), np.arange(16)
+    )
+    train_cfg = yaml.safe_load((REPO / "config.yaml").read_text())["train"]
+    train_cfg.update(epochs=4, batch_size=16, schedule="cosine", warmup_epochs=1, class_weight=True)
+    cnn = {"blocks": [{"filters": 2, "convs": 1, "kernel": 3, "batch_norm": False, "pool": 4, "dropout": 0.0}]}
+    model = models.build_cnn({**cnn, "separable": False, "head_pool": "avg", "dense": [], "dense_dropout": 0.0})
+    history = training.train(model, data, train_cfg, 0, tmp_path / "backup", log=lambda message: None)
+    schedule = training.learning_rate(train_cfg, steps_per_epoch=4)
+    # The rate at each epoch's start is the schedule's at that step; ReduceLROnPlateau is off.
+    np.testing.assert_allclose(history["learning_rate"], [float(schedule(4 * e)) for e in range(4)], rtol=1e-5)
+    assert history["learning_rate"][0] == pytest.approx(train_cfg["learning_rate"] / 10)
+    assert np.isfinite(history["loss"]).all()

@@ -34,11 +34,15 @@ def affine_sample(images, flip, angle, zoom, shift_y, shift_x):
     shifts in pixels; each has shape (batch,). The face is mirrored, scaled,
     rotated about the image centre, then shifted: output pixel (y, x) reads
     the input at the inverse map of (y, x), bilinearly interpolated, clamped
-    to the edge.
+    to the edge. Coordinates and weights are float32 whatever the images'
+    dtype: float16 has no integer-exact range past 2048 and TensorFlow has no
+    float16 ``Range`` kernel, so a mixed-precision model resamples in float32
+    and gets its own dtype back.
     """
     batch = ops.shape(images)[0]
     height, width, channels = images.shape[1:]
-    dtype = images.dtype
+    out_dtype, dtype = images.dtype, "float32"
+    images = ops.cast(images, dtype)
 
     def per_image(value):
         return ops.reshape(ops.cast(value, dtype), (-1, 1, 1))
@@ -67,7 +71,7 @@ def affine_sample(images, flip, angle, zoom, shift_y, shift_x):
 
     top = at(y0, x0) * (1 - wx) + at(y0, x1) * wx
     bottom = at(y1, x0) * (1 - wx) + at(y1, x1) * wx
-    return top * (1 - wy) + bottom * wy
+    return ops.cast(top * (1 - wy) + bottom * wy, out_dtype)
 
 
 @keras.saving.register_keras_serializable(package="fer_workflow")

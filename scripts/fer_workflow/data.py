@@ -112,7 +112,6 @@ def quality_counts(x_train, y_train, x_test):
     conflict = conflicting_groups(groups, y_train)
     test_groups = duplicate_groups(x_test)
     test_dup_groups, test_dup_images = _duplicate_summary(test_groups)
-    train_keys = {row.tobytes() for row in np.ascontiguousarray(x_train).reshape(len(x_train), NUM_PIXELS)}
     flat_test = np.ascontiguousarray(x_test).reshape(len(x_test), NUM_PIXELS)
     counts = {
         "train_images": len(x_train),
@@ -127,19 +126,17 @@ def quality_counts(x_train, y_train, x_test):
         "test_duplicate_groups": test_dup_groups,
         "test_duplicate_images": test_dup_images,
         "test_blank_images": int((flat_test.max(axis=1, initial=0) == 0).sum()),
-        "test_in_train": sum(row.tobytes() in train_keys for row in flat_test),
+        "test_in_train": int(copies_in(x_test, x_train).sum()),
     }
     return counts
 
 
 def quality_table(counts):
     """The counts as the ``data_quality.csv`` table: check, count, description."""
+    checks = {**QUALITY_CHECKS, **SPLIT_CHECKS}
+    names = [name for name in checks if name in counts]
     return pd.DataFrame(
-        {
-            "check": list(QUALITY_CHECKS),
-            "count": [counts[name] for name in QUALITY_CHECKS],
-            "description": list(QUALITY_CHECKS.values()),
-        }
+        {"check": names, "count": [counts[n] for n in names], "description": [checks[n] for n in names]}
     )
 
 
@@ -158,27 +155,49 @@ def deduplicate(images, labels):
 # ---- split -------------------------------------------------------------------
 
 
-def stratified_split(labels, fraction, seed, candidates=None):
+def stratified_split(labels, fraction, seed, candidates=None, groups=None):
     """Split row indices into training and validation, stratified by class.
 
     Each class gives round(fraction * n_class) of its rows to validation (at
     least one when it has two or more rows), chosen at random with ``seed``.
     ``candidates`` restricts the split to those row indices (default: all).
+    ``groups`` (one id per row, e.g. ``duplicate_groups``) keeps every group
+    wholly on one side: groups are visited in random order and a group goes
+    to validation only if each of its labels still has room there, so a
+    conflicting-label group counts towards each of its labels. Singletons fill
+    the per-class quotas exactly, so stratification holds within one image
+    unless a class is made only of large groups.
     Returns (train_index, val_index), both sorted and disjoint.
     """
     labels = np.asarray(labels)
     candidates = np.arange(len(labels)) if candidates is None else np.asarray(candidates)
+    groups = np.arange(len(labels)) if groups is None else np.asarray(groups)
+    cand_labels = labels[candidates].astype(np.int64)
+    sizes = np.bincount(cand_labels, minlength=NUM_CLASSES)
+    quota = np.rint(fraction * sizes).astype(np.int64)
+    quota = np.where(sizes >= 2, np.clip(quota, 1, np.maximum(sizes - 1, 1)), np.minimum(quota, sizes))
+    # Members of each group among the candidates, groups visited in a seeded random order.
+    group_ids, inverse = np.unique(groups[candidates], return_inverse=True)
+    members = np.split(np.argsort(inverse, kind="stable"), np.cumsum(np.bincount(inverse))[:-1])
     rng = np.random.default_rng(seed)
+    room = quota.tolist()
     val = []
-    for label in np.unique(labels[candidates]):
-        rows = candidates[labels[candidates] == label]
-        k = int(round(fraction * len(rows)))
-        if len(rows) >= 2:
-            k = min(max(k, 1), len(rows) - 1)
-        val.append(rng.permutation(rows)[:k])
+    for g in rng.permutation(len(group_ids)):
+        rows = candidates[members[g]]
+        need = np.bincount(labels[rows].astype(np.int64), minlength=NUM_CLASSES)
+        if all(n <= r for n, r in zip(need.tolist(), room, strict=True)):
+            room = [r - n for n, r in zip(need.tolist(), room, strict=True)]
+            val.append(rows)
     val_index = np.sort(np.concatenate(val)) if val else np.zeros(0, np.int64)
     train_index = np.setdiff1d(candidates, val_index)
     return train_index.astype(np.int64), val_index.astype(np.int64)
+
+
+def copies_in(images, reference):
+    """Boolean mask over ``images``: True where an identical image is in ``reference``."""
+    keys = {row.tobytes() for row in np.ascontiguousarray(reference).reshape(len(reference), NUM_PIXELS)}
+    flat = np.ascontiguousarray(images).reshape(len(images), NUM_PIXELS)
+    return np.array([row.tobytes() in keys for row in flat], dtype=bool)
 
 
 def make_dataset(
@@ -186,12 +205,16 @@ def make_dataset(
 ):
     """Build the Dataset from the validated arrays of ``raw.npz``.
 
-    With ``drop_duplicates``, exact duplicates are removed before the split
-    (so that no copy of an image sits on both sides). Returns (Dataset,
-    number of training-file rows dropped).
+    The split is leak-free: each group of pixel-identical training images
+    goes wholly to training or wholly to validation. With
+    ``drop_duplicates``, the extra copies are also removed before the split
+    (conflicting-label groups entirely). Returns (Dataset, number of
+    training-file rows dropped).
     """
     keep = deduplicate(x_train, y_train) if drop_duplicates else np.ones(len(y_train), bool)
-    train_index, val_index = stratified_split(y_train, validation_fraction, seed, np.flatnonzero(keep))
+    train_index, val_index = stratified_split(
+        y_train, validation_fraction, seed, np.flatnonzero(keep), groups=duplicate_groups(x_train)
+    )
     dataset = Dataset(
         x_train=x_train[train_index],
         y_train=y_train[train_index],
@@ -204,6 +227,29 @@ def make_dataset(
         val_index=val_index,
     )
     return dataset, int((~keep).sum())
+
+
+# Rows that split_data adds to data_quality.csv: check name -> what it counts.
+SPLIT_CHECKS = {
+    "train_dropped_duplicates": "training-file rows removed by data.drop_duplicates",
+    "val_images": "validation images",
+    "val_in_train": "validation images pixel-identical to a training-split image (0: no leak)",
+    "val_conflicting_images": "validation images whose duplicate group has conflicting labels",
+    "test_in_train_split": "test images pixel-identical to a training-split image",
+}
+
+
+def split_quality_counts(dataset, dropped, x_all, y_all):
+    """Counts that need the split: the leak check (must be 0) and where duplicates went."""
+    groups = duplicate_groups(x_all)
+    conflict = conflicting_groups(groups, y_all)
+    return {
+        "train_dropped_duplicates": int(dropped),
+        "val_images": len(dataset.y_val),
+        "val_in_train": int(copies_in(dataset.x_val, dataset.x_train).sum()),
+        "val_conflicting_images": int(conflict[groups[dataset.val_index]].sum()),
+        "test_in_train_split": int(copies_in(dataset.x_test, dataset.x_train).sum()),
+    }
 
 
 def class_count_table(dataset):

@@ -9,12 +9,18 @@ import re
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
 
-from . import CLASS_NAMES, NUM_CLASSES
+from . import CLASS_NAMES, NUM_CLASSES, NUM_PIXELS
 from .predict import split_probs
 
 LABELS = list(range(NUM_CLASSES))
+# 95% intervals: Wilson score for accuracies, percentile bootstrap over images
+# (fixed resamples and seed, so the table is reproducible) for macro-F1.
+CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_SEED = 0
 PAIR_COLUMNS = [
     "rank",
     "true",
@@ -97,15 +103,146 @@ def scores(y_true, y_pred):
     return row
 
 
-def model_row(model, parameters, history, dataset, predictions):
+# --- intervals ----------------------------------------------------------------------------------
+
+
+def wilson_interval(correct, n, confidence=CONFIDENCE):
+    """Wilson score interval of a proportion ``correct / n`` (NaNs for n = 0).
+
+    Unlike the normal approximation it stays inside [0, 1] and is not empty
+    at 0 or n successes (Wilson 1927; Brown, Cai & DasGupta 2001).
+    """
+    if n == 0:
+        return float("nan"), float("nan")
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    p = correct / n
+    center = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z / (1 + z**2 / n) * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    return float(center - half), float(center + half)
+
+
+def bootstrap_indices(n, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED):
+    """(resamples, n) row indices drawn with replacement, from a fixed seed."""
+    return np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+
+
+def _confusion_batch(cells):
+    """(b, 7, 7) confusion counts from (b, n) cell codes true * 7 + predicted."""
+    b = len(cells)
+    offsets = (np.arange(b, dtype=np.int64) * NUM_CLASSES**2)[:, None]
+    counts = np.bincount((cells + offsets).ravel(), minlength=b * NUM_CLASSES**2)
+    return counts.reshape(b, NUM_CLASSES, NUM_CLASSES)
+
+
+def _macro_f1_of_counts(counts):
+    """Macro-F1 of each (7, 7) confusion matrix in a (b, 7, 7) stack."""
+    tp = np.diagonal(counts, axis1=1, axis2=2)
+    denom = counts.sum(axis=1) + counts.sum(axis=2)  # 2 tp + fp + fn
+    present = denom > 0
+    f1 = np.divide(2 * tp, denom, out=np.zeros(denom.shape), where=present)
+    return f1.sum(axis=1) / present.sum(axis=1)
+
+
+def macro_f1_batch(y_true, y_pred):
+    """Macro-F1 of each row of (b, n) label arrays, vectorised.
+
+    Like scikit-learn's ``f1_score(average="macro", zero_division=0)``: the
+    mean over the classes that occur in that row's true or predicted labels.
+    """
+    y_true, y_pred = np.atleast_2d(y_true), np.atleast_2d(y_pred)
+    return _macro_f1_of_counts(_confusion_batch(y_true * NUM_CLASSES + y_pred))
+
+
+def bootstrap_macro_f1_interval(
+    y_true, y_pred, confidence=CONFIDENCE, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED
+):
+    """Percentile bootstrap interval of macro-F1, resampling images (NaNs when empty).
+
+    Each resample draws len(y_true) images with replacement
+    (``bootstrap_indices``); the interval is the 2.5% and 97.5% quantiles of
+    the resamples' macro-F1.
+    """
+    y_true, y_pred = np.asarray(y_true, np.int64), np.asarray(y_pred, np.int64)
+    if len(y_true) == 0:
+        return float("nan"), float("nan")
+    cells = y_true * NUM_CLASSES + y_pred  # one code per image, resampled together
+    values = _macro_f1_of_counts(_confusion_batch(cells[bootstrap_indices(len(cells), resamples, seed)]))
+    low, high = np.quantile(values, [0.5 - confidence / 2, 0.5 + confidence / 2])
+    return float(low), float(high)
+
+
+def interval_columns(accuracy, macro_f1, y_true, y_pred):
+    """``{accuracy}_low/high`` (Wilson) and ``{macro_f1}_low/high`` (bootstrap)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    acc = wilson_interval(int((y_true == y_pred).sum()), len(y_true))
+    f1 = bootstrap_macro_f1_interval(y_true, y_pred)
+    return {
+        f"{accuracy}_low": acc[0],
+        f"{accuracy}_high": acc[1],
+        f"{macro_f1}_low": f1[0],
+        f"{macro_f1}_high": f1[1],
+    }
+
+
+# --- unseen test subset --------------------------------------------------------------------------
+
+
+def has_copy_in(images, reference):
+    """For each of ``images``, whether a pixel-identical image is in ``reference``.
+
+    Exact comparison with the raw bytes as keys (as ``data.duplicate_groups``).
+    """
+    keys = {row.tobytes() for row in np.ascontiguousarray(reference).reshape(len(reference), NUM_PIXELS)}
+    flat = np.ascontiguousarray(images).reshape(len(images), NUM_PIXELS)
+    return np.array([row.tobytes() in keys for row in flat], dtype=bool)
+
+
+def unseen_columns(y_test, y_pred, test_seen):
+    """Accuracy (and Wilson interval) on the test images with no copy in training."""
+    unseen = ~np.asarray(test_seen, bool)
+    n, correct = int(unseen.sum()), int((y_test[unseen] == y_pred[unseen]).sum())
+    low, high = wilson_interval(correct, n)
+    return {
+        "test_unseen_images": n,
+        "test_unseen_accuracy": correct / n if n else float("nan"),
+        "test_unseen_accuracy_low": low,
+        "test_unseen_accuracy_high": high,
+    }
+
+
+# Columns after the per-class recalls and test accuracies; NaN where they cannot be scored.
+INTERVAL_COLUMNS = [
+    "val_accuracy_low",
+    "val_accuracy_high",
+    "macro_f1_low",
+    "macro_f1_high",
+    "test_macro_f1",
+    "test_accuracy_low",
+    "test_accuracy_high",
+    "test_macro_f1_low",
+    "test_macro_f1_high",
+    "test_unseen_images",
+    "test_unseen_accuracy",
+    "test_unseen_accuracy_low",
+    "test_unseen_accuracy_high",
+]
+
+
+def model_row(model, parameters, history, dataset, predictions, test_seen=None):
     """One row of the metrics table (a dict, columns in table order).
 
     Validation scores use the plain predictions; ``val_accuracy_flip`` shows
     what flip TTA adds. Test accuracy uses ``dataset.y_test`` and is NaN
     (an empty cell in the CSV) when the test labels are unknown.
+    Then 95% intervals (``INTERVAL_COLUMNS``, plain predictions): Wilson for
+    accuracies, bootstrap over images for macro-F1, on validation and
+    (labelled) test; and the accuracy on the test images with no copy in the
+    training file (``test_seen``: a boolean mask over the test images, from
+    ``has_copy_in``; NaN without it).
     """
     y_val, probs = split_labels_and_probs(dataset, predictions, "validation")
-    val = scores(y_val, probs.argmax(axis=1))
+    val_pred = probs.argmax(axis=1)
+    val = scores(y_val, val_pred)
     _, probs_flip = split_labels_and_probs(dataset, predictions, "validation", tta_flip=True)
     row = {"model": model, "parameters": int(parameters), **history_stats(history)}
     row["val_accuracy"] = val.pop("accuracy")
@@ -116,6 +253,15 @@ def model_row(model, parameters, history, dataset, predictions):
         for column, flip in (("test_accuracy", False), ("test_accuracy_flip", True)):
             y_test, probs = split_labels_and_probs(dataset, predictions, "test", tta_flip=flip)
             row[column] = float(accuracy_score(y_test, probs.argmax(axis=1)))
+    row.update(dict.fromkeys(INTERVAL_COLUMNS, float("nan")))
+    row.update(interval_columns("val_accuracy", "macro_f1", y_val, val_pred))
+    if dataset.has_test_labels:
+        y_test, probs = split_labels_and_probs(dataset, predictions, "test")
+        y_pred = probs.argmax(axis=1)
+        row["test_macro_f1"] = float(f1_score(y_test, y_pred, average="macro", zero_division=0))
+        row.update(interval_columns("test_accuracy", "test_macro_f1", y_test, y_pred))
+        if test_seen is not None:
+            row.update(unseen_columns(y_test, y_pred, test_seen))
     return row
 
 
@@ -204,9 +350,49 @@ def markdown_table(table, digits=3, column_digits=None):
     return "\n".join(lines)
 
 
+def _with_interval(row, column, what):
+    """'validation accuracy 0.947 [0.931, 0.960]', or None when the column is missing or NaN."""
+    value = row.get(column, float("nan"))
+    if value is None or np.isnan(value):
+        return None
+    return f"{what} {value:.3f} [{row[f'{column}_low']:.3f}, {row[f'{column}_high']:.3f}]"
+
+
+INTERVAL_NOTE = (
+    f"95% intervals in brackets: Wilson score interval for accuracies, percentile bootstrap "
+    f"over images ({BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED}) for macro-F1; "
+    "plain predictions (no flip TTA)."
+)
+
+
+def interval_sentences(table):
+    """One line per model with each score and its 95% interval (empty if the table has none)."""
+    if "val_accuracy_low" not in table.columns:
+        return []
+    lines = []
+    for row in table.to_dict("records"):
+        parts = [
+            _with_interval(row, "val_accuracy", "validation accuracy"),
+            _with_interval(row, "macro_f1", "macro-F1"),
+            _with_interval(row, "test_accuracy", "test accuracy"),
+            _with_interval(row, "test_macro_f1", "test macro-F1"),
+            _with_interval(
+                row,
+                "test_unseen_accuracy",
+                f"accuracy on the {row.get('test_unseen_images', 0):.0f} test images "
+                "with no copy in the training file",
+            ),
+        ]
+        lines.append(f"{row['model']}: " + "; ".join(p for p in parts if p))
+    return lines
+
+
 def metrics_markdown(table, pairs_by_model):
     """metrics.md: the table, then each model's most-confused pairs as sentences."""
     parts = ["# Metrics", "", markdown_table(table, column_digits={"train_seconds": 1}), ""]
+    sentences = interval_sentences(table)
+    if sentences:
+        parts += [INTERVAL_NOTE, ""] + [f"- {line}" for line in sentences] + [""]
     for model, pairs in pairs_by_model.items():
         split = pairs["split"].iloc[0] if len(pairs) else "validation"
         parts.append(f"## Most-confused pairs: {model} ({split})")
@@ -233,6 +419,9 @@ def metrics_html(table, pairs_by_model):
     shown = table.round(3).astype(object).where(table.notna(), "")
     parts = [f"<html><head><meta charset='utf-8'><style>{HTML_STYLE}</style></head><body>"]
     parts += ["<h2>Metrics</h2>", shown.to_html(index=False, border=0)]
+    sentences = interval_sentences(table)
+    if sentences:
+        parts += [f"<p>{INTERVAL_NOTE}</p><ul>"] + [f"<li>{line}</li>" for line in sentences] + ["</ul>"]
     for model, pairs in pairs_by_model.items():
         split = pairs["split"].iloc[0] if len(pairs) else "validation"
         parts.append(f"<h3>Most-confused pairs: {model} ({split})</h3><ol>")

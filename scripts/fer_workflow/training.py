@@ -35,8 +35,23 @@ def set_precision(train_cfg):
     keras.mixed_precision.set_global_policy(policy)
 
 
-def make_optimizer(train_cfg):
-    name, lr = train_cfg["optimizer"], float(train_cfg["learning_rate"])
+def learning_rate(train_cfg, steps_per_epoch):
+    """The optimizer's learning rate: a number (``schedule: plateau``, lowered by
+    ReduceLROnPlateau) or, for ``schedule: cosine``, a linear warm-up over
+    ``warmup_epochs`` from a tenth of ``learning_rate`` to it, then a cosine
+    decay to zero at the last epoch (Loshchilov & Hutter 2017, SGDR)."""
+    lr = float(train_cfg["learning_rate"])
+    if train_cfg.get("schedule", "plateau") == "plateau":
+        return lr
+    total = int(train_cfg["epochs"]) * steps_per_epoch
+    warmup = min(int(train_cfg.get("warmup_epochs", 0)) * steps_per_epoch, total - 1)
+    return keras.optimizers.schedules.CosineDecay(
+        lr / 10 if warmup else lr, total - warmup, warmup_target=lr if warmup else None, warmup_steps=warmup
+    )
+
+
+def make_optimizer(train_cfg, steps_per_epoch=1):
+    name, lr = train_cfg["optimizer"], learning_rate(train_cfg, steps_per_epoch)
     if name == "adam":
         return keras.optimizers.Adam(lr)
     if name == "adamw":
@@ -48,16 +63,26 @@ def make_optimizer(train_cfg):
     raise ValueError(f"train.optimizer: unknown optimizer {name!r}")
 
 
-def compile_model(model, train_cfg):
+def compile_model(model, train_cfg, steps_per_epoch=1):
     """Compile with the recipe's optimizer, smoothed cross-entropy and accuracy."""
     # JAX always compiles (jit_compile=False there means slow op-by-op execution).
     jit = bool(train_cfg["jit_compile"]) or keras.backend.backend() == "jax"
     model.compile(
-        optimizer=make_optimizer(train_cfg),
+        optimizer=make_optimizer(train_cfg, steps_per_epoch),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=float(train_cfg["label_smoothing"])),
         metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
         jit_compile=jit,
     )
+
+
+def class_weights(labels, enabled):
+    """Balanced class weights n / (classes * count) for ``fit``, or None when off."""
+    if not enabled:
+        return None
+    counts = np.bincount(np.asarray(labels, np.int64), minlength=NUM_CLASSES)
+    present = counts > 0
+    weights = np.where(present, len(labels) / (present.sum() * np.maximum(counts, 1)), 0.0)
+    return {i: float(w) for i, w in enumerate(weights)}
 
 
 def fingerprint(model, train_cfg, seed, dataset):
@@ -234,8 +259,11 @@ def train(model, dataset, train_cfg, seed, backup_dir, log=_print, callbacks=())
     y_train = keras.utils.to_categorical(dataset.y_train, NUM_CLASSES).astype("float32")
     y_val = keras.utils.to_categorical(dataset.y_val, NUM_CLASSES).astype("float32")
     epochs = int(train_cfg["epochs"])
+    steps = int(train_cfg["steps_per_epoch"]) or None
+    batch = int(train_cfg["batch_size"])
+    scheduled = train_cfg.get("schedule", "plateau") != "plateau"
 
-    compile_model(model, train_cfg)
+    compile_model(model, train_cfg, steps or -(-len(x_train) // batch))
     key = fingerprint(model, train_cfg, seed, dataset)
     state = load_backup(backup_dir, key, log)
 
@@ -247,7 +275,7 @@ def train(model, dataset, train_cfg, seed, backup_dir, log=_print, callbacks=())
             patience=int(train_cfg["early_stopping"]["patience"]),
             restore_best_weights=True,
         )
-    if train_cfg["reduce_lr"]["patience"] > 0:
+    if train_cfg["reduce_lr"]["patience"] > 0 and not scheduled:
         rlr = keras.callbacks.ReduceLROnPlateau(
             monitor="val_accuracy",
             mode="max",
@@ -261,7 +289,8 @@ def train(model, dataset, train_cfg, seed, backup_dir, log=_print, callbacks=())
         # Weights and optimizer slots: the optimizer needs its variables first.
         model.optimizer.build(model.trainable_variables)
         model.load_weights(os.path.join(backup_dir, state["weights"]))
-        model.optimizer.learning_rate = state["learning_rate"]
+        if not scheduled:  # a schedule follows the restored iteration count
+            model.optimizer.learning_rate = state["learning_rate"]
         history, initial_epoch = state["history"], state["epoch"]
         log(f"resuming from backup after epoch {initial_epoch} ({backup_dir})")
 
@@ -273,8 +302,6 @@ def train(model, dataset, train_cfg, seed, backup_dir, log=_print, callbacks=())
     else:
         backup = _Backup(backup_dir, key, epochs, history, es, rlr, state, log)
         callbacks = [cb for cb in (es, rlr) if cb is not None] + [backup, *callbacks]
-        steps = int(train_cfg["steps_per_epoch"]) or None
-        batch = int(train_cfg["batch_size"])
         if steps:
             x_train, y_train = _epoch_multiple(x_train, y_train, steps * batch, seed)
         model.fit(
@@ -287,6 +314,7 @@ def train(model, dataset, train_cfg, seed, backup_dir, log=_print, callbacks=())
             validation_data=(x_val, y_val),
             validation_batch_size=max(batch, 256),
             callbacks=callbacks,
+            class_weight=class_weights(dataset.y_train, train_cfg.get("class_weight", False)),
             shuffle=True,
             verbose=0,
         )

@@ -65,19 +65,39 @@ def saliency_grid(images, maps, labels, probs, method="smoothgrad", target="labe
     return fig
 
 
-def filter_grid(images, activations, layer):
-    """Gradient-ascent images (already deprocessed, uint8) annotated with each filter's final activation."""
+def filter_grid(images, table, layer):
+    """Gradient-ascent images (uint8, shown as the CNN sees them, 0..255), each
+    titled with its filter's final activation and, below it, the class the CNN
+    predicts for the image (``table``: ``filters.classify``)."""
     n = len(images)
     cols = min(n, max(4, math.ceil(math.sqrt(n))))
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.8 * rows + 0.5), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 2.1 * rows + 0.5), squeeze=False)
     for ax in axes.flat:
         _off(ax)
-    for i in range(n):
+    for i, row in enumerate(table.to_dict("records")):
         ax = axes.flat[i]
         ax.imshow(images[i], cmap="gray", vmin=0, vmax=255)
-        ax.set_title(f"filter {i}\nact {activations[i]:.3g}", fontsize=8)
-    fig.suptitle(f"Inputs that maximise the filters of {layer} (gradient ascent)", fontsize=11)
+        ax.set_title(f"filter {row['filter']}\nact {row['activation']:.3g}", fontsize=8)
+        ax.set_xlabel(f"{row['class']} {row['probability']:.0%}", fontsize=8)
+    fig.suptitle(
+        f"Inputs that maximise the filters of {layer} (gradient ascent)\nbelow: the CNN's class for each",
+        fontsize=11,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def filter_class_histogram(counts, layer):
+    """Bar chart: how many filter images the CNN puts in each class (``filters.class_counts``)."""
+    fig, ax = plt.subplots(figsize=(6.0, 3.2))
+    bars = ax.bar(range(len(counts)), counts.to_numpy(), color="#4c72b0")
+    ax.bar_label(bars, fontsize=8)
+    ax.set_xticks(range(len(counts)), counts.index, rotation=30, ha="right")
+    ax.set_ylabel("filter images")
+    ax.set_title(f"The CNN's class for the {int(counts.sum())} filter images of {layer}", fontsize=10)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
     fig.tight_layout()
     return fig
 

@@ -1,0 +1,92 @@
+# Replicate seeds (replicates.seeds): each (model, seed) pair is its own
+# training job, with the train_model script and recipe and only the seed
+# changed, so a cluster trains them side by side; one rule aggregates them.
+
+
+rule train_replicate:
+    input:
+        dataset="results/data/dataset.npz",
+    output:
+        model="results/replicates/{model}_seed{seed}.keras",
+        history="results/replicates/{model}_seed{seed}.history.csv",
+        summary="results/replicates/{model}_seed{seed}.summary.txt",
+    log:
+        "results/logs/train_replicate_{model}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train_replicate_{model}_seed{seed}.tsv"
+    wildcard_constraints:
+        seed=r"\d+",
+    conda:
+        "../envs/fer.yaml"
+    threads: 4
+    resources:
+        mem_mb=6000,
+        runtime=240,
+    params:
+        cnn=lookup(dpath="cnn", within=config),
+        dnn=lambda wildcards: config["dnn"] if wildcards.model == "dnn" else None,
+        train=lookup(dpath="train", within=config),
+        seed=lambda wildcards: int(wildcards.seed),
+        backup_dir=lambda wildcards: (
+            f"results/replicates/.{wildcards.model}_seed{wildcards.seed}.backup"
+        ),
+    script:
+        "../scripts/train_model.py"
+
+
+rule predict_replicate:
+    input:
+        model=rules.train_replicate.output.model,
+        dataset="results/data/dataset.npz",
+    output:
+        predictions="results/replicates/predictions_{model}_seed{seed}.npz",
+    log:
+        "results/logs/predict_replicate_{model}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/predict_replicate_{model}_seed{seed}.tsv"
+    wildcard_constraints:
+        seed=r"\d+",
+    conda:
+        "../envs/fer.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+    script:
+        "../scripts/predict_model.py"
+
+
+rule aggregate_replicates:
+    input:
+        predictions=expand(
+            rules.predict_replicate.output.predictions,
+            model=MODELS,
+            seed=config["replicates"]["seeds"],
+        ),
+        dataset="results/data/dataset.npz",
+    output:
+        csv=report(
+            "results/replicates.csv",
+            caption="../report/replicates.rst",
+            category="Replicates",
+        ),
+        md=report(
+            "results/replicates.md",
+            caption="../report/replicates.rst",
+            category="Replicates",
+        ),
+        figure=report(
+            "results/figures/replicates.png",
+            caption="../report/replicates_figure.rst",
+            category="Replicates",
+        ),
+    log:
+        "results/logs/aggregate_replicates.log",
+    benchmark:
+        "results/benchmarks/aggregate_replicates.tsv"
+    conda:
+        "../envs/fer.yaml"
+    params:
+        models=MODELS,
+        seeds=lookup(dpath="replicates/seeds", within=config),
+    script:
+        "../scripts/aggregate_replicates.py"
