@@ -48,6 +48,10 @@ def all_targets():
         "results/metrics.html",
         "results/eval/saliency_scores.csv",
         "results/figures/saliency.png",
+        "results/eval/faithfulness.csv",
+        "results/figures/faithfulness.png",
+        "results/eval/saliency_regions.csv",
+        "results/figures/saliency_by_class.png",
         f"results/figures/filters_{config['filters']['layer']}.png",
         f"results/figures/activations_{config['activations']['layer']}.png",
     ]

@@ -1,5 +1,6 @@
 # Explainability of the CNN: saliency maps (checked against the synthetic
-# faces' cue masks), gradient-ascent filter images, feature maps on a face.
+# faces' cue masks, deletion/insertion faithfulness, a sanity check, where
+# the mass falls by class), gradient-ascent filter images, feature maps on a face.
 
 
 wildcard_constraints:
@@ -29,6 +30,10 @@ rule plot_saliency:
         target=lookup(dpath="saliency/target", within=config),
         smooth_samples=lookup(dpath="saliency/smooth_samples", within=config),
         noise=lookup(dpath="saliency/noise", within=config),
+        ig_steps=lookup(dpath="saliency/ig_steps", within=config),
+        ig_baseline=lookup(dpath="saliency/ig_baseline", within=config),
+        baseline_blur=lookup(dpath="saliency/baseline_blur", within=config),
+        gradcam_layer=lookup(dpath="saliency/gradcam_layer", within=config),
         seed=lookup(dpath="seed", within=config),
     script:
         "../scripts/plot_saliency.py"
@@ -53,14 +58,96 @@ rule score_saliency:
         "../envs/fer.yaml"
     threads: 2
     params:
-        method=lookup(dpath="saliency/method", within=config),
+        methods=lookup(dpath="saliency/faithfulness/methods", within=config),
         smooth_samples=lookup(dpath="saliency/smooth_samples", within=config),
         noise=lookup(dpath="saliency/noise", within=config),
+        ig_steps=lookup(dpath="saliency/ig_steps", within=config),
+        ig_baseline=lookup(dpath="saliency/ig_baseline", within=config),
+        baseline_blur=lookup(dpath="saliency/baseline_blur", within=config),
+        gradcam_layer=lookup(dpath="saliency/gradcam_layer", within=config),
         deletion_fraction=lookup(dpath="saliency/deletion_fraction", within=config),
         n_images=lookup(dpath="saliency/n_score_images", within=config),
         seed=lookup(dpath="seed", within=config),
     script:
         "../scripts/score_saliency.py"
+
+
+rule evaluate_faithfulness:
+    input:
+        model="results/models/cnn.keras",
+        dataset="results/data/dataset.npz",
+    output:
+        table=report(
+            "results/eval/faithfulness.csv",
+            caption="../report/faithfulness_table.rst",
+            category="Explainability",
+        ),
+        figure=report(
+            "results/figures/faithfulness.png",
+            caption="../report/faithfulness.rst",
+            category="Explainability",
+        ),
+    log:
+        "results/logs/evaluate_faithfulness.log",
+    benchmark:
+        "results/benchmarks/evaluate_faithfulness.tsv"
+    conda:
+        "../envs/fer.yaml"
+    threads: 2
+    params:
+        n_images=lookup(dpath="saliency/faithfulness/n_images", within=config),
+        steps=lookup(dpath="saliency/faithfulness/steps", within=config),
+        blur_sigma=lookup(dpath="saliency/faithfulness/blur_sigma", within=config),
+        methods=lookup(dpath="saliency/faithfulness/methods", within=config),
+        sanity_threshold=lookup(
+            dpath="saliency/faithfulness/sanity_threshold", within=config
+        ),
+        smooth_samples=lookup(dpath="saliency/smooth_samples", within=config),
+        noise=lookup(dpath="saliency/noise", within=config),
+        ig_steps=lookup(dpath="saliency/ig_steps", within=config),
+        ig_baseline=lookup(dpath="saliency/ig_baseline", within=config),
+        baseline_blur=lookup(dpath="saliency/baseline_blur", within=config),
+        gradcam_layer=lookup(dpath="saliency/gradcam_layer", within=config),
+        seed=lookup(dpath="seed", within=config),
+    script:
+        "../scripts/evaluate_faithfulness.py"
+
+
+rule plot_saliency_by_class:
+    input:
+        model="results/models/cnn.keras",
+        dataset="results/data/dataset.npz",
+    output:
+        figure=report(
+            "results/figures/saliency_by_class.png",
+            caption="../report/saliency_by_class.rst",
+            category="Explainability",
+        ),
+        table=report(
+            "results/eval/saliency_regions.csv",
+            caption="../report/saliency_regions.rst",
+            category="Explainability",
+        ),
+    log:
+        "results/logs/plot_saliency_by_class.log",
+    benchmark:
+        "results/benchmarks/plot_saliency_by_class.tsv"
+    conda:
+        "../envs/fer.yaml"
+    threads: 2
+    params:
+        method=lookup(dpath="saliency/by_class/method", within=config),
+        max_per_class=lookup(dpath="saliency/by_class/max_per_class", within=config),
+        regions=lookup(dpath="saliency/regions", within=config),
+        smooth_samples=lookup(dpath="saliency/smooth_samples", within=config),
+        noise=lookup(dpath="saliency/noise", within=config),
+        ig_steps=lookup(dpath="saliency/ig_steps", within=config),
+        ig_baseline=lookup(dpath="saliency/ig_baseline", within=config),
+        baseline_blur=lookup(dpath="saliency/baseline_blur", within=config),
+        gradcam_layer=lookup(dpath="saliency/gradcam_layer", within=config),
+        seed=lookup(dpath="seed", within=config),
+    script:
+        "../scripts/plot_saliency_by_class.py"
 
 
 rule plot_filters:

@@ -15,15 +15,7 @@ print(f"validation images {chosen.tolist()}, classes {labels.tolist()}")
 
 # The maps explain the true class (target: label) or the model's answer.
 classes = saliency.target_classes(model, images, labels, target=params.target)
-maps = saliency.compute(
-    model,
-    images,
-    classes,
-    method=params.method,
-    samples=params.smooth_samples,
-    noise=params.noise,
-    seed=params.seed,
-)
+maps = saliency.compute(model, images, classes, method=params.method, **saliency.method_options(params))
 probs = saliency.predict(model, images)
 figure = explain.saliency_grid(images, maps, labels, probs, method=params.method, target=params.target)
 plots.save(figure, snakemake.output.figure)

@@ -1,6 +1,9 @@
 """Rule score_saliency: saliency checked against ground truth on validation
-faces: mass inside the synthetic cue masks (when the data has masks) and the
-deletion test (most salient vs. random pixels hidden)."""
+faces, for every compared method: mass inside the synthetic cue masks (when
+the data has masks) and the deletion test (most salient vs. random pixels
+hidden)."""
+
+import pandas as pd
 
 from fer_workflow import data, runtime, saliency
 
@@ -14,23 +17,19 @@ masks = saliency.validation_masks(mask_file, dataset) if mask_file else None
 chosen = saliency.choose_images(dataset.y_val, params.n_images, params.seed)
 images, labels = dataset.x_val[chosen], dataset.y_val[chosen]
 model = runtime.load_model(snakemake.input.model)
-maps = saliency.compute(
-    model,
-    images,
-    labels,
-    method=params.method,
-    samples=params.smooth_samples,
-    noise=params.noise,
-    seed=params.seed,
-)
-scores = saliency.score(
-    model,
-    images,
-    labels,
-    maps,
-    masks=None if masks is None else masks[chosen],
-    fraction=params.deletion_fraction,
-    seed=params.seed,
-)
+tables = []
+for method in params.methods:
+    maps = saliency.compute(model, images, labels, method=method, **saliency.method_options(params))
+    scores = saliency.score(
+        model,
+        images,
+        labels,
+        maps,
+        masks=None if masks is None else masks[chosen],
+        fraction=params.deletion_fraction,
+        seed=params.seed,
+    )
+    tables.append(scores.assign(method=method)[["method", "metric", "value", "description"]])
+scores = pd.concat(tables, ignore_index=True)
 print(scores.to_string(index=False))
 scores.to_csv(snakemake.output.scores, index=False)

@@ -42,7 +42,14 @@ TINY = {
         "dense": [21],
     },
     "train": {"epochs": 2, "batch_size": 32},
-    "saliency": {"n_images": 3, "smooth_samples": 2, "n_score_images": 20},
+    "saliency": {
+        "n_images": 3,
+        "smooth_samples": 2,
+        "n_score_images": 20,
+        "ig_steps": 4,
+        "faithfulness": {"n_images": 10, "steps": 4},
+        "by_class": {"max_per_class": 5},
+    },
     "filters": {"layer": "block2_conv1", "n_filters": 4, "steps": 3},
     "activations": {"layer": "block1_conv1", "max_maps": 8},
 }

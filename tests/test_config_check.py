@@ -263,6 +263,11 @@ START_CHECKS = [
         "dnn.hidden_ratios: dnn.hidden_ratios [1.0] cannot be met by a DNN with",
     ),
     (
+        {"saliency": {"gradcam_layer": "block3_conv1"}},
+        [],
+        "saliency.gradcam_layer: the configured CNN has no layer 'block3_conv1' (2 blocks)",
+    ),
+    (
         {"activations": {"image_index": 43}},
         [],
         "activations.image_index: 43 is past the validation split of the built-in data (43 images, so 0..42)",

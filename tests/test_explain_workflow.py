@@ -15,13 +15,36 @@ pytestmark = pytest.mark.slow
 
 def test_saliency_scores_table(completed_tiny_workflow):
     scores = pd.read_csv(completed_tiny_workflow.path("results/eval/saliency_scores.csv"))
-    assert list(scores.columns) == ["metric", "value", "description"]
-    values = scores.set_index("metric")["value"]
+    assert list(scores.columns) == ["method", "metric", "value", "description"]
+    methods = completed_tiny_workflow.config["saliency"]["faithfulness"]["methods"]
+    assert scores["method"].unique().tolist() == methods
+    values = scores[scores["method"] == "gradcam"].set_index("metric")["value"]
     assert values["n_images"] == completed_tiny_workflow.config["saliency"]["n_score_images"]
     # Synthetic data has cue masks, so the mask metrics are filled in.
     assert 0 < values["area_share_cues"] < 0.5 and 0 <= values["mass_share_cues"] <= 1
     assert values["mass_ratio_cues"] == pytest.approx(values["mass_share_cues"] / values["area_share_cues"])
     assert 0 <= values["prob_correct"] <= 1
+
+
+def test_faithfulness_table_and_region_table(completed_tiny_workflow):
+    wf = completed_tiny_workflow
+    table = pd.read_csv(wf.path("results/eval/faithfulness.csv"))
+    methods = wf.config["saliency"]["faithfulness"]["methods"]
+    assert table["method"].tolist() == [*methods, "random"]
+    assert (table["n_faces"] == wf.config["saliency"]["faithfulness"]["n_images"]).all()
+    for mode in ("deletion", "insertion"):
+        assert table[f"{mode}_auc"].between(0, 1).all()
+        assert (table[f"{mode}_auc_low"] <= table[f"{mode}_auc"]).all()
+    # NaN where every map is constant: the 2-epoch tiny CNN may still predict
+    # the same probabilities for every face (zero gradients).
+    sanity = table.loc[table["method"] != "random", "sanity_correlation"]
+    assert (sanity.between(-1, 1) | sanity.isna()).all()
+    assert wf.path("results/figures/faithfulness.png").stat().st_size > 0
+    regions = pd.read_csv(wf.path("results/eval/saliency_regions.csv"))
+    assert list(regions.columns) == ["class", "n_faces", "region", "mass_share", "area_share", "ratio"]
+    assert set(regions["region"]) == set(wf.config["saliency"]["regions"])
+    assert (regions["n_faces"] <= wf.config["saliency"]["by_class"]["max_per_class"]).all()
+    assert wf.path("results/figures/saliency_by_class.png").stat().st_size > 0
 
 
 @pytest.mark.parametrize(
@@ -30,7 +53,15 @@ def test_saliency_scores_table(completed_tiny_workflow):
         ({"saliency": {"n_images": 5}}, {"plot_saliency"}),
         ({"saliency": {"n_score_images": 10}}, {"score_saliency"}),
         ({"saliency": {"deletion_fraction": 0.2}}, {"score_saliency"}),
-        ({"saliency": {"method": "vanilla"}}, {"plot_saliency", "score_saliency"}),
+        ({"saliency": {"method": "vanilla"}}, {"plot_saliency"}),
+        ({"saliency": {"by_class": {"method": "gradcam"}}}, {"plot_saliency_by_class"}),
+        ({"saliency": {"regions": {"mouth": [[10, 30, 38, 44]]}}}, {"plot_saliency_by_class"}),
+        ({"saliency": {"faithfulness": {"steps": 8}}}, {"evaluate_faithfulness"}),
+        ({"saliency": {"faithfulness": {"sanity_threshold": 0.3}}}, {"evaluate_faithfulness"}),
+        (
+            {"saliency": {"faithfulness": {"methods": ["vanilla"]}}},
+            {"evaluate_faithfulness", "score_saliency"},
+        ),
         ({"saliency": {"target": "prediction"}}, {"plot_saliency"}),
         ({"filters": {"layer": "block1_conv1"}}, {"plot_filters"}),
         ({"filters": {"steps": 4}}, {"plot_filters"}),
@@ -83,6 +114,8 @@ def test_every_rule_runs_with_the_gpu_switches(tmp_path):
     check_filter_classes(table, config["filters"]["n_filters"])
     metrics = pd.read_csv(wf.path("results/metrics.csv"))
     assert metrics["val_accuracy"].between(0, 1).all()
+    faithfulness = pd.read_csv(wf.path("results/eval/faithfulness.csv"))
+    assert np.isfinite(faithfulness[["deletion_auc", "insertion_auc"]]).all().all()
 
 
 def check_filter_classes(table, n_filters):

@@ -37,6 +37,10 @@ CATEGORIES = {
     "Explainability": [
         "results/figures/saliency.png",
         "results/eval/saliency_scores.csv",
+        "results/eval/faithfulness.csv",
+        "results/figures/faithfulness.png",
+        "results/figures/saliency_by_class.png",
+        "results/eval/saliency_regions.csv",
         "results/figures/filters_block2_conv1.png",
         "results/figures/filter_classes_block2_conv1.png",
         "results/eval/filter_classes_block2_conv1.csv",

@@ -190,6 +190,12 @@ def _layer_problems(config):
                 f"{key}.layer: the configured CNN has no layer {layer!r} "
                 f"({len(cnn['blocks'])} blocks); its conv layers are {', '.join(names)}"
             )
+    layer = config["saliency"]["gradcam_layer"]
+    if layer != "last" and layer not in names:
+        out.append(
+            f"saliency.gradcam_layer: the configured CNN has no layer {layer!r} "
+            f"({len(cnn['blocks'])} blocks); its conv layers are {', '.join(names)}"
+        )
     layer = config["filters"]["layer"]
     if layer in names:
         block = int(layer.split("_")[0][len("block") :])

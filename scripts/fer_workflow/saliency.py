@@ -12,6 +12,13 @@ mode (batch norm uses its moving statistics) every image's score depends on
 that image only, so the gradient of the summed scores of a batch is, image
 by image, the gradient of each image's own score.
 
+Integrated gradients (Sundararajan et al., 2017) integrate the gradient
+along the straight path from a baseline image (black, the face's mean gray,
+or a blurred copy) to the face; Grad-CAM (Selvaraju et al., 2017) weights a
+conv layer's feature maps by their mean gradient and upsamples the result to
+48x48. Both are batched the same way, and both cast to float32 before
+summing, so a mixed-precision (float16) model gives float32 maps.
+
 The scores check a map against the synthetic faces' cue masks (how much of
 the saliency mass falls on brows, eyes and mouth, compared with their share
 of the image) and with a deletion test (hiding the most salient pixels should
@@ -19,6 +26,7 @@ hurt the correct class more than hiding as many random pixels).
 """
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -44,21 +52,23 @@ def score_model(model):
     return keras.Model(model.inputs[0], model.get_layer("logits").output, name="scores")
 
 
-def _gradient_fn(scores):
-    """A compiled function: (images, classes) -> |d score_class / d image|."""
+def _gradient_fn(scores, absolute=True):
+    """A compiled function: (images, classes) -> |d score_class / d image|
+    (the signed gradient with ``absolute=False``), float32."""
     import tensorflow as tf
 
     @tf.function(reduce_retracing=True)
     def saliency(images, classes):
         with tf.GradientTape() as tape:
             tape.watch(images)
-            logits = scores(images, training=False)
+            # float32 before summing: a mixed-precision model's scores are float16.
+            logits = tf.cast(scores(images, training=False), tf.float32)
             # Each image's own class score; summing them keeps the gradients
             # separate because images do not interact in inference mode.
             chosen = tf.gather(logits, classes, axis=1, batch_dims=1)
             total = tf.reduce_sum(chosen)
-        grads = tape.gradient(total, images)
-        return tf.abs(grads[..., 0])
+        grads = tf.cast(tape.gradient(total, images), tf.float32)[..., 0]
+        return tf.abs(grads) if absolute else grads
 
     return saliency
 
@@ -121,13 +131,138 @@ def smoothgrad(model, images, classes, samples=16, noise=0.1, seed=0, batch_size
     return sums / samples
 
 
-def compute(model, images, classes, method="smoothgrad", samples=16, noise=0.1, seed=0, log=print):
-    """Saliency maps by ``method``: ``vanilla`` or ``smoothgrad``."""
+def blur(images, sigma):
+    """Gaussian-blurred float32 copies of (n, 48, 48[, 1]) images (std ``sigma`` pixels)."""
+    from scipy.ndimage import gaussian_filter
+
+    x = np.asarray(images, np.float32)
+    sigmas = (0, sigma, sigma) + (0,) * (x.ndim - 3)
+    return gaussian_filter(x, sigma=sigmas, mode="nearest")
+
+
+def baseline_images(images, baseline="black", blur_sigma=4.0):
+    """The integrated-gradients baseline of each image, float32 like ``images``.
+
+    ``black`` (all zeros), ``mean`` (the image's own mean gray level: no
+    content, same brightness) or ``blur`` (a Gaussian-blurred copy: no fine
+    detail, same coarse shading).
+    """
+    x = np.asarray(images, np.float32)
+    if baseline == "black":
+        return np.zeros_like(x)
+    if baseline == "mean":
+        return np.broadcast_to(x.mean(axis=(1, 2), keepdims=True), x.shape).copy()
+    if baseline == "blur":
+        return blur(x, blur_sigma)
+    raise ValueError(f"saliency.ig_baseline must be 'black', 'mean' or 'blur', not {baseline!r}")
+
+
+def integrated_gradients(
+    model, images, classes, steps=32, baseline="black", blur_sigma=4.0, absolute=True,
+    batch_size=BATCH_SIZE, log=print,
+):
+    """Integrated gradients (Sundararajan et al., 2017): (x - x0) times the mean
+    gradient along the straight path from the baseline x0 to x.
+
+    The path integral uses the midpoint rule with ``steps`` points; images x
+    steps are batched in chunks of ``batch_size``. The attributions sum to
+    score(x) - score(x0) up to the integration error ("completeness").
+    ``absolute=True`` returns |attribution| (a map like the others),
+    ``absolute=False`` the signed attributions.
+    """
+    fn = _gradient_fn(score_model(model), absolute=False)
+    x = as_model_input(images)
+    base = baseline_images(x, baseline, blur_sigma)
+    classes = np.asarray(classes, dtype=np.int32)
+    alphas = ((np.arange(steps) + 0.5) / steps).astype(np.float32)
+    total = len(x) * steps
+    sums = np.zeros(x.shape[:3], np.float32)
+    n_chunks = math.ceil(total / batch_size)
+    for k, start in enumerate(range(0, total, batch_size)):
+        flat = np.arange(start, min(start + batch_size, total))
+        rows, alpha = flat // steps, alphas[flat % steps][:, None, None, None]
+        path = base[rows] + alpha * (x[rows] - base[rows])
+        np.add.at(sums, rows, fn(path, classes[rows]).numpy())
+        if log and (k + 1 == n_chunks or (k + 1) % max(1, n_chunks // 10) == 0):
+            log(f"integrated gradients: {flat[-1] + 1}/{total} path images ({k + 1}/{n_chunks} batches)")
+    attributions = (x - base)[..., 0] * sums / steps
+    return np.abs(attributions) if absolute else attributions
+
+
+def gradcam_layer(model, layer="last"):
+    """The layer whose output Grad-CAM weights: conv layer ``layer``
+    (``last`` = the model's last ``block<i>_conv<j>``), taken after its ReLU
+    (``block<i>_relu<j>``) when the model has one, as in the paper's
+    rectified conv feature maps."""
+    convs = [lay.name for lay in model.layers if re.fullmatch(r"block\d+_conv\d+", lay.name)]
+    if layer == "last":
+        if not convs:
+            raise ValueError("saliency.gradcam_layer: the model has no block<i>_conv<j> layer")
+        layer = convs[-1]
+    if layer not in convs:
+        raise ValueError(
+            f"saliency.gradcam_layer: the model has no conv layer {layer!r} (it has {', '.join(convs)})"
+        )
+    relu = layer.replace("_conv", "_relu")
+    names = {lay.name for lay in model.layers}
+    return model.get_layer(relu if relu in names else layer)
+
+
+def gradcam(model, images, classes, layer="last", batch_size=BATCH_SIZE):
+    """Grad-CAM (Selvaraju et al., 2017): ReLU(sum_k a_k A_k), where A_k are
+    the feature maps of ``layer`` and a_k the mean over positions of
+    d score_c / d A_k; bilinearly upsampled to the 48x48 input, float32."""
+    import keras
+    import tensorflow as tf
+
+    target = gradcam_layer(model, layer)
+    both = keras.Model(model.inputs[0], [target.output, model.get_layer("logits").output])
+
+    @tf.function(reduce_retracing=True)
+    def cam(images, classes):
+        with tf.GradientTape() as tape:
+            acts, logits = both(images, training=False)
+            chosen = tf.gather(tf.cast(logits, tf.float32), classes, axis=1, batch_dims=1)
+            total = tf.reduce_sum(chosen)
+        # float32: a mixed-precision model's activations and gradients are float16.
+        grads = tf.cast(tape.gradient(total, acts), tf.float32)
+        acts = tf.cast(acts, tf.float32)
+        weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
+        maps = tf.nn.relu(tf.reduce_sum(weights * acts, axis=-1, keepdims=True))
+        return tf.image.resize(maps, images.shape[1:3], method="bilinear")[..., 0]
+
+    x = as_model_input(images)
+    classes = np.asarray(classes, dtype=np.int32)
+    out = [cam(x[i : i + batch_size], classes[i : i + batch_size]).numpy() for i in range(0, len(x), batch_size)]
+    return np.concatenate(out) if out else np.zeros(x.shape[:3], np.float32)
+
+
+METHODS = ("vanilla", "smoothgrad", "integrated_gradients", "gradcam")
+
+
+def compute(
+    model, images, classes, method="smoothgrad", samples=16, noise=0.1, seed=0, ig_steps=32,
+    ig_baseline="black", baseline_blur=4.0, gradcam_layer="last", log=print,
+):
+    """Saliency maps by ``method`` (one of METHODS), float32 (n, 48, 48), >= 0."""
     if method == "vanilla":
         return vanilla(model, images, classes)
     if method == "smoothgrad":
         return smoothgrad(model, images, classes, samples=samples, noise=noise, seed=seed, log=log)
-    raise ValueError(f"saliency.method must be 'vanilla' or 'smoothgrad', not {method!r}")
+    if method == "integrated_gradients":
+        return integrated_gradients(
+            model, images, classes, steps=ig_steps, baseline=ig_baseline, blur_sigma=baseline_blur, log=log
+        )
+    if method == "gradcam":
+        return gradcam(model, images, classes, layer=gradcam_layer)
+    raise ValueError(f"saliency.method must be one of {', '.join(METHODS)}, not {method!r}")
+
+
+def method_options(params):
+    """The keyword arguments of ``compute`` found in a rule's ``params``."""
+    names = ("samples", "noise", "seed", "ig_steps", "ig_baseline", "baseline_blur", "gradcam_layer")
+    aliases = {"samples": "smooth_samples"}
+    return {n: getattr(params, aliases.get(n, n)) for n in names if hasattr(params, aliases.get(n, n))}
 
 
 def choose_images(labels, n, seed):

@@ -126,3 +126,81 @@ def activation_grid(image, maps, layer, label=None, max_maps=32):
         _off(ax)
     fig.suptitle(f"Feature maps of {layer} ({n} of {maps.shape[-1]})", fontsize=11)
     return fig
+
+
+# Line colours of the faithfulness curves; the random order is gray and dashed.
+METHOD_COLORS = {
+    "vanilla": "#1f77b4",
+    "smoothgrad": "#2ca02c",
+    "integrated_gradients": "#9467bd",
+    "gradcam": "#d62728",
+    "random": "#7f7f7f",
+}
+
+
+def faithfulness_curves(mean_curves, table):
+    """Mean deletion and insertion curves per method, AUCs (with 95% intervals) in the legend."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    rows = table.set_index("method")
+    for ax, mode in zip(axes, ("deletion", "insertion"), strict=True):
+        for method in rows.index:
+            curve = mean_curves[method, mode]
+            auc, low, high = rows.loc[method, [f"{mode}_auc", f"{mode}_auc_low", f"{mode}_auc_high"]]
+            ax.plot(
+                np.linspace(0, 1, len(curve)),
+                curve,
+                color=METHOD_COLORS.get(method),
+                linestyle="--" if method == "random" else "-",
+                label=f"{method}: AUC {auc:.3f} [{low:.3f}, {high:.3f}]",
+            )
+        better = "lower" if mode == "deletion" else "higher"
+        ax.set_title(f"{mode.capitalize()} ({better} AUC is better)", fontsize=10)
+        ax.set_xlabel(
+            "fraction of pixels " + ("blurred, most salient first" if mode == "deletion" else "restored")
+        )
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("probability of the originally predicted class")
+    fig.suptitle(f"Faithfulness of the saliency maps ({int(rows['n_faces'].iloc[0])} validation faces)", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def _draw_boxes(ax, regions):
+    from matplotlib.patches import Rectangle
+
+    for k, boxes in enumerate(regions.values()):
+        color = plt.cm.tab10(k % 10)
+        for x0, y0, x1, y1 in boxes:
+            ax.add_patch(
+                Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor=color, linewidth=0.8)
+            )
+
+
+def saliency_by_class(mean_faces, mean_maps, counts, regions, method):
+    """Per class: the mean face of its correctly classified faces, and their
+    mean saliency map over it; the face-region boxes drawn on both."""
+    from matplotlib.lines import Line2D
+
+    n = len(mean_faces)
+    fig, axes = plt.subplots(2, n, figsize=(1.9 * n, 4.6), squeeze=False)
+    for c in range(n):
+        top, bottom = axes[0, c], axes[1, c]
+        for ax in (top, bottom):
+            _off(ax)
+        top.set_title(f"{CLASS_NAMES[c]}\n{counts[c]} faces", fontsize=8)
+        if counts[c] == 0:
+            continue
+        top.imshow(mean_faces[c], cmap="gray", vmin=0, vmax=255)
+        heat = scale_map(mean_maps[c])
+        bottom.imshow(mean_faces[c], cmap="gray", vmin=0, vmax=255)
+        bottom.imshow(heat, cmap="inferno", vmin=0, vmax=1, alpha=0.75 * heat)
+        _draw_boxes(top, regions)
+        _draw_boxes(bottom, regions)
+    axes[0, 0].set_ylabel("mean face", fontsize=9)
+    axes[1, 0].set_ylabel(f"mean saliency\n({method})", fontsize=9)
+    handles = [Line2D([], [], color=plt.cm.tab10(k % 10), label=name) for k, name in enumerate(regions)]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    fig.suptitle("Where the CNN looks, by class (correctly classified validation faces)", fontsize=11)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    return fig

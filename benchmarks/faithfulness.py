@@ -1,0 +1,107 @@
+"""Deletion and insertion curves: all faces x steps in large batches vs. one
+forward pass per step.
+
+    .venv/bin/python benchmarks/faithfulness.py --threads 2 --faces 50 --steps 32 [--model results/models/cnn.keras]
+
+In one run, on the same faces, pixel orders and model: ``faithfulness.curves``
+(every step image of many faces built at once with NumPy, predicted in
+batches of ``--batch-size``) and ``faithfulness.curves_stepwise``, the
+one-forward-pass-per-step form, both as RISE's reference code does it (one
+face per pass) and with all faces of a step in one pass. The reference
+forward pass is a compiled ``tf.function`` (no eager overhead). Each form
+runs deletion and insertion, after a warm-up on two faces (tracing
+excluded); rounds are interleaved and each form's best time is kept (the
+machine may be shared). It checks that all forms give the same curves and
+prints the speed-ups.
+
+The model is the config's CNN, untrained, unless ``--model`` names a
+trained ``.keras`` file; the faces are built-in synthetic faces and the
+pixel orders random (the time does not depend on them).
+"""
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from common import load_config  # noqa: E402
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from fer_workflow import faithfulness, runtime, synthetic  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads")
+    parser.add_argument("--faces", type=int, default=50)
+    parser.add_argument("--steps", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=faithfulness.PREDICT_BATCH)
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best of each is kept")
+    parser.add_argument("--model", help="a trained .keras model (default: the config's CNN, untrained)")
+    parser.add_argument("--configfile", action="append", default=[])
+    args = parser.parse_args()
+
+    runtime.configure_backend(threads=args.threads, seed=0)
+    config = load_config(args.configfile)
+    if args.model:
+        model = runtime.load_model(args.model)
+    else:
+        from fer_workflow import models
+
+        model = models.build_cnn(config["cnn"], augment_cfg=None)
+    images, _, _ = synthetic.generate(args.faces, np.random.default_rng(0))
+    order = faithfulness.random_order(args.faces, 48 * 48, seed=0)
+    classes = np.zeros(args.faces, np.int64)
+    sigma = config["saliency"]["faithfulness"]["blur_sigma"]
+
+    def batched(faces):
+        return [
+            faithfulness.curves(
+                model, images[faces], order[faces], classes[faces], args.steps, sigma, mode, args.batch_size
+            )
+            for mode in ("deletion", "insertion")
+        ]
+
+    def stepwise(faces, per_face):
+        return [
+            faithfulness.curves_stepwise(
+                model, images[faces], order[faces], classes[faces], args.steps, sigma, mode, per_face
+            )
+            for mode in ("deletion", "insertion")
+        ]
+
+    forms = {
+        "batched": batched,
+        "per step, all faces": lambda faces: stepwise(faces, per_face=False),
+        "per step, per face": lambda faces: stepwise(faces, per_face=True),
+    }
+    n_images = 2 * args.faces * (args.steps + 1)
+    print(f"model {model.name}, {args.faces} faces x {args.steps + 1} steps x 2 curves = {n_images} images")
+    everyone, warm = slice(None), slice(0, 2)
+    best, results = dict.fromkeys(forms, float("inf")), {}
+    for form in forms.values():
+        form(warm)
+    for r in range(args.rounds):
+        for name, form in forms.items():
+            start = time.perf_counter()
+            results[name] = form(everyone)
+            best[name] = min(best[name], time.perf_counter() - start)
+        print(f"round {r + 1}: " + ", ".join(f"{name} {best[name]:.2f} s" for name in forms), flush=True)
+    for name in forms:
+        for got, want in zip(results[name], results["batched"], strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    for name in forms:
+        print(f"{name:>20}: {best[name]:7.2f} s  {n_images / best[name]:8.0f} images/s")
+    print(
+        "speed-up of the batched curves: "
+        + ", ".join(f"{best[name] / best['batched']:.1f}x over {name}" for name in forms if name != "batched")
+        + " (same curves within rtol 1e-4)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""Rule evaluate_faithfulness: deletion and insertion AUCs per saliency
+method and for a random pixel order, with the model-randomisation sanity
+check, on validation faces spread over the classes."""
+
+from fer_workflow import data, faithfulness, plots, runtime, saliency
+from fer_workflow.plots import explain
+
+runtime.setup(snakemake, tensorflow=True)
+params = snakemake.params
+options = saliency.method_options(params)
+
+model = runtime.load_model(snakemake.input.model)
+dataset = data.load(snakemake.input.dataset)
+chosen = saliency.choose_images(dataset.y_val, params.n_images, params.seed)
+print(f"{len(chosen)} validation faces")
+
+
+def maps_of(net, images, classes, method):
+    return saliency.compute(net, images, classes, method=method, **options)
+
+
+table, mean_curves = faithfulness.evaluate(
+    model,
+    dataset.x_val[chosen],
+    maps_of,
+    params.methods,
+    steps=params.steps,
+    blur_sigma=params.blur_sigma,
+    seed=params.seed,
+    threshold=params.sanity_threshold,
+)
+print(table.to_string(index=False))
+table.to_csv(snakemake.output.table, index=False)
+plots.save(explain.faithfulness_curves(mean_curves, table), snakemake.output.figure)

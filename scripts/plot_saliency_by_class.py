@@ -1,0 +1,37 @@
+"""Rule plot_saliency_by_class: the mean saliency map of each class over its
+correctly classified validation faces, drawn over that class's mean face
+with the face-region boxes, and the share of saliency mass per region."""
+
+import numpy as np
+
+from fer_workflow import NUM_CLASSES, data, faithfulness, plots, runtime, saliency
+from fer_workflow.plots import explain
+
+runtime.setup(snakemake, tensorflow=True)
+params = snakemake.params
+
+model = runtime.load_model(snakemake.input.model)
+dataset = data.load(snakemake.input.dataset)
+predicted = saliency.predict(model, dataset.x_val).argmax(axis=1)
+chosen = faithfulness.correct_faces_by_class(dataset.y_val, predicted, params.max_per_class, params.seed)
+images, labels = dataset.x_val[chosen], dataset.y_val[chosen].astype(np.int64)
+print(
+    f"{len(chosen)} correctly classified validation faces, per class {np.bincount(labels, minlength=NUM_CLASSES).tolist()}"
+)
+
+maps = saliency.compute(model, images, labels, method=params.method, **saliency.method_options(params))
+# Each map normalised to unit mass first, so every face weighs the same in its class's mean.
+maps = maps / (maps.sum(axis=(1, 2), keepdims=True) + 1e-12)
+counts = np.bincount(labels, minlength=NUM_CLASSES)
+mean_faces = np.stack(
+    [images[labels == c].mean(axis=0) if counts[c] else np.zeros((48, 48)) for c in range(NUM_CLASSES)]
+)
+mean_maps = np.stack(
+    [maps[labels == c].mean(axis=0) if counts[c] else np.zeros((48, 48)) for c in range(NUM_CLASSES)]
+)
+
+table = faithfulness.region_table(maps, labels, params.regions)
+print(table.to_string(index=False))
+table.to_csv(snakemake.output.table, index=False)
+figure = explain.saliency_by_class(mean_faces, mean_maps, counts, params.regions, params.method)
+plots.save(figure, snakemake.output.figure)
