@@ -53,6 +53,8 @@ rule collect_classified_photos:
         ),
     log:
         "results/logs/collect_classified_photos.log",
+    benchmark:
+        "results/benchmarks/collect_classified_photos.tsv"
     conda:
         "../envs/fer.yaml"
     script:
