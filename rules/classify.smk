@@ -7,15 +7,15 @@
 rule classify_photo:
     input:
         photo=classify_photo_path,
-        model="results/models/cnn.keras",
+        model=R("models/cnn.keras"),
     output:
-        table="results/classify/faces/{photo}.csv",
-        crops="results/classify/faces/{photo}.npz",
-        annotated="results/classify/annotated/{photo}.png",
+        table=R("classify/faces/{photo}.csv"),
+        crops=R("classify/faces/{photo}.npz"),
+        annotated=R("classify/annotated/{photo}.png"),
     log:
-        "results/logs/classify_photo/{photo}.log",
+        R("logs/classify_photo/{photo}.log"),
     benchmark:
-        "results/benchmarks/classify_photo/{photo}.tsv"
+        R("benchmarks/classify_photo/{photo}.tsv")
     wildcard_constraints:
         photo="[^/]+",
     conda:
@@ -42,19 +42,19 @@ rule collect_classified_photos:
         ),
     output:
         predictions=report(
-            "results/classify/predictions.csv",
+            R("classify/predictions.csv"),
             caption="../report/classify_predictions.rst",
             category="Your photos",
         ),
         contact_sheet=report(
-            "results/figures/classify_contact_sheet.png",
+            R("figures/classify_contact_sheet.png"),
             caption="../report/classify_contact_sheet.rst",
             category="Your photos",
         ),
     log:
-        "results/logs/collect_classified_photos.log",
+        R("logs/collect_classified_photos.log"),
     benchmark:
-        "results/benchmarks/collect_classified_photos.tsv"
+        R("benchmarks/collect_classified_photos.tsv")
     conda:
         "../envs/fer.yaml"
     script:

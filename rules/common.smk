@@ -4,6 +4,15 @@ from types import SimpleNamespace
 
 MODELS = ["cnn", "dnn"]
 
+# Every output lies under results_dir (results/ for the built-in data; each
+# preset names its own folder), so runs of different presets sit side by side.
+RESULTS = config["results_dir"].rstrip("/")
+
+
+def R(path):
+    """``path`` inside this run's results folder (results_dir)."""
+    return f"{RESULTS}/{path}"
+
 
 def has_test_data():
     """Whether the configured data has a test split to predict."""
@@ -39,42 +48,42 @@ def mask_inputs(wildcards):
 
 def all_targets():
     targets = [
-        "results/data/class_counts.csv",
-        "results/data/data_quality.csv",
-        "results/figures/samples.png",
-        "results/figures/learning_curves.png",
-        "results/metrics.csv",
-        "results/metrics.md",
-        "results/metrics.html",
-        "results/eval/saliency_scores.csv",
-        "results/figures/saliency.png",
-        "results/eval/faithfulness.csv",
-        "results/figures/faithfulness.png",
-        "results/eval/saliency_regions.csv",
-        "results/figures/saliency_by_class.png",
-        f"results/figures/filters_{config['filters']['layer']}.png",
-        f"results/figures/activations_{config['activations']['layer']}.png",
+        R("data/class_counts.csv"),
+        R("data/data_quality.csv"),
+        R("figures/samples.png"),
+        R("figures/learning_curves.png"),
+        R("metrics.csv"),
+        R("metrics.md"),
+        R("metrics.html"),
+        R("eval/saliency_scores.csv"),
+        R("figures/saliency.png"),
+        R("eval/faithfulness.csv"),
+        R("figures/faithfulness.png"),
+        R("eval/saliency_regions.csv"),
+        R("figures/saliency_by_class.png"),
+        R(f"figures/filters_{config['filters']['layer']}.png"),
+        R(f"figures/activations_{config['activations']['layer']}.png"),
     ]
     for model in MODELS:
         targets += [
-            f"results/models/{model}.keras",
-            f"results/figures/confusion_matrix_{model}.png",
-            f"results/eval/confused_pairs_{model}.csv",
-            f"results/figures/architecture_{model}.png",
+            R(f"models/{model}.keras"),
+            R(f"figures/confusion_matrix_{model}.png"),
+            R(f"eval/confused_pairs_{model}.csv"),
+            R(f"figures/architecture_{model}.png"),
         ]
     if has_test_data():
-        targets.append("results/submission.csv")
+        targets.append(R("submission.csv"))
     if config["replicates"]["seeds"]:
         targets += [
-            "results/replicates.csv",
-            "results/replicates.md",
-            "results/figures/replicates.png",
+            R("replicates.csv"),
+            R("replicates.md"),
+            R("figures/replicates.png"),
         ]
     if config.get("classify", {}).get("images"):
         classify_photo_names()  # a missing folder fails here, at start
         targets += [
-            "results/classify/predictions.csv",
-            "results/figures/classify_contact_sheet.png",
+            R("classify/predictions.csv"),
+            R("figures/classify_contact_sheet.png"),
         ]
     return targets
 

@@ -9,9 +9,9 @@ rule generate_synthetic:
         test_labels="resources/synthetic/test_labels.csv",
         masks="resources/synthetic/masks.npz",
     log:
-        "results/logs/generate_synthetic.log",
+        R("logs/generate_synthetic.log"),
     benchmark:
-        "results/benchmarks/generate_synthetic.tsv"
+        R("benchmarks/generate_synthetic.tsv")
     conda:
         "../envs/fer.yaml"
     params:
@@ -26,11 +26,11 @@ rule read_data:
     input:
         unpack(raw_inputs),
     output:
-        raw="results/data/raw.npz",
+        raw=R("data/raw.npz"),
     log:
-        "results/logs/read_data.log",
+        R("logs/read_data.log"),
     benchmark:
-        "results/benchmarks/read_data.tsv"
+        R("benchmarks/read_data.tsv")
     conda:
         "../envs/fer.yaml"
     resources:
@@ -44,23 +44,23 @@ rule read_data:
 
 rule split_data:
     input:
-        raw="results/data/raw.npz",
+        raw=R("data/raw.npz"),
     output:
-        dataset="results/data/dataset.npz",
+        dataset=R("data/dataset.npz"),
         counts=report(
-            "results/data/class_counts.csv",
+            R("data/class_counts.csv"),
             caption="../report/class_counts.rst",
             category="Data",
         ),
         quality=report(
-            "results/data/data_quality.csv",
+            R("data/data_quality.csv"),
             caption="../report/data_quality.rst",
             category="Data",
         ),
     log:
-        "results/logs/split_data.log",
+        R("logs/split_data.log"),
     benchmark:
-        "results/benchmarks/split_data.tsv"
+        R("benchmarks/split_data.tsv")
     conda:
         "../envs/fer.yaml"
     params:
@@ -80,17 +80,17 @@ rule split_data:
 
 rule plot_samples:
     input:
-        dataset="results/data/dataset.npz",
+        dataset=R("data/dataset.npz"),
     output:
         figure=report(
-            "results/figures/samples.png",
+            R("figures/samples.png"),
             caption="../report/samples.rst",
             category="Data",
         ),
     log:
-        "results/logs/plot_samples.log",
+        R("logs/plot_samples.log"),
     benchmark:
-        "results/benchmarks/plot_samples.tsv"
+        R("benchmarks/plot_samples.tsv")
     conda:
         "../envs/fer.yaml"
     params:

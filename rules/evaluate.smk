@@ -4,14 +4,14 @@
 
 rule predict_model:
     input:
-        model="results/models/{model}.keras",
-        dataset="results/data/dataset.npz",
+        model=R("models/{model}.keras"),
+        dataset=R("data/dataset.npz"),
     output:
-        predictions="results/eval/predictions_{model}.npz",
+        predictions=R("eval/predictions_{model}.npz"),
     log:
-        "results/logs/predict_model_{model}.log",
+        R("logs/predict_model_{model}.log"),
     benchmark:
-        "results/benchmarks/predict_model_{model}.tsv"
+        R("benchmarks/predict_model_{model}.tsv")
     conda:
         "../envs/fer.yaml"
     threads: 2
@@ -23,25 +23,25 @@ rule predict_model:
 
 rule plot_confusion_matrix:
     input:
-        predictions="results/eval/predictions_{model}.npz",
-        dataset="results/data/dataset.npz",
+        predictions=R("eval/predictions_{model}.npz"),
+        dataset=R("data/dataset.npz"),
     output:
         figure=report(
-            "results/figures/confusion_matrix_{model}.png",
+            R("figures/confusion_matrix_{model}.png"),
             caption="../report/confusion_matrix.rst",
             category="Evaluation",
             subcategory="{model}",
         ),
         pairs=report(
-            "results/eval/confused_pairs_{model}.csv",
+            R("eval/confused_pairs_{model}.csv"),
             caption="../report/confused_pairs.rst",
             category="Evaluation",
             subcategory="{model}",
         ),
     log:
-        "results/logs/plot_confusion_matrix_{model}.log",
+        R("logs/plot_confusion_matrix_{model}.log"),
     benchmark:
-        "results/benchmarks/plot_confusion_matrix_{model}.tsv"
+        R("benchmarks/plot_confusion_matrix_{model}.tsv")
     conda:
         "../envs/fer.yaml"
     params:
@@ -53,33 +53,33 @@ rule plot_confusion_matrix:
 
 rule metrics_table:
     input:
-        predictions=expand("results/eval/predictions_{model}.npz", model=MODELS),
-        histories=expand("results/models/{model}.history.csv", model=MODELS),
-        summaries=expand("results/models/{model}.summary.txt", model=MODELS),
-        pairs=expand("results/eval/confused_pairs_{model}.csv", model=MODELS),
-        dataset="results/data/dataset.npz",
+        predictions=expand(R("eval/predictions_{model}.npz"), model=MODELS),
+        histories=expand(R("models/{model}.history.csv"), model=MODELS),
+        summaries=expand(R("models/{model}.summary.txt"), model=MODELS),
+        pairs=expand(R("eval/confused_pairs_{model}.csv"), model=MODELS),
+        dataset=R("data/dataset.npz"),
         # the whole training file: which test images have a copy in it
-        raw="results/data/raw.npz",
+        raw=R("data/raw.npz"),
     output:
         csv=report(
-            "results/metrics.csv",
+            R("metrics.csv"),
             caption="../report/metrics.rst",
             category="Evaluation",
         ),
         md=report(
-            "results/metrics.md",
+            R("metrics.md"),
             caption="../report/metrics.rst",
             category="Evaluation",
         ),
         html=report(
-            "results/metrics.html",
+            R("metrics.html"),
             caption="../report/metrics.rst",
             category="Evaluation",
         ),
     log:
-        "results/logs/metrics_table.log",
+        R("logs/metrics_table.log"),
     benchmark:
-        "results/benchmarks/metrics_table.tsv"
+        R("benchmarks/metrics_table.tsv")
     conda:
         "../envs/fer.yaml"
     params:
@@ -91,19 +91,19 @@ rule metrics_table:
 rule write_submission:
     input:
         predictions=lambda wildcards: (
-            f"results/eval/predictions_{config['predict']['model']}.npz"
+            R(f"eval/predictions_{config['predict']['model']}.npz")
         ),
-        dataset="results/data/dataset.npz",
+        dataset=R("data/dataset.npz"),
     output:
         submission=report(
-            "results/submission.csv",
+            R("submission.csv"),
             caption="../report/submission.rst",
             category="Evaluation",
         ),
     log:
-        "results/logs/write_submission.log",
+        R("logs/write_submission.log"),
     benchmark:
-        "results/benchmarks/write_submission.tsv"
+        R("benchmarks/write_submission.tsv")
     conda:
         "../envs/fer.yaml"
     params:
@@ -115,19 +115,40 @@ rule write_submission:
 
 rule plot_architecture:
     input:
-        model="results/models/{model}.keras",
+        model=R("models/{model}.keras"),
     output:
         figure=report(
-            "results/figures/architecture_{model}.png",
+            R("figures/architecture_{model}.png"),
             caption="../report/architecture.rst",
             category="Training",
             subcategory="{model}",
         ),
     log:
-        "results/logs/plot_architecture_{model}.log",
+        R("logs/plot_architecture_{model}.log"),
     benchmark:
-        "results/benchmarks/plot_architecture_{model}.tsv"
+        R("benchmarks/plot_architecture_{model}.tsv")
     conda:
         "../envs/fer.yaml"
     script:
         "../scripts/plot_architecture.py"
+
+
+# Runs side by side: one table over every run under results/ (the built-in
+# run and each preset's folder), whatever the current config. Not part of
+# `all`: ask for it with `snakemake results/runs.md`.
+rule compare_runs:
+    input:
+        tables=lambda wildcards: [str(path) for path in runs.find("results")],
+    output:
+        csv="results/runs.csv",
+        md=report(
+            "results/runs.md", caption="../report/runs.rst", category="Evaluation"
+        ),
+    log:
+        "results/logs/compare_runs.log",
+    benchmark:
+        "results/benchmarks/compare_runs.tsv"
+    conda:
+        "../envs/fer.yaml"
+    script:
+        "../scripts/compare_runs.py"

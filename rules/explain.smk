@@ -9,18 +9,18 @@ wildcard_constraints:
 
 rule plot_saliency:
     input:
-        model="results/models/cnn.keras",
-        dataset="results/data/dataset.npz",
+        model=R("models/cnn.keras"),
+        dataset=R("data/dataset.npz"),
     output:
         figure=report(
-            "results/figures/saliency.png",
+            R("figures/saliency.png"),
             caption="../report/saliency.rst",
             category="Explainability",
         ),
     log:
-        "results/logs/plot_saliency.log",
+        R("logs/plot_saliency.log"),
     benchmark:
-        "results/benchmarks/plot_saliency.tsv"
+        R("benchmarks/plot_saliency.tsv")
     conda:
         "../envs/fer.yaml"
     threads: 2
@@ -42,18 +42,18 @@ rule plot_saliency:
 rule score_saliency:
     input:
         unpack(mask_inputs),
-        model="results/models/cnn.keras",
-        dataset="results/data/dataset.npz",
+        model=R("models/cnn.keras"),
+        dataset=R("data/dataset.npz"),
     output:
         scores=report(
-            "results/eval/saliency_scores.csv",
+            R("eval/saliency_scores.csv"),
             caption="../report/saliency_scores.rst",
             category="Explainability",
         ),
     log:
-        "results/logs/score_saliency.log",
+        R("logs/score_saliency.log"),
     benchmark:
-        "results/benchmarks/score_saliency.tsv"
+        R("benchmarks/score_saliency.tsv")
     conda:
         "../envs/fer.yaml"
     threads: 2
@@ -74,23 +74,23 @@ rule score_saliency:
 
 rule evaluate_faithfulness:
     input:
-        model="results/models/cnn.keras",
-        dataset="results/data/dataset.npz",
+        model=R("models/cnn.keras"),
+        dataset=R("data/dataset.npz"),
     output:
         table=report(
-            "results/eval/faithfulness.csv",
+            R("eval/faithfulness.csv"),
             caption="../report/faithfulness_table.rst",
             category="Explainability",
         ),
         figure=report(
-            "results/figures/faithfulness.png",
+            R("figures/faithfulness.png"),
             caption="../report/faithfulness.rst",
             category="Explainability",
         ),
     log:
-        "results/logs/evaluate_faithfulness.log",
+        R("logs/evaluate_faithfulness.log"),
     benchmark:
-        "results/benchmarks/evaluate_faithfulness.tsv"
+        R("benchmarks/evaluate_faithfulness.tsv")
     conda:
         "../envs/fer.yaml"
     threads: 2
@@ -115,23 +115,23 @@ rule evaluate_faithfulness:
 
 rule plot_saliency_by_class:
     input:
-        model="results/models/cnn.keras",
-        dataset="results/data/dataset.npz",
+        model=R("models/cnn.keras"),
+        dataset=R("data/dataset.npz"),
     output:
         figure=report(
-            "results/figures/saliency_by_class.png",
+            R("figures/saliency_by_class.png"),
             caption="../report/saliency_by_class.rst",
             category="Explainability",
         ),
         table=report(
-            "results/eval/saliency_regions.csv",
+            R("eval/saliency_regions.csv"),
             caption="../report/saliency_regions.rst",
             category="Explainability",
         ),
     log:
-        "results/logs/plot_saliency_by_class.log",
+        R("logs/plot_saliency_by_class.log"),
     benchmark:
-        "results/benchmarks/plot_saliency_by_class.tsv"
+        R("benchmarks/plot_saliency_by_class.tsv")
     conda:
         "../envs/fer.yaml"
     threads: 2
@@ -152,27 +152,27 @@ rule plot_saliency_by_class:
 
 rule plot_filters:
     input:
-        model="results/models/cnn.keras",
+        model=R("models/cnn.keras"),
     output:
         figure=report(
-            "results/figures/filters_{layer}.png",
+            R("figures/filters_{layer}.png"),
             caption="../report/filters.rst",
             category="Explainability",
         ),
         histogram=report(
-            "results/figures/filter_classes_{layer}.png",
+            R("figures/filter_classes_{layer}.png"),
             caption="../report/filter_classes.rst",
             category="Explainability",
         ),
         classes=report(
-            "results/eval/filter_classes_{layer}.csv",
+            R("eval/filter_classes_{layer}.csv"),
             caption="../report/filter_classes_table.rst",
             category="Explainability",
         ),
     log:
-        "results/logs/plot_filters_{layer}.log",
+        R("logs/plot_filters_{layer}.log"),
     benchmark:
-        "results/benchmarks/plot_filters_{layer}.tsv"
+        R("benchmarks/plot_filters_{layer}.tsv")
     conda:
         "../envs/fer.yaml"
     threads: 2
@@ -190,18 +190,18 @@ rule plot_filters:
 
 rule plot_activations:
     input:
-        model="results/models/cnn.keras",
-        dataset="results/data/dataset.npz",
+        model=R("models/cnn.keras"),
+        dataset=R("data/dataset.npz"),
     output:
         figure=report(
-            "results/figures/activations_{layer}.png",
+            R("figures/activations_{layer}.png"),
             caption="../report/activations.rst",
             category="Explainability",
         ),
     log:
-        "results/logs/plot_activations_{layer}.log",
+        R("logs/plot_activations_{layer}.log"),
     benchmark:
-        "results/benchmarks/plot_activations_{layer}.tsv"
+        R("benchmarks/plot_activations_{layer}.tsv")
     conda:
         "../envs/fer.yaml"
     params:

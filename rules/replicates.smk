@@ -5,15 +5,15 @@
 
 rule train_replicate:
     input:
-        dataset="results/data/dataset.npz",
+        dataset=R("data/dataset.npz"),
     output:
-        model="results/replicates/{model}_seed{seed}.keras",
-        history="results/replicates/{model}_seed{seed}.history.csv",
-        summary="results/replicates/{model}_seed{seed}.summary.txt",
+        model=R("replicates/{model}_seed{seed}.keras"),
+        history=R("replicates/{model}_seed{seed}.history.csv"),
+        summary=R("replicates/{model}_seed{seed}.summary.txt"),
     log:
-        "results/logs/train_replicate_{model}_seed{seed}.log",
+        R("logs/train_replicate_{model}_seed{seed}.log"),
     benchmark:
-        "results/benchmarks/train_replicate_{model}_seed{seed}.tsv"
+        R("benchmarks/train_replicate_{model}_seed{seed}.tsv")
     wildcard_constraints:
         seed=r"\d+",
     conda:
@@ -28,7 +28,7 @@ rule train_replicate:
         train=lookup(dpath="train", within=config),
         seed=lambda wildcards: int(wildcards.seed),
         backup_dir=lambda wildcards: (
-            f"results/replicates/.{wildcards.model}_seed{wildcards.seed}.backup"
+            R(f"replicates/.{wildcards.model}_seed{wildcards.seed}.backup")
         ),
     script:
         "../scripts/train_model.py"
@@ -37,13 +37,13 @@ rule train_replicate:
 rule predict_replicate:
     input:
         model=rules.train_replicate.output.model,
-        dataset="results/data/dataset.npz",
+        dataset=R("data/dataset.npz"),
     output:
-        predictions="results/replicates/predictions_{model}_seed{seed}.npz",
+        predictions=R("replicates/predictions_{model}_seed{seed}.npz"),
     log:
-        "results/logs/predict_replicate_{model}_seed{seed}.log",
+        R("logs/predict_replicate_{model}_seed{seed}.log"),
     benchmark:
-        "results/benchmarks/predict_replicate_{model}_seed{seed}.tsv"
+        R("benchmarks/predict_replicate_{model}_seed{seed}.tsv")
     wildcard_constraints:
         seed=r"\d+",
     conda:
@@ -62,27 +62,27 @@ rule aggregate_replicates:
             model=MODELS,
             seed=config["replicates"]["seeds"],
         ),
-        dataset="results/data/dataset.npz",
+        dataset=R("data/dataset.npz"),
     output:
         csv=report(
-            "results/replicates.csv",
+            R("replicates.csv"),
             caption="../report/replicates.rst",
             category="Replicates",
         ),
         md=report(
-            "results/replicates.md",
+            R("replicates.md"),
             caption="../report/replicates.rst",
             category="Replicates",
         ),
         figure=report(
-            "results/figures/replicates.png",
+            R("figures/replicates.png"),
             caption="../report/replicates_figure.rst",
             category="Replicates",
         ),
     log:
-        "results/logs/aggregate_replicates.log",
+        R("logs/aggregate_replicates.log"),
     benchmark:
-        "results/benchmarks/aggregate_replicates.tsv"
+        R("benchmarks/aggregate_replicates.tsv")
     conda:
         "../envs/fer.yaml"
     params:

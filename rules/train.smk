@@ -4,15 +4,15 @@
 
 rule train_model:
     input:
-        dataset="results/data/dataset.npz",
+        dataset=R("data/dataset.npz"),
     output:
-        model="results/models/{model}.keras",
-        history="results/models/{model}.history.csv",
-        summary="results/models/{model}.summary.txt",
+        model=R("models/{model}.keras"),
+        history=R("models/{model}.history.csv"),
+        summary=R("models/{model}.summary.txt"),
     log:
-        "results/logs/train_{model}.log",
+        R("logs/train_{model}.log"),
     benchmark:
-        "results/benchmarks/train_{model}.tsv"
+        R("benchmarks/train_{model}.tsv")
     conda:
         "../envs/fer.yaml"
     threads: 4
@@ -26,25 +26,25 @@ rule train_model:
         dnn=lambda wildcards: config["dnn"] if wildcards.model == "dnn" else None,
         train=lookup(dpath="train", within=config),
         seed=lookup(dpath="seed", within=config),
-        backup_dir=lambda wildcards: f"results/models/.{wildcards.model}.backup",
+        backup_dir=lambda wildcards: R(f"models/.{wildcards.model}.backup"),
     script:
         "../scripts/train_model.py"
 
 
 rule plot_learning_curves:
     input:
-        histories=expand("results/models/{model}.history.csv", model=MODELS),
-        summaries=expand("results/models/{model}.summary.txt", model=MODELS),
+        histories=expand(R("models/{model}.history.csv"), model=MODELS),
+        summaries=expand(R("models/{model}.summary.txt"), model=MODELS),
     output:
         figure=report(
-            "results/figures/learning_curves.png",
+            R("figures/learning_curves.png"),
             caption="../report/learning_curves.rst",
             category="Training",
         ),
     log:
-        "results/logs/plot_learning_curves.log",
+        R("logs/plot_learning_curves.log"),
     benchmark:
-        "results/benchmarks/plot_learning_curves.tsv"
+        R("benchmarks/plot_learning_curves.tsv")
     conda:
         "../envs/fer.yaml"
     params:

@@ -11,7 +11,7 @@ runtime.setup(snakemake)
 
 dataset = data.load(snakemake.input.dataset)
 # Test images with an exact copy anywhere in the training file (train and validation).
-test_seen = metrics.has_copy_in(dataset.x_test, readers.Raw.load(snakemake.input.raw).x_train)
+test_seen = data.copies_in(dataset.x_test, readers.Raw.load(snakemake.input.raw).x_train)
 inputs = zip(
     snakemake.params.models,
     snakemake.input.predictions,

@@ -29,10 +29,12 @@ def test_every_rule_has_a_benchmark_file():
     blocks = rule_blocks()
     assert len(blocks) >= 15
     for name, block in blocks.items():
-        match = re.search(r'\n    benchmark:\n        "results/benchmarks/([^"]+)\.tsv"', block)
+        # R("...") is the path inside results_dir; compare_runs spells out results/.
+        match = re.search(r'\n    benchmark:\n        (R\(f?"|"results/)benchmarks/([^"]+)\.tsv"', block)
         assert match, f"rule {name} has no benchmark: file"
         # Named like the rule's log: results/logs/X.log, results/benchmarks/X.tsv.
-        assert f'"results/logs/{match.group(1)}.log"' in block, name
+        prefix = match.group(1).replace("f", "")
+        assert f'{prefix}logs/{match.group(2)}.log"' in block.replace('R(f"', 'R("'), name
 
 
 def test_readme_rule_table_lists_every_rule_and_output():
@@ -41,6 +43,7 @@ def test_readme_rule_table_lists_every_rule_and_output():
     for name, block in rule_blocks().items():
         assert f"`{name}`" in table, name
         output = block.split("\n    output:\n", 1)[1].split("\n    log:", 1)[0]
+        output = re.sub(r'R\(f?"', '"results/', output)  # R(path): path inside results_dir
         for path in re.findall(r'"((?:results|resources)/[^"]+)"', output):
             file = path.rsplit("/", 1)[1]
             # A row may abbreviate its later files: `.history.csv`, `test_labels.csv`.

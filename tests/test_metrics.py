@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import f1_score
 
 from conftest import merge
-from fer_workflow import CLASS_NAMES, metrics
+from fer_workflow import CLASS_NAMES, data, metrics
 from fer_workflow.data import Dataset
 from fer_workflow.plots import evaluation, save
 
@@ -290,7 +290,7 @@ def test_evaluation_outputs_of_the_tiny_run(completed_tiny_workflow):
     assert cnn["val_accuracy_low"] <= cnn["val_accuracy"] <= cnn["val_accuracy_high"]
     assert cnn["test_macro_f1_low"] <= cnn["test_macro_f1"] <= cnn["test_macro_f1_high"]
     raw = np.load(wf.path("results/data/raw.npz"))
-    unseen = ~metrics.has_copy_in(ds.x_test, raw["x_train"])
+    unseen = ~data.copies_in(ds.x_test, raw["x_train"])
     assert cnn["test_unseen_images"] == unseen.sum()
     y_pred = preds["test_probs"].argmax(axis=1)
     assert cnn["test_unseen_accuracy"] == pytest.approx(np.mean(y_pred[unseen] == ds.y_test[unseen]))
@@ -387,8 +387,8 @@ def test_has_copy_in_compares_exact_pixels():
     images[1, 0, 0] = 1  # = reference[1]
     images[2, 0, 0] = 2  # differs in one pixel
     images[3, 5, 5] = 9  # = reference[2]
-    assert metrics.has_copy_in(images, reference).tolist() == [True, True, False, True]
-    assert metrics.has_copy_in(images, reference[:0]).tolist() == [False] * 4
+    assert data.copies_in(images, reference).tolist() == [True, True, False, True]
+    assert data.copies_in(images, reference[:0]).tolist() == [False] * 4
 
 
 def test_model_row_reports_intervals_and_the_unseen_test_subset():

@@ -12,7 +12,7 @@ import pandas as pd
 from scipy import stats
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
 
-from . import CLASS_NAMES, NUM_CLASSES, NUM_PIXELS
+from . import CLASS_NAMES, NUM_CLASSES
 from .predict import split_probs
 
 LABELS = list(range(NUM_CLASSES))
@@ -187,16 +187,6 @@ def interval_columns(accuracy, macro_f1, y_true, y_pred):
 # --- unseen test subset --------------------------------------------------------------------------
 
 
-def has_copy_in(images, reference):
-    """For each of ``images``, whether a pixel-identical image is in ``reference``.
-
-    Exact comparison with the raw bytes as keys (as ``data.duplicate_groups``).
-    """
-    keys = {row.tobytes() for row in np.ascontiguousarray(reference).reshape(len(reference), NUM_PIXELS)}
-    flat = np.ascontiguousarray(images).reshape(len(images), NUM_PIXELS)
-    return np.array([row.tobytes() in keys for row in flat], dtype=bool)
-
-
 def unseen_columns(y_test, y_pred, test_seen):
     """Accuracy (and Wilson interval) on the test images with no copy in training."""
     unseen = ~np.asarray(test_seen, bool)
@@ -238,7 +228,7 @@ def model_row(model, parameters, history, dataset, predictions, test_seen=None):
     accuracies, bootstrap over images for macro-F1, on validation and
     (labelled) test; and the accuracy on the test images with no copy in the
     training file (``test_seen``: a boolean mask over the test images, from
-    ``has_copy_in``; NaN without it).
+    ``data.copies_in``; NaN without it).
     """
     y_val, probs = split_labels_and_probs(dataset, predictions, "validation")
     val_pred = probs.argmax(axis=1)
