@@ -17,6 +17,7 @@ from keras import layers
 
 from fer_workflow import IMAGE_SIZE, NUM_CLASSES, NUM_PIXELS
 from fer_workflow.augment import RandomAffine
+from fer_workflow.layers import FusedBatchNormalization
 
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 
@@ -32,6 +33,9 @@ def _inputs_and_preprocessing(augment_cfg):
             rotation=augment_cfg.get("rotation", 0.0),
             zoom=augment_cfg.get("zoom", 0.0),
             name="augment",
+            # Resample in float32 under any policy: in bfloat16 (8-bit mantissa)
+            # the source coordinates would be off by up to 1/8 pixel.
+            dtype="float32",
         )(x)
     x = layers.Rescaling(1.0 / 255, name="rescaling")(x)
     return inputs, x
@@ -43,7 +47,7 @@ def _output(x):
     return layers.Activation("softmax", name="probs", dtype="float32")(x)
 
 
-def build_cnn(cnn_cfg, augment_cfg=None, name="cnn"):
+def build_cnn(cnn_cfg, augment_cfg=None, name="cnn", fused_batch_norm=True):
     """The CNN described by the config's ``cnn`` section.
 
     Each block has ``convs`` conv layers (``block{i}_conv{j}``, 'same' padding),
@@ -51,7 +55,8 @@ def build_cnn(cnn_cfg, augment_cfg=None, name="cnn"):
     dropout. With ``separable``, every conv after the very first one is
     depthwise-separable. The head reduces the last block (flatten or global
     average), then dense ReLU layers with dropout before each dense layer,
-    the logits included.
+    the logits included. Batch norm is ``FusedBatchNormalization`` (Keras'
+    layer on TensorFlow's fused kernel) unless ``fused_batch_norm=False``.
     """
     inputs, x = _inputs_and_preprocessing(augment_cfg)
     first = True
@@ -68,7 +73,8 @@ def build_cnn(cnn_cfg, augment_cfg=None, name="cnn"):
                 name=f"block{i}_conv{j}",
             )(x)
             if bn:
-                x = layers.BatchNormalization(name=f"block{i}_bn{j}")(x)
+                norm = FusedBatchNormalization if fused_batch_norm else layers.BatchNormalization
+                x = norm(name=f"block{i}_bn{j}")(x)
             x = layers.Activation("relu", name=f"block{i}_relu{j}")(x)
             first = False
         if block["pool"] > 1:
