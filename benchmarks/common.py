@@ -44,3 +44,22 @@ def matmul_gflops(size=1536, repeats=10):
         keras.ops.convert_to_numpy(keras.ops.sum(keras.ops.matmul(a, b)))
         best = min(best, time.perf_counter() - start)
     return 2 * size**3 / best / 1e9
+
+
+def matmul_timer(size=1536, dtype="float32"):
+    """A function that times one ``size`` x ``size`` matmul in ``dtype``
+    (through the same backend and thread pools as the models) and returns
+    its seconds; ``2 * size**3 / seconds`` is the rate. Interleaved with the
+    training steps, it gives the rate the machine offered at that moment."""
+    import keras
+
+    a = keras.ops.cast(keras.random.normal((size, size), seed=1), dtype)
+    b = keras.ops.cast(keras.random.normal((size, size), seed=2), dtype)
+
+    def once():
+        start = time.perf_counter()
+        keras.ops.convert_to_numpy(keras.ops.sum(keras.ops.cast(keras.ops.matmul(a, b), "float32")))
+        return time.perf_counter() - start
+
+    once()  # warm-up
+    return once

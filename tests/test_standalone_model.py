@@ -12,6 +12,7 @@ import numpy as np
 from conftest import TINY, default_config
 from fer_workflow import models, runtime
 from fer_workflow.augment import RandomAffine
+from fer_workflow.layers import FusedBatchNormalization
 
 FACES = np.random.default_rng(3).uniform(0, 255, (6, 48, 48, 1)).astype("float32")
 
@@ -52,8 +53,15 @@ def test_inference_model_drops_only_the_augmentation():
     np.testing.assert_allclose(
         inference.predict(FACES, verbose=0), model.predict(FACES, verbose=0), rtol=1e-5
     )
-    no_augment = models.build_cnn(TINY["cnn"] | {"separable": False, "dense_dropout": 0.3})
-    assert models.inference_model(no_augment) is no_augment
+    # The fused batch norm (a layer of this package) becomes Keras' own, same weights.
+    assert not any(isinstance(layer, FusedBatchNormalization) for layer in inference.layers)
+    assert any(type(layer) is keras.layers.BatchNormalization for layer in inference.layers)
+    bn = next(layer.name for layer in model.layers if isinstance(layer, FusedBatchNormalization))
+    for a, b in zip(inference.get_layer(bn).get_weights(), model.get_layer(bn).get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    cnn = TINY["cnn"] | {"separable": False, "dense_dropout": 0.3}
+    plain = models.build_cnn(cnn, fused_batch_norm=False)
+    assert models.inference_model(plain) is plain  # nothing to replace
 
 
 def test_saved_model_loads_with_only_keras(tmp_path):

@@ -17,6 +17,7 @@ from keras import layers
 
 from fer_workflow import IMAGE_SIZE, NUM_CLASSES
 from fer_workflow.augment import RandomAffine
+from fer_workflow.layers import FusedBatchNormalization
 from fer_workflow.sizing import (  # noqa: F401 (Keras-free; re-exported)
     cnn_parameters,
     describe_widths,
@@ -40,6 +41,9 @@ def _inputs_and_preprocessing(augment_cfg):
             rotation=augment_cfg.get("rotation", 0.0),
             zoom=augment_cfg.get("zoom", 0.0),
             name="augment",
+            # Resample in float32 under any policy: in bfloat16 (8-bit mantissa)
+            # the source coordinates would be off by up to 1/8 pixel.
+            dtype="float32",
         )(x)
     x = layers.Rescaling(1.0 / 255, name="rescaling")(x)
     return inputs, x
@@ -51,7 +55,7 @@ def _output(x):
     return layers.Activation("softmax", name="probs", dtype="float32")(x)
 
 
-def build_cnn(cnn_cfg, augment_cfg=None, name="cnn"):
+def build_cnn(cnn_cfg, augment_cfg=None, name="cnn", fused_batch_norm=True):
     """The CNN described by the config's ``cnn`` section.
 
     Each block has ``convs`` conv layers (``block{i}_conv{j}``, 'same' padding),
@@ -59,7 +63,8 @@ def build_cnn(cnn_cfg, augment_cfg=None, name="cnn"):
     dropout. With ``separable``, every conv after the very first one is
     depthwise-separable. The head reduces the last block (flatten or global
     average), then dense ReLU layers with dropout before each dense layer,
-    the logits included.
+    the logits included. Batch norm is ``FusedBatchNormalization`` (Keras'
+    layer on TensorFlow's fused kernel) unless ``fused_batch_norm=False``.
     """
     inputs, x = _inputs_and_preprocessing(augment_cfg)
     first = True
@@ -76,7 +81,8 @@ def build_cnn(cnn_cfg, augment_cfg=None, name="cnn"):
                 name=f"block{i}_conv{j}",
             )(x)
             if bn:
-                x = layers.BatchNormalization(name=f"block{i}_bn{j}")(x)
+                norm = FusedBatchNormalization if fused_batch_norm else layers.BatchNormalization
+                x = norm(name=f"block{i}_bn{j}")(x)
             x = layers.Activation("relu", name=f"block{i}_relu{j}")(x)
             first = False
         if block["pool"] > 1:
@@ -144,20 +150,31 @@ def count_flops(model):
 
 
 def inference_model(model):
-    """The trained ``model`` without its training-only augmentation layer.
+    """The trained ``model`` with built-in Keras layers only, for saving.
 
-    The saved ``.keras`` file then holds only built-in Keras layers, so
-    ``keras.saving.load_model`` reads it in any Python with Keras installed,
-    without this package on the path. The augmentation passes images through
-    unchanged at inference, so the outputs are the same; the other layers are
-    shared with ``model`` (same weight variables, nothing is copied). The
+    The training-only augmentation layer is left out (it passes images
+    through at inference) and each ``FusedBatchNormalization`` becomes
+    Keras' ``BatchNormalization`` with the same weights (the same function).
+    The saved ``.keras`` file then loads with ``keras.saving.load_model`` in
+    any Python with Keras installed, without this package on the path. The
+    other layers are shared with ``model`` (same weight variables). The
     training model, and so the resumable backups, are left as they are.
     """
-    if not any(isinstance(layer, RandomAffine) for layer in model.layers):
+    own = (RandomAffine, FusedBatchNormalization)
+    if not any(isinstance(layer, own) for layer in model.layers):
         return model
+
+    def plain(layer):
+        if isinstance(layer, FusedBatchNormalization):
+            return layers.BatchNormalization.from_config(layer.get_config())
+        return layer
 
     def call(layer, *args, **kwargs):
         # Skip the augmentation: its input goes straight to the next layer.
         return args[0] if isinstance(layer, RandomAffine) else layer(*args, **kwargs)
 
-    return keras.models.clone_model(model, clone_function=lambda layer: layer, call_function=call)
+    clone = keras.models.clone_model(model, clone_function=plain, call_function=call)
+    for layer in model.layers:
+        if isinstance(layer, FusedBatchNormalization):
+            clone.get_layer(layer.name).set_weights(layer.get_weights())
+    return clone

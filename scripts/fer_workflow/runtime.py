@@ -45,7 +45,8 @@ def load_model(path):
     """Load a trained ``.keras`` model for inference."""
     import keras
 
-    from fer_workflow import augment  # noqa: F401  registers RandomAffine for loading
+    # Registers the custom layers (RandomAffine, FusedBatchNormalization) for loading.
+    from fer_workflow import augment, layers  # noqa: F401
 
     return keras.models.load_model(path, compile=False)
 

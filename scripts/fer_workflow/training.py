@@ -40,8 +40,11 @@ STATE_FILE = "state.json"
 
 
 def set_precision(train_cfg):
-    """Global dtype policy; call before building the model (mixed_float16 on GPU)."""
-    policy = "mixed_float16" if train_cfg["mixed_precision"] else "float32"
+    """Global dtype policy; call before building the model. ``mixed_precision``
+    true or float16: mixed_float16 (GPU); bfloat16: mixed_bfloat16 (a CPU with
+    AVX512_BF16 or AMX); false: float32. Weights stay float32 either way."""
+    mixed = train_cfg["mixed_precision"]
+    policy = "mixed_bfloat16" if mixed == "bfloat16" else "mixed_float16" if mixed else "float32"
     keras.mixed_precision.set_global_policy(policy)
 
 
