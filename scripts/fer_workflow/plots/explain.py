@@ -60,7 +60,8 @@ def saliency_grid(images, maps, labels, probs, method="smoothgrad", target="labe
         for r, name in enumerate(row_names):
             axes[3 * g + r, 0].set_ylabel(name, fontsize=9)
     explained = "true" if target == "label" else "predicted"
-    fig.suptitle(f"What the CNN looks at: |d class score / d pixel| for the {explained} class", fontsize=11)
+    # Every method's map is an attribution to the pixels of the class score.
+    fig.suptitle(f"What the CNN looks at ({method}) for the {explained} class", fontsize=11)
     fig.tight_layout()
     return fig
 
