@@ -94,21 +94,26 @@ def explain_rules():
     return set(re.findall(r"^rule (\w+):", text, flags=re.MULTILINE))
 
 
-def test_every_rule_runs_with_the_gpu_switches(tmp_path):
-    """The GPU presets train with mixed_float16 and XLA; every rule of the
-    workflow must work with those switches, on CPU too (RandomAffine once
-    crashed in float16 training, plot_filters on the saved float16 model)."""
+@pytest.mark.parametrize(
+    "switches, dtype",
+    [({"mixed_precision": True, "jit_compile": True}, "float16"), ({"mixed_precision": "bfloat16"}, "bfloat16")],
+)
+def test_every_rule_runs_with_the_gpu_switches(tmp_path, switches, dtype):
+    """The GPU presets train with mixed_float16 and XLA, the CPU preset with
+    bfloat16 where the CPU has it; every rule of the workflow must work with
+    those switches, on CPU too (RandomAffine once crashed in float16 training,
+    plot_filters on the saved float16 and bfloat16 models)."""
     from fer_workflow import runtime
 
     wf = Workflow(tmp_path / "wf")
-    config = tiny_config(train={"mixed_precision": True, "jit_compile": True})
+    config = tiny_config(train=switches)
     planned = set(re.findall(r"^rule (\w+):", wf.run("-n", config=config).output, flags=re.MULTILINE))
     proc = wf.run(config=config)
     ran = set(re.findall(r"^(?:local)?rule (\w+):", proc.output, flags=re.MULTILINE))
     assert explain_rules() <= planned and {"train_model", "write_submission"} <= planned
     assert planned <= ran
     model = runtime.load_model(wf.path("results/models/cnn.keras"))
-    assert model.get_layer("block1_conv1").compute_dtype == "float16"
+    assert model.get_layer("block1_conv1").compute_dtype == dtype
     layer = config["filters"]["layer"]
     table = pd.read_csv(wf.path(f"results/eval/filter_classes_{layer}.csv"))
     check_filter_classes(table, config["filters"]["n_filters"])

@@ -100,3 +100,16 @@ def test_precision_switch_values(policy):
         assert keras.mixed_precision.global_policy().name == expected
     with pytest.raises(Exception, match="mixed_precision"):
         validate(merge(default_config(), {"train": {"mixed_precision": "bf16"}}), str(REPO / "config.schema.yaml"))
+    validate(merge(default_config(), {"train": {"mixed_precision": "auto"}}), str(REPO / "config.schema.yaml"))
+
+
+def test_auto_precision_follows_the_cpu_flags(policy, tmp_path, monkeypatch):
+    with_bf16, without = tmp_path / "with", tmp_path / "without"
+    with_bf16.write_text("flags\t\t: fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni\n")
+    without.write_text("flags\t\t: fpu sse2 avx2 avx512f avx512bw\n")
+    assert training.cpu_has_bf16(with_bf16) and not training.cpu_has_bf16(without)
+    assert not training.cpu_has_bf16(tmp_path / "missing")  # not Linux: float32
+    for has_bf16, expected in ((True, "mixed_bfloat16"), (False, "float32")):
+        monkeypatch.setattr(training, "cpu_has_bf16", lambda has_bf16=has_bf16: has_bf16)
+        assert training.set_precision({"mixed_precision": "auto"}) == expected
+        assert keras.mixed_precision.global_policy().name == expected

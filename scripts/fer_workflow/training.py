@@ -39,13 +39,30 @@ HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lea
 STATE_FILE = "state.json"
 
 
+def cpu_has_bf16(cpuinfo="/proc/cpuinfo"):
+    """Whether this CPU does bfloat16 arithmetic (AVX512_BF16 or AMX flags, Linux).
+
+    Without them oneDNN has no bfloat16 kernels to use, and a mixed_bfloat16
+    model runs far slower than float32."""
+    try:
+        with open(cpuinfo) as f:
+            flags = set(f.read().split())
+    except OSError:
+        return False
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
 def set_precision(train_cfg):
     """Global dtype policy; call before building the model. ``mixed_precision``
     true or float16: mixed_float16 (GPU); bfloat16: mixed_bfloat16 (a CPU with
-    AVX512_BF16 or AMX); false: float32. Weights stay float32 either way."""
+    AVX512_BF16 or AMX); auto: mixed_bfloat16 where the CPU has those, else
+    float32; false: float32. Weights stay float32 either way. Returns the policy."""
     mixed = train_cfg["mixed_precision"]
+    if mixed == "auto":
+        mixed = "bfloat16" if cpu_has_bf16() else False
     policy = "mixed_bfloat16" if mixed == "bfloat16" else "mixed_float16" if mixed else "float32"
     keras.mixed_precision.set_global_policy(policy)
+    return policy
 
 
 def learning_rate(train_cfg, steps_per_epoch):
