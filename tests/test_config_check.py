@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import REPO, TINY, default_config, merge, tiny_config
-from fer_workflow import config_check, data, models, synthetic
+from fer_workflow import config_check, data, models, sizing, synthetic
 from fer_workflow.config_check import ConfigError
 
 SCHEMA = yaml.safe_load((REPO / "config.schema.yaml").read_text())
@@ -142,7 +142,7 @@ def test_conv_layer_names_and_parameters_match_the_built_cnn():
         assert config_check.conv_layer_names(cnn) == [
             layer.name for layer in model.layers if layer.name.startswith("block") and "_conv" in layer.name
         ]
-        assert config_check.cnn_parameters(cnn) == model.count_params()
+        assert sizing.cnn_parameters(cnn) == model.count_params()
 
 
 def test_synthetic_validation_size_matches_the_split():

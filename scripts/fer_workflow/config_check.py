@@ -24,7 +24,6 @@ import math
 import os
 
 from fer_workflow import IMAGE_SIZE, sizing
-from fer_workflow.sizing import cnn_parameters  # noqa: F401  (re-exported for the checks' tests)
 
 
 class ConfigError(ValueError):
