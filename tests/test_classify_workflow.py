@@ -3,16 +3,13 @@ annotated photos and the contact sheet; an added photo runs only its own job;
 an unreadable file fails naming it or is listed; and the workflow's saved
 model loads in a Python with only Keras."""
 
-import json
-import os
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pandas as pd
 import pytest
 from test_classify import FER2013
+from test_standalone_model import load_in_plain_python
 
 from conftest import merge
 from fer_workflow import classify, data, runtime
@@ -70,28 +67,9 @@ def test_classify_photos_in_the_workflow(completed_tiny_workflow, tmp_path):
     assert "cannot read photo 'photos/corrupt.jpg'" in proc.output
 
 
-# Runs in a clean interpreter: no fer_workflow on sys.path, only Keras imported.
-LOAD = """
-import json, sys
-import keras, numpy as np
-model = keras.saving.load_model(sys.argv[1])
-print(json.dumps(model.predict(np.load(sys.argv[2]), verbose=0).tolist()))
-"""
-
-
 def test_workflow_model_loads_with_only_keras(completed_tiny_workflow, tmp_path):
     wf = completed_tiny_workflow
     faces = data.as_model_input(data.load(wf.path("results/data/dataset.npz")).x_val[:16])
-    np.save(tmp_path / "faces.npy", faces)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = subprocess.run(
-        [sys.executable, "-c", LOAD, str(wf.path("results/models/cnn.keras")), str(tmp_path / "faces.npy")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = load_in_plain_python(wf.path("results/models/cnn.keras"), faces, tmp_path)
     expected = runtime.load_model(str(wf.path("results/models/cnn.keras"))).predict(faces, verbose=0)
-    np.testing.assert_allclose(np.array(json.loads(proc.stdout.splitlines()[-1])), expected, atol=1e-4)
+    np.testing.assert_allclose(np.array(out["probs"]), expected, atol=1e-4)

@@ -28,6 +28,23 @@ print(json.dumps({"probs": probs.tolist(), "fer_workflow": "fer_workflow" in sys
 """
 
 
+def load_in_plain_python(model_path, faces, tmp_path):
+    """Load ``model_path`` and predict ``faces`` in a fresh interpreter with only
+    Keras (no PYTHONPATH, so no fer_workflow); returns LOAD_AND_PREDICT's dict."""
+    np.save(tmp_path / "faces.npy", faces)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.run(
+        [sys.executable, "-c", LOAD_AND_PREDICT, str(model_path), str(tmp_path / "faces.npy")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def trained_tiny_cnn():
     """The TINY CNN with its augmentation, fitted a few steps so BN statistics move."""
     keras.utils.set_random_seed(0)
@@ -68,18 +85,7 @@ def test_saved_model_loads_with_only_keras(tmp_path):
     model = trained_tiny_cnn()
     path = tmp_path / "cnn.keras"
     models.inference_model(model).save(path)
-    np.save(tmp_path / "faces.npy", FACES)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"TF_CPP_MIN_LOG_LEVEL": "2"}
-    proc = subprocess.run(
-        [sys.executable, "-c", LOAD_AND_PREDICT, str(path), str(tmp_path / "faces.npy")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = load_in_plain_python(path, FACES, tmp_path)
     assert not out["fer_workflow"]
     assert "RandomAffine" not in out["layers"]
     expected = model.predict(FACES, verbose=0)
