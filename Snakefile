@@ -16,8 +16,9 @@ configfile: "config.yaml"
 
 
 # Start-up check (scripts/fer_workflow/config_check.py): numbers given as
-# strings are coerced, a schema error is one short line naming the key, and
-# values that would only fail after training are rejected now.
+# strings are coerced, a schema error is one short line naming the key and
+# what it means (its schema description), and values that would only fail
+# after training are rejected now.
 try:
     config_check.check(config, Path(workflow.basedir) / "config.schema.yaml")
 except config_check.ConfigError as error:

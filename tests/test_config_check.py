@@ -125,8 +125,78 @@ def test_every_object_in_the_schema_rejects_unknown_keys():
 def test_schema_error_names_the_key_in_one_line():
     message = failure(tiny_config(data={"validation_fraction": 2}))
     assert message.splitlines()[1:] == [
-        "  data.validation_fraction: 2 is greater than or equal to the maximum of 0.5"
+        "  data.validation_fraction: 2 is greater than or equal to the maximum of 0.5 -- "
+        + SCHEMA["properties"]["data"]["properties"]["validation_fraction"]["description"]
     ]
+
+
+def schema_keys(node, path=""):
+    """(key path, schema) of every key a config can have, at every level: the
+    properties of each object, the fields of list items (``cnn.blocks[].filters``)
+    and the schema of free-named keys (``saliency.regions.<name>``). Not the
+    keywords of ``if``/``then``, which name keys already listed."""
+    for key, sub in node.get("properties", {}).items():
+        yield f"{path}.{key}" if path else key, sub
+        yield from schema_keys(sub, f"{path}.{key}" if path else key)
+    if isinstance(node.get("items"), dict):
+        yield from schema_keys(node["items"], f"{path}[]")
+    if isinstance(node.get("additionalProperties"), dict):
+        yield f"{path}.<name>", node["additionalProperties"]
+        yield from schema_keys(node["additionalProperties"], f"{path}.<name>")
+
+
+def test_every_key_in_the_schema_says_what_it_means():
+    keys = dict(schema_keys(SCHEMA))
+    assert {"seed", "cnn.blocks", "cnn.blocks[].filters", "train.reduce_lr.patience"} <= set(keys)
+    assert "saliency.regions.<name>" in keys and len(keys) > 100
+    missing = [
+        path
+        for path, sub in keys.items()
+        if not (isinstance(sub.get("description"), str) and sub["description"].strip())
+    ]
+    assert not missing, f"keys without a description in config.schema.yaml: {missing}"
+
+
+@pytest.mark.parametrize(
+    "override, path",
+    [
+        ({"train": {"batch_size": 0}}, ["train", "batch_size"]),  # {$ref: posint, description: ...}
+        ({"cnn": {"blocks": [{**TINY["cnn"]["blocks"][0], "filters": 0}]}}, ["cnn", "blocks", 0, "filters"]),
+        ({"train": {"optimizer": "adamm"}}, ["train", "optimizer"]),
+        ({"train": {"mixed_precision": "fp8"}}, ["train", "mixed_precision"]),  # oneOf
+        ({"saliency": {"regions": {"mouth": [[1, 2, 3]]}}}, ["saliency", "regions", "mouth"]),
+    ],
+)
+def test_schema_error_says_what_the_key_means(override, path):
+    message = failure(merge(tiny_config(), override))
+    description = config_check.description_at(SCHEMA, path)
+    assert description and len(message.splitlines()) == 2, message
+    line = message.splitlines()[1]
+    assert line.startswith(f"  {config_check.key_path(path)}"), line
+    assert line.endswith(f" -- {description}"), line
+
+
+def test_schema_error_on_batch_size_names_the_key_and_its_meaning():
+    message = failure(tiny_config(train={"batch_size": 0}))
+    assert message.splitlines()[1] == (
+        "  train.batch_size: 0 is less than the minimum of 1 -- Training images per optimizer step (at least 1)."
+    )
+
+
+def test_description_of_a_list_item_is_the_lists():
+    lists = SCHEMA["properties"]["dnn"]["properties"]["hidden_ratios"]["description"]
+    assert config_check.description_at(SCHEMA, ["dnn", "hidden_ratios", 1]) == lists
+    assert "hidden_ratios" in failure(tiny_config(dnn={"hidden_ratios": [1.0, -1]}))
+    assert config_check.description_at(SCHEMA, []) is None
+    assert config_check.description_at(SCHEMA, ["train", "no_such_key"]) is None
+
+
+def test_missing_key_is_named_with_its_meaning():
+    config = tiny_config()
+    del config["train"]["epochs"]
+    message = failure(config)
+    epochs = SCHEMA["properties"]["train"]["properties"]["epochs"]["description"]
+    assert message.splitlines()[1:] == [f"  train.epochs: missing (required key) -- {epochs}"]
 
 
 # ---- what the schema cannot see -------------------------------------------------------------

@@ -8,8 +8,9 @@ TensorFlow (start-up stays fast). Three steps:
    (no dot) as a string, and ``--config 'train={epochs: 3}'`` delivers every
    value inside the braces as a string.
 2. ``validate(config, schema)``: the JSON schema, with a short message per
-   problem naming the key path (and, for an unknown key, the closest valid
-   key) instead of jsonschema's dump of the whole schema.
+   problem naming the key path and what the key means (its ``description``
+   in the schema; for an unknown key, the closest valid key) instead of
+   jsonschema's dump of the whole schema.
 3. ``problems(config)``: values the schema cannot judge alone and that would
    otherwise fail only after training: layer names the configured CNN does
    not have, a test split without test labels, missing input files, a CNN
@@ -102,6 +103,30 @@ def key_path(parts):
     return out or "(top level)"
 
 
+def description_at(schema, parts):
+    """What the key at ``parts`` (a path as for ``key_path``) means: the
+    ``description`` of its schema, or the nearest enclosing key's where it
+    has none (a list item, say). None for the top level or an unknown key.
+    Read before ``$ref`` is followed, so a key written ``{$ref: ..., description: ...}``
+    keeps its own description rather than the shared definition's."""
+    node, found = schema, None
+    for part in parts:
+        node = _resolve(node, schema)
+        if isinstance(part, int):
+            node = node.get("items")
+        else:
+            node = node.get("properties", {}).get(part, node.get("additionalProperties"))
+        if not isinstance(node, dict):
+            return None
+        found = node.get("description") or found
+    return found
+
+
+def _required_key(error):
+    """The key a ``required`` error says is missing."""
+    return next(k for k in error.validator_value if error.message == f"{k!r} is a required property")
+
+
 def _unknown_keys(error):
     """One line per key that additionalProperties rejects, with a suggestion."""
     valid = sorted(error.schema.get("properties", {}))
@@ -115,21 +140,24 @@ def _unknown_keys(error):
     return lines
 
 
-def _short(error):
+def _short(error, schema):
     if error.validator == "additionalProperties":
         return _unknown_keys(error)
-    message = error.message
+    message, path = error.message, list(error.absolute_path)
+    if error.validator == "required":  # name the missing key, and say what it means
+        path.append(_required_key(error))
+        message = "missing (required key)"
     if len(message) > 200:
         message = message[:200] + " ..."
-    line = f"{key_path(error.absolute_path)}: {message}"
+    line = f"{key_path(path)}: {message}"
     if error.validator == "enum" and isinstance(error.instance, str):
         close = difflib.get_close_matches(
             error.instance, list(map(str, error.validator_value)), n=1, cutoff=0.5
         )
         line += f"; did you mean `{close[0]}`?" if close else ""
-    description = error.schema.get("description") if isinstance(error.schema, dict) else None
+    description = description_at(schema, path)
     if description:
-        line += f" ({description})"
+        line += f" -- {description}"
     return [line]
 
 
@@ -143,7 +171,7 @@ def schema_errors(config, schema):
         # An if/then failure repeats as the inner error; keep the inner one.
         if error.validator in ("if", "then"):
             continue
-        lines += _short(error)
+        lines += _short(error, schema)
     return list(dict.fromkeys(lines))
 
 
