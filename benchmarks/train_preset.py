@@ -52,6 +52,7 @@ def main():
     parser.add_argument("--max-seconds", type=float, default=0, help="stop after the epoch crossing this")
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: all)")
     parser.add_argument("--label", default="", help="name printed in the RESULT line")
+    parser.add_argument("--save", help="write the trained model here (.keras), e.g. to try test-time augmentation")
     args = parser.parse_args()
     if not Path(args.raw).is_file():
         presets = " ".join(args.configfile) or "PRESET.yaml"
@@ -93,6 +94,8 @@ def main():
         model, dataset, config["train"], config["seed"], f"/tmp/train_preset_{args.label}", callbacks=callbacks
     )
     wall = time.perf_counter() - start
+    if args.save:
+        model.save(args.save)
     seconds = history["seconds"].to_numpy()
     steady = float(np.median(seconds[1:])) if len(seconds) > 1 else float(seconds[0])
     images = len(dataset.y_train) if not config["train"]["steps_per_epoch"] else (
