@@ -5,8 +5,6 @@ All scores come from scikit-learn. Labels are FER2013 class indices 0..6
 sentences show them as percentages.
 """
 
-import re
-
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -21,6 +19,8 @@ LABELS = list(range(NUM_CLASSES))
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 0
+# Columns of the metrics table taken from each model's record.
+RECORD_COLUMNS = ["parameters", "epochs", "best_epoch", "train_seconds"]
 PAIR_COLUMNS = [
     "rank",
     "true",
@@ -59,28 +59,6 @@ def split_labels_and_probs(dataset, predictions, split, tta_flip=False):
             "the predictions do not belong to this dataset (rerun predict_model)"
         )
     return np.asarray(y_true, dtype=int), probs
-
-
-def read_parameters(summary_path):
-    """The ``parameters: <int>`` line of a model's summary.txt."""
-    with open(summary_path) as f:
-        for line in f:
-            match = re.match(r"\s*parameters:\s*(\d+)\s*$", line)
-            if match:
-                return int(match.group(1))
-    raise ValueError(f"{summary_path}: no 'parameters: <int>' line")
-
-
-def history_stats(history):
-    """Epochs trained, best epoch (1-based, highest val_accuracy) and training seconds."""
-    if len(history) == 0:
-        raise ValueError("training history is empty")
-    best = int(history["epoch"].iloc[int(np.argmax(history["val_accuracy"].to_numpy()))])
-    return {
-        "epochs": len(history),
-        "best_epoch": best,
-        "train_seconds": float(history["seconds"].sum()),
-    }
 
 
 # --- scores -------------------------------------------------------------------------------------
@@ -218,9 +196,11 @@ INTERVAL_COLUMNS = [
 ]
 
 
-def model_row(model, parameters, history, dataset, predictions, test_seen=None):
+def model_row(model, facts, dataset, predictions, test_seen=None):
     """One row of the metrics table (a dict, columns in table order).
 
+    First the model's size and training from its record (``facts``, from
+    ``record.read``): parameters, epochs, best epoch, training seconds.
     Validation scores use the plain predictions; ``val_accuracy_flip`` shows
     what flip TTA adds. Test accuracy uses ``dataset.y_test`` and is NaN
     (an empty cell in the CSV) when the test labels are unknown.
@@ -234,7 +214,7 @@ def model_row(model, parameters, history, dataset, predictions, test_seen=None):
     val_pred = probs.argmax(axis=1)
     val = scores(y_val, val_pred)
     _, probs_flip = split_labels_and_probs(dataset, predictions, "validation", tta_flip=True)
-    row = {"model": model, "parameters": int(parameters), **history_stats(history)}
+    row = {"model": model, **{key: facts[key] for key in RECORD_COLUMNS}}
     row["val_accuracy"] = val.pop("accuracy")
     row["val_accuracy_flip"] = float(accuracy_score(y_val, probs_flip.argmax(axis=1)))
     row.update(val)
