@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import f1_score
 
 from conftest import merge
-from fer_workflow import CLASS_NAMES, data, metrics, record
+from fer_workflow import CLASS_NAMES, data, metrics, record, tables
 from fer_workflow.data import Dataset
 from fer_workflow.plots import evaluation, save
 
@@ -107,8 +107,8 @@ def test_pair_sentence():
     counts = np.zeros((7, 7), dtype=int)
     counts[1, 1], counts[1, 0] = 36, 12
     pair = metrics.most_confused_pairs(counts, k=1).iloc[0]
-    assert metrics.pair_sentence(pair) == "25% of Disgust predicted as Angry (12 of 48)"
-    assert metrics.format_percent(0.004) == "0.4%"
+    assert tables.pair_sentence(pair) == "25% of Disgust predicted as Angry (12 of 48)"
+    assert tables.format_percent(0.004) == "0.4%"
 
 
 def history_frame():
@@ -205,14 +205,14 @@ def test_metrics_markdown_has_table_and_sentences():
         ]
     )
     pairs = {"cnn": metrics.most_confused_pairs(pairs_counts(), k=2, split="validation")}
-    text = metrics.metrics_markdown(table, pairs)
+    text = tables.metrics_markdown(table, pairs)
     assert "| model | parameters | train_seconds | val_accuracy | test_accuracy |" in text
     assert "| cnn | 1234 | 12.3 | 0.500 |  |" in text
     assert "## Most-confused pairs: cnn (validation)" in text
     assert "1. 30% of Disgust predicted as Angry (6 of 20)" in text
     assert "2. 30% of Angry predicted as Disgust (3 of 10)" in text
 
-    page = metrics.metrics_html(table, pairs)
+    page = tables.metrics_html(table, pairs)
     assert page.startswith("<html>") and page.rstrip().endswith("</html>")
     headers = re.findall(r"<th>(.*?)</th>", page)
     cells = re.findall(r"<td>(.*?)</td>", page)
@@ -296,7 +296,7 @@ def test_evaluation_outputs_of_the_tiny_run(completed_tiny_workflow):
     text = wf.path("results/metrics.md").read_text()
     assert "## Most-confused pairs: cnn (validation)" in text
     for _, pair in pairs.iterrows():
-        assert metrics.pair_sentence(pair) in text
+        assert tables.pair_sentence(pair) in text
 
     submission = pd.read_csv(wf.path("results/submission.csv"))
     assert submission["id"].tolist() == ds.test_ids.tolist()
@@ -411,11 +411,11 @@ def test_model_row_reports_intervals_and_the_unseen_test_subset():
         metrics.wilson_interval(1, 3)
     )
     table = pd.DataFrame([row])
-    text = metrics.metrics_markdown(table, {})
+    text = tables.metrics_markdown(table, {})
     assert "Wilson" in text and "bootstrap" in text
     assert "- cnn: validation accuracy 0.700 [0.397, 0.892]; macro-F1" in text
     assert "accuracy on the 3 test images with no copy in the training file 0.333 [" in text
-    assert "Wilson" in metrics.metrics_html(table, {})
+    assert "Wilson" in tables.metrics_html(table, {})
 
 
 def test_model_row_without_test_labels_leaves_test_intervals_empty():
