@@ -6,7 +6,7 @@ from fer_workflow import runtime
 
 runtime.setup(snakemake, tensorflow=True)  # noqa: F821 (snakemake is injected)
 
-from fer_workflow import data, models, record, training  # noqa: E402
+from fer_workflow import data, models, record, resume, training  # noqa: E402
 
 params, output = snakemake.params, snakemake.output  # noqa: F821
 name = snakemake.wildcards.model  # noqa: F821
@@ -43,4 +43,4 @@ facts = record.describe(
 record.write(facts, output.record)
 with open(output.summary, "w") as f:
     f.write(training.summary_text(model, extra))
-training.clear_backup(params.backup_dir)
+resume.clear_backup(params.backup_dir)

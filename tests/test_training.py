@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, tiny_config
-from fer_workflow import record, training
+from fer_workflow import record, resume, training
 
 # A tiny training run in a fresh process (seeds and Keras state start clean):
 # 140 random faces whose class shows as a bright corner patch. With KILL_AT=k
@@ -112,7 +112,7 @@ def test_history_and_same_seed_same_numbers(child):
     assert "val_accuracy" in first.stdout and "lr 0.01" in first.stdout
     # The backup stays until the caller has written the outputs.
     assert json.loads((child.backup / "state.json").read_text())["epoch"] == 4
-    training.clear_backup(child.backup)
+    resume.clear_backup(child.backup)
 
     second = child("second")
     assert second.returncode == 0, second.stderr[-3000:]
