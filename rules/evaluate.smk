@@ -54,8 +54,7 @@ rule plot_confusion_matrix:
 rule metrics_table:
     input:
         predictions=expand(R("eval/predictions_{model}.npz"), model=MODELS),
-        histories=expand(R("models/{model}.history.csv"), model=MODELS),
-        summaries=expand(R("models/{model}.summary.txt"), model=MODELS),
+        records=expand(R("models/{model}.json"), model=MODELS),
         pairs=expand(R("eval/confused_pairs_{model}.csv"), model=MODELS),
         dataset=R("data/dataset.npz"),
         # the whole training file: which test images have a copy in it

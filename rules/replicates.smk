@@ -9,6 +9,7 @@ rule train_replicate:
     output:
         model=R("replicates/{model}_seed{seed}.keras"),
         history=R("replicates/{model}_seed{seed}.history.csv"),
+        record=R("replicates/{model}_seed{seed}.json"),
         summary=R("replicates/{model}_seed{seed}.summary.txt"),
     log:
         R("logs/train_replicate_{model}_seed{seed}.log"),

@@ -8,6 +8,8 @@ rule train_model:
     output:
         model=R("models/{model}.keras"),
         history=R("models/{model}.history.csv"),
+        # the facts other rules read (parameters, FLOPs, epochs, ...)
+        record=R("models/{model}.json"),
         summary=R("models/{model}.summary.txt"),
     log:
         R("logs/train_{model}.log"),
@@ -34,7 +36,7 @@ rule train_model:
 rule plot_learning_curves:
     input:
         histories=expand(R("models/{model}.history.csv"), model=MODELS),
-        summaries=expand(R("models/{model}.summary.txt"), model=MODELS),
+        records=expand(R("models/{model}.json"), model=MODELS),
     output:
         figure=report(
             R("figures/learning_curves.png"),

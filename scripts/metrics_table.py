@@ -5,7 +5,7 @@ accuracy on the test images that have no copy in the training file."""
 
 import pandas as pd
 
-from fer_workflow import data, metrics, predict, readers, runtime
+from fer_workflow import data, metrics, predict, readers, record, runtime, tables
 
 runtime.setup(snakemake)
 
@@ -15,18 +15,16 @@ test_seen = data.copies_in(dataset.x_test, readers.Raw.load(snakemake.input.raw)
 inputs = zip(
     snakemake.params.models,
     snakemake.input.predictions,
-    snakemake.input.histories,
-    snakemake.input.summaries,
+    snakemake.input.records,
     snakemake.input.pairs,
     strict=True,
 )
 rows, pairs = [], {}
-for model, predictions, history, summary, pairs_csv in inputs:
+for model, predictions, record_json, pairs_csv in inputs:
     rows.append(
         metrics.model_row(
             model,
-            metrics.read_parameters(summary),
-            pd.read_csv(history),
+            record.read(record_json),
             dataset,
             predict.load(predictions),
             test_seen=test_seen,
@@ -35,10 +33,10 @@ for model, predictions, history, summary, pairs_csv in inputs:
     pairs[model] = pd.read_csv(pairs_csv)
 
 table = pd.DataFrame(rows)
-markdown = metrics.metrics_markdown(table, pairs)
+markdown = tables.metrics_markdown(table, pairs)
 print(markdown)
 table.to_csv(snakemake.output.csv, index=False)
 with open(snakemake.output.md, "w") as f:
     f.write(markdown)
 with open(snakemake.output.html, "w") as f:
-    f.write(metrics.metrics_html(table, pairs))
+    f.write(tables.metrics_html(table, pairs))

@@ -1,7 +1,7 @@
 """Rule plot_confusion_matrix: the row-normalized confusion matrix of one model
 on the configured split, and its most-confused class pairs."""
 
-from fer_workflow import data, metrics, plots, predict, runtime
+from fer_workflow import data, metrics, plots, predict, runtime, tables
 from fer_workflow.plots import evaluation
 
 runtime.setup(snakemake)
@@ -16,7 +16,7 @@ counts = metrics.confusion_counts(y_true, y_pred)
 accuracy = float((y_true == y_pred).mean())
 pairs = metrics.most_confused_pairs(counts, snakemake.params.top_k, split=split)
 for _, pair in pairs.iterrows():
-    print(metrics.pair_sentence(pair))
+    print(tables.pair_sentence(pair))
 
 figure = evaluation.confusion_matrix_figure(counts, snakemake.wildcards.model, split, accuracy)
 pairs.to_csv(snakemake.output.pairs, index=False)

@@ -1,19 +1,20 @@
 """Rule train_model: build the CNN or the parameter-matched DNN, train it,
-write the model, its history and its summary."""
+write the model, its history, its record (the facts other rules read) and
+its summary (the same for people)."""
 
 from fer_workflow import runtime
 
 runtime.setup(snakemake, tensorflow=True)  # noqa: F821 (snakemake is injected)
 
-from fer_workflow import data, models, training  # noqa: E402
+from fer_workflow import data, models, record, resume, training  # noqa: E402
 
 params, output = snakemake.params, snakemake.output  # noqa: F821
 name = snakemake.wildcards.model  # noqa: F821
 augment = params.train["augment"]
 
-training.set_precision(params.train)
+policy = training.set_precision(params.train)
 cnn = models.build_cnn(params.cnn, augment)
-extra = {}
+extra, dnn = {}, None
 if name == "cnn":
     model = cnn
 else:
@@ -21,9 +22,12 @@ else:
     target = cnn.count_params()
     widths = models.match_dnn_widths(target, params.dnn["hidden_ratios"], params.dnn["batch_norm"])
     model = models.build_dnn(widths, params.dnn, augment)
-    extra = {
-        "matched_to_cnn_parameters": target,
-        **models.describe_widths(widths, params.dnn["hidden_ratios"]),
+    described = models.describe_widths(widths, params.dnn["hidden_ratios"])
+    extra = {"matched_to_cnn_parameters": target, **described}
+    dnn = {
+        "hidden_widths": [int(w) for w in widths],
+        "hidden_ratios": [float(r) for r in params.dnn["hidden_ratios"]],
+        "matched_to_cnn_parameters": int(target),
     }
     print(f"DNN widths {widths}: {model.count_params()} parameters, CNN {target}", flush=True)
 
@@ -33,6 +37,10 @@ history = training.train(model, dataset, params.train, params.seed, params.backu
 # Saved without the training-only augmentation layer: loads with plain Keras.
 models.inference_model(model).save(output.model)
 history.to_csv(output.history, index=False)
+facts = record.describe(
+    model, history, flops=models.count_flops(model), precision_policy=policy, seed=params.seed, dnn=dnn
+)
+record.write(facts, output.record)
 with open(output.summary, "w") as f:
     f.write(training.summary_text(model, extra))
-training.clear_backup(params.backup_dir)
+resume.clear_backup(params.backup_dir)

@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import f1_score
 
 from conftest import merge
-from fer_workflow import CLASS_NAMES, data, metrics
+from fer_workflow import CLASS_NAMES, data, metrics, record, tables
 from fer_workflow.data import Dataset
 from fer_workflow.plots import evaluation, save
 
@@ -107,29 +107,8 @@ def test_pair_sentence():
     counts = np.zeros((7, 7), dtype=int)
     counts[1, 1], counts[1, 0] = 36, 12
     pair = metrics.most_confused_pairs(counts, k=1).iloc[0]
-    assert metrics.pair_sentence(pair) == "25% of Disgust predicted as Angry (12 of 48)"
-    assert metrics.format_percent(0.004) == "0.4%"
-
-
-def test_read_parameters_and_history_stats(tmp_path):
-    summary = tmp_path / "cnn.summary.txt"
-    summary.write_text("Model: cnn\n Total params: 1,234\n\nparameters: 1234\ntrainable_parameters: 1200\n")
-    assert metrics.read_parameters(summary) == 1234
-    summary.write_text("no count here\n")
-    with pytest.raises(ValueError, match="parameters"):
-        metrics.read_parameters(summary)
-    history = pd.DataFrame(
-        {
-            "epoch": [1, 2, 3, 4],
-            "loss": [2.0, 1.5, 1.2, 1.1],
-            "accuracy": [0.2, 0.3, 0.4, 0.5],
-            "val_loss": [2.0, 1.6, 1.4, 1.5],
-            "val_accuracy": [0.2, 0.35, 0.4, 0.38],
-            "learning_rate": [1e-3] * 4,
-            "seconds": [10.0, 9.5, 9.5, 11.0],
-        }
-    )
-    assert metrics.history_stats(history) == {"epochs": 4, "best_epoch": 3, "train_seconds": 40.0}
+    assert tables.pair_sentence(pair) == "25% of Disgust predicted as Angry (12 of 48)"
+    assert tables.format_percent(0.004) == "0.4%"
 
 
 def history_frame():
@@ -144,6 +123,11 @@ def history_frame():
     )
 
 
+def facts(parameters):
+    """A model's record as ``record.read`` gives it (the fields the table takes)."""
+    return {"model": "cnn", "parameters": parameters, "flops": 99, **record.history_stats(history_frame())}
+
+
 def test_model_row_uses_validation_and_test_labels():
     # Validation: predictions right on 7 of 10. Test: distinct labels, predictions right on 1 of 4.
     y_test = [5, 5, 6, 6]
@@ -155,7 +139,7 @@ def test_model_row_uses_validation_and_test_labels():
         "test_probs": one_hot([5, 0, 0, 0]),
         "test_probs_flip": one_hot([5, 5, 6, 0], high=0.99),
     }
-    row = metrics.model_row("cnn", 1234, history_frame(), ds, predictions)
+    row = metrics.model_row("cnn", facts(1234), ds, predictions)
     assert row["model"] == "cnn" and row["parameters"] == 1234
     assert row["epochs"] == 2 and row["best_epoch"] == 1 and row["train_seconds"] == 3.0
     assert row["val_accuracy"] == pytest.approx(0.7)
@@ -188,7 +172,7 @@ def test_model_row_without_test_labels_leaves_test_accuracy_empty(tmp_path):
         "test_probs": one_hot([0, 1, 2]),
         "test_probs_flip": one_hot([0, 1, 2]),
     }
-    row = metrics.model_row("dnn", 10, history_frame(), ds, predictions)
+    row = metrics.model_row("dnn", facts(10), ds, predictions)
     assert np.isnan(row["test_accuracy"]) and np.isnan(row["test_accuracy_flip"])
     table = pd.DataFrame([row])
     table.to_csv(tmp_path / "m.csv", index=False)
@@ -221,14 +205,14 @@ def test_metrics_markdown_has_table_and_sentences():
         ]
     )
     pairs = {"cnn": metrics.most_confused_pairs(pairs_counts(), k=2, split="validation")}
-    text = metrics.metrics_markdown(table, pairs)
+    text = tables.metrics_markdown(table, pairs)
     assert "| model | parameters | train_seconds | val_accuracy | test_accuracy |" in text
     assert "| cnn | 1234 | 12.3 | 0.500 |  |" in text
     assert "## Most-confused pairs: cnn (validation)" in text
     assert "1. 30% of Disgust predicted as Angry (6 of 20)" in text
     assert "2. 30% of Angry predicted as Disgust (3 of 10)" in text
 
-    page = metrics.metrics_html(table, pairs)
+    page = tables.metrics_html(table, pairs)
     assert page.startswith("<html>") and page.rstrip().endswith("</html>")
     headers = re.findall(r"<th>(.*?)</th>", page)
     cells = re.findall(r"<td>(.*?)</td>", page)
@@ -279,8 +263,18 @@ def test_evaluation_outputs_of_the_tiny_run(completed_tiny_workflow):
     ]
     assert [c for c in table.columns if c.startswith("recall_")] == [f"recall_{c}" for c in CLASS_NAMES]
     cnn = table.iloc[0]
-    assert cnn["parameters"] == metrics.read_parameters(wf.path("results/models/cnn.summary.txt"))
-    assert 1 <= cnn["best_epoch"] <= cnn["epochs"] <= wf.config["train"]["epochs"]
+    # Size and training come from the model's record, which agrees with its history.
+    facts = record.read(wf.path("results/models/cnn.json"))
+    assert [cnn[c] for c in ("parameters", "epochs", "best_epoch")] == [
+        facts["parameters"],
+        facts["epochs"],
+        facts["best_epoch"],
+    ]
+    assert cnn["train_seconds"] == pytest.approx(facts["train_seconds"], rel=1e-12)
+    history = pd.read_csv(wf.path("results/models/cnn.history.csv"))
+    assert cnn["epochs"] == len(history) <= wf.config["train"]["epochs"]
+    assert cnn["best_epoch"] == history["epoch"][history["val_accuracy"].idxmax()]
+    assert cnn["train_seconds"] == pytest.approx(history["seconds"].sum(), rel=1e-12)
     y_val = ds.y_val
     assert cnn["val_accuracy"] == pytest.approx(np.mean(preds["val_probs"].argmax(axis=1) == y_val))
     # Built-in data knows its test labels: test accuracy is scored against y_test.
@@ -302,7 +296,7 @@ def test_evaluation_outputs_of_the_tiny_run(completed_tiny_workflow):
     text = wf.path("results/metrics.md").read_text()
     assert "## Most-confused pairs: cnn (validation)" in text
     for _, pair in pairs.iterrows():
-        assert metrics.pair_sentence(pair) in text
+        assert tables.pair_sentence(pair) in text
 
     submission = pd.read_csv(wf.path("results/submission.csv"))
     assert submission["id"].tolist() == ds.test_ids.tolist()
@@ -401,7 +395,7 @@ def test_model_row_reports_intervals_and_the_unseen_test_subset():
         "test_probs_flip": one_hot([5, 0, 6, 0, 0]),
     }
     seen = np.array([True, False, False, False, True])  # unseen: 1, 2, 3 -> 1 of 3 right
-    row = metrics.model_row("cnn", 1, history_frame(), ds, predictions, test_seen=seen)
+    row = metrics.model_row("cnn", facts(1), ds, predictions, test_seen=seen)
     assert list(row)[-len(metrics.INTERVAL_COLUMNS) :] == metrics.INTERVAL_COLUMNS
     assert (row["val_accuracy_low"], row["val_accuracy_high"]) == pytest.approx(
         (0.396778, 0.892209), abs=1e-6
@@ -417,11 +411,11 @@ def test_model_row_reports_intervals_and_the_unseen_test_subset():
         metrics.wilson_interval(1, 3)
     )
     table = pd.DataFrame([row])
-    text = metrics.metrics_markdown(table, {})
+    text = tables.metrics_markdown(table, {})
     assert "Wilson" in text and "bootstrap" in text
     assert "- cnn: validation accuracy 0.700 [0.397, 0.892]; macro-F1" in text
     assert "accuracy on the 3 test images with no copy in the training file 0.333 [" in text
-    assert "Wilson" in metrics.metrics_html(table, {})
+    assert "Wilson" in tables.metrics_html(table, {})
 
 
 def test_model_row_without_test_labels_leaves_test_intervals_empty():
@@ -432,7 +426,7 @@ def test_model_row_without_test_labels_leaves_test_intervals_empty():
         "test_probs": one_hot([0, 1]),
         "test_probs_flip": one_hot([0, 1]),
     }
-    row = metrics.model_row("dnn", 1, history_frame(), ds, predictions, test_seen=np.array([False, True]))
+    row = metrics.model_row("dnn", facts(1), ds, predictions, test_seen=np.array([False, True]))
     assert np.isfinite(row["val_accuracy_low"]) and np.isfinite(row["macro_f1_high"])
     test_columns = [c for c in metrics.INTERVAL_COLUMNS if c.startswith("test_")]
     assert all(np.isnan(row[c]) for c in test_columns)

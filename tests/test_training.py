@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, tiny_config
-from fer_workflow import training
+from fer_workflow import record, resume, training
 
 # A tiny training run in a fresh process (seeds and Keras state start clean):
 # 140 random faces whose class shows as a bright corner patch. With KILL_AT=k
@@ -112,7 +112,7 @@ def test_history_and_same_seed_same_numbers(child):
     assert "val_accuracy" in first.stdout and "lr 0.01" in first.stdout
     # The backup stays until the caller has written the outputs.
     assert json.loads((child.backup / "state.json").read_text())["epoch"] == 4
-    training.clear_backup(child.backup)
+    resume.clear_backup(child.backup)
 
     second = child("second")
     assert second.returncode == 0, second.stderr[-3000:]
@@ -275,14 +275,6 @@ def test_learning_curves_figure():
     assert any("1,234" in label for label in labels) and any("1,240" in label for label in labels)
 
 
-def parameters(summary):
-    return int(
-        next(line for line in summary.read_text().splitlines() if line.startswith("parameters:")).split(":")[
-            1
-        ]
-    )
-
-
 @pytest.mark.slow
 def test_workflow_trains_both_models_matched(completed_tiny_workflow):
     wf = completed_tiny_workflow
@@ -295,14 +287,21 @@ def test_workflow_trains_both_models_matched(completed_tiny_workflow):
         log = wf.path(f"results/logs/train_{model}.log").read_text()
         assert f"epoch {wf.config['train']['epochs']}/" in log
         assert wf.path(f"results/benchmarks/train_{model}.tsv").exists()
-    cnn, dnn = (
-        parameters(wf.path("results/models/cnn.summary.txt")),
-        parameters(wf.path("results/models/dnn.summary.txt")),
-    )
-    assert abs(dnn - cnn) <= 0.01 * cnn
-    summary = wf.path("results/models/dnn.summary.txt").read_text()
-    assert f"matched_to_cnn_parameters: {cnn}" in summary
+    cnn, dnn = (record.read(wf.path(f"results/models/{model}.json")) for model in ("cnn", "dnn"))
+    assert abs(dnn["parameters"] - cnn["parameters"]) <= 0.01 * cnn["parameters"]
     # TINY's CNN: the DNN's widths follow dnn.hidden_ratios exactly.
+    assert dnn["dnn"] == {
+        "hidden_widths": [16, 8, 4],
+        "hidden_ratios": [1.0, 0.5, 0.25],
+        "matched_to_cnn_parameters": cnn["parameters"],
+    }
+    assert cnn["widths"] == {"block1_conv1": 8, "block2_conv1": 12, "dense1": 21, "logits": 7}
+    assert cnn["seed"] == wf.config["seed"] and cnn["precision_policy"] == "float32"
+    assert cnn["flops"] > dnn["flops"] > 2 * 2304 * 16
+    # The summary says the same for people.
+    summary = wf.path("results/models/dnn.summary.txt").read_text()
+    assert f"parameters: {dnn['parameters']}\n" in summary
+    assert f"matched_to_cnn_parameters: {cnn['parameters']}" in summary
     assert "dnn_widths: 16 8 4\n" in summary and "dnn_width_ratios: 1 : 0.5 : 0.25\n" in summary
     assert "dnn_hidden_ratios: 1 : 0.5 : 0.25\n" in summary
     assert wf.path("results/figures/learning_curves.png").stat().st_size > 0

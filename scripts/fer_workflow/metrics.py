@@ -1,11 +1,10 @@
-"""Evaluation numbers: the metrics table, confusion matrices, most-confused pairs.
+"""Evaluation numbers: the metrics table's rows, 95% intervals, confusion
+matrices, most-confused pairs. ``fer_workflow.tables`` writes them as text.
 
 All scores come from scikit-learn. Labels are FER2013 class indices 0..6
 (``fer_workflow.CLASS_NAMES``). Rates are fractions in 0..1; figures and
 sentences show them as percentages.
 """
-
-import re
 
 import numpy as np
 import pandas as pd
@@ -21,6 +20,8 @@ LABELS = list(range(NUM_CLASSES))
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 0
+# Columns of the metrics table taken from each model's record.
+RECORD_COLUMNS = ["parameters", "epochs", "best_epoch", "train_seconds"]
 PAIR_COLUMNS = [
     "rank",
     "true",
@@ -59,28 +60,6 @@ def split_labels_and_probs(dataset, predictions, split, tta_flip=False):
             "the predictions do not belong to this dataset (rerun predict_model)"
         )
     return np.asarray(y_true, dtype=int), probs
-
-
-def read_parameters(summary_path):
-    """The ``parameters: <int>`` line of a model's summary.txt."""
-    with open(summary_path) as f:
-        for line in f:
-            match = re.match(r"\s*parameters:\s*(\d+)\s*$", line)
-            if match:
-                return int(match.group(1))
-    raise ValueError(f"{summary_path}: no 'parameters: <int>' line")
-
-
-def history_stats(history):
-    """Epochs trained, best epoch (1-based, highest val_accuracy) and training seconds."""
-    if len(history) == 0:
-        raise ValueError("training history is empty")
-    best = int(history["epoch"].iloc[int(np.argmax(history["val_accuracy"].to_numpy()))])
-    return {
-        "epochs": len(history),
-        "best_epoch": best,
-        "train_seconds": float(history["seconds"].sum()),
-    }
 
 
 # --- scores -------------------------------------------------------------------------------------
@@ -218,9 +197,11 @@ INTERVAL_COLUMNS = [
 ]
 
 
-def model_row(model, parameters, history, dataset, predictions, test_seen=None):
+def model_row(model, facts, dataset, predictions, test_seen=None):
     """One row of the metrics table (a dict, columns in table order).
 
+    First the model's size and training from its record (``facts``, from
+    ``record.read``): parameters, epochs, best epoch, training seconds.
     Validation scores use the plain predictions; ``val_accuracy_flip`` shows
     what flip TTA adds. Test accuracy uses ``dataset.y_test`` and is NaN
     (an empty cell in the CSV) when the test labels are unknown.
@@ -234,7 +215,7 @@ def model_row(model, parameters, history, dataset, predictions, test_seen=None):
     val_pred = probs.argmax(axis=1)
     val = scores(y_val, val_pred)
     _, probs_flip = split_labels_and_probs(dataset, predictions, "validation", tta_flip=True)
-    row = {"model": model, "parameters": int(parameters), **history_stats(history)}
+    row = {"model": model, **{key: facts[key] for key in RECORD_COLUMNS}}
     row["val_accuracy"] = val.pop("accuracy")
     row["val_accuracy_flip"] = float(accuracy_score(y_val, probs_flip.argmax(axis=1)))
     row.update(val)
@@ -305,117 +286,3 @@ def most_confused_pairs(counts, k, split="validation"):
         for rank, (neg_rate, _, t, p) in enumerate(rows[: int(k)], start=1)
     ]
     return pd.DataFrame(table, columns=PAIR_COLUMNS)
-
-
-def format_percent(rate):
-    """0.25 -> '25%'; small rates keep one decimal (0.004 -> '0.4%')."""
-    pct = 100 * rate
-    return f"{pct:.0f}%" if pct >= 10 or pct == round(pct) else f"{pct:.1f}%"
-
-
-def pair_sentence(pair):
-    """'25% of Disgust predicted as Angry (12 of 48)' for one row of the pairs table."""
-    return (
-        f"{format_percent(pair['rate'])} of {pair['true_name']} predicted as "
-        f"{pair['predicted_name']} ({pair['count']} of {pair['support']})"
-    )
-
-
-# --- table --------------------------------------------------------------------------------------
-
-
-def markdown_table(table, digits=3, column_digits=None):
-    """A DataFrame as a GitHub Markdown table (floats rounded, NaN as an empty cell)."""
-    column_digits = column_digits or {}
-
-    def cell(column, value):
-        if isinstance(value, float | np.floating):
-            return "" if np.isnan(value) else f"{value:.{column_digits.get(column, digits)}f}"
-        return str(value)
-
-    columns = list(table.columns)
-    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    for row in table.itertuples(index=False):
-        lines.append("| " + " | ".join(cell(c, v) for c, v in zip(columns, row, strict=True)) + " |")
-    return "\n".join(lines)
-
-
-def _with_interval(row, column, what):
-    """'validation accuracy 0.947 [0.931, 0.960]', or None when the column is missing or NaN."""
-    value = row.get(column, float("nan"))
-    if value is None or np.isnan(value):
-        return None
-    return f"{what} {value:.3f} [{row[f'{column}_low']:.3f}, {row[f'{column}_high']:.3f}]"
-
-
-INTERVAL_NOTE = (
-    f"95% intervals in brackets: Wilson score interval for accuracies, percentile bootstrap "
-    f"over images ({BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED}) for macro-F1; "
-    "plain predictions (no flip TTA)."
-)
-
-
-def interval_sentences(table):
-    """One line per model with each score and its 95% interval (empty if the table has none)."""
-    if "val_accuracy_low" not in table.columns:
-        return []
-    lines = []
-    for row in table.to_dict("records"):
-        parts = [
-            _with_interval(row, "val_accuracy", "validation accuracy"),
-            _with_interval(row, "macro_f1", "macro-F1"),
-            _with_interval(row, "test_accuracy", "test accuracy"),
-            _with_interval(row, "test_macro_f1", "test macro-F1"),
-            _with_interval(
-                row,
-                "test_unseen_accuracy",
-                f"accuracy on the {row.get('test_unseen_images', 0):.0f} test images "
-                "with no copy in the training file",
-            ),
-        ]
-        lines.append(f"{row['model']}: " + "; ".join(p for p in parts if p))
-    return lines
-
-
-def metrics_markdown(table, pairs_by_model):
-    """metrics.md: the table, then each model's most-confused pairs as sentences."""
-    parts = ["# Metrics", "", markdown_table(table, column_digits={"train_seconds": 1}), ""]
-    sentences = interval_sentences(table)
-    if sentences:
-        parts += [INTERVAL_NOTE, ""] + [f"- {line}" for line in sentences] + [""]
-    for model, pairs in pairs_by_model.items():
-        split = pairs["split"].iloc[0] if len(pairs) else "validation"
-        parts.append(f"## Most-confused pairs: {model} ({split})")
-        parts.append("")
-        if len(pairs) == 0:
-            parts.append("No class was confused with another.")
-        parts += [f"{int(pair['rank'])}. {pair_sentence(pair)}" for _, pair in pairs.iterrows()]
-        parts.append("")
-    return "\n".join(parts)
-
-
-HTML_STYLE = """
-body { font-family: sans-serif; margin: 1em; color: #222; }
-table { border-collapse: collapse; font-size: 14px; }
-th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
-th { background: #f0f0f0; }
-td:first-child, th:first-child { text-align: left; font-weight: bold; }
-"""
-
-
-def metrics_html(table, pairs_by_model):
-    """metrics.html: the same content as metrics.md as one small page, so the
-    HTML report shows the table in place (it embeds HTML results in the page)."""
-    shown = table.round(3).astype(object).where(table.notna(), "")
-    parts = [f"<html><head><meta charset='utf-8'><style>{HTML_STYLE}</style></head><body>"]
-    parts += ["<h2>Metrics</h2>", shown.to_html(index=False, border=0)]
-    sentences = interval_sentences(table)
-    if sentences:
-        parts += [f"<p>{INTERVAL_NOTE}</p><ul>"] + [f"<li>{line}</li>" for line in sentences] + ["</ul>"]
-    for model, pairs in pairs_by_model.items():
-        split = pairs["split"].iloc[0] if len(pairs) else "validation"
-        parts.append(f"<h3>Most-confused pairs: {model} ({split})</h3><ol>")
-        parts += [f"<li>{pair_sentence(pair)}</li>" for _, pair in pairs.iterrows()]
-        parts.append("</ol>" if len(pairs) else "</ol><p>No class was confused with another.</p>")
-    parts.append("</body></html>")
-    return "\n".join(parts)

@@ -4,12 +4,9 @@ Only the ``keras`` API is used, so training runs under any Keras backend.
 Inputs stay in memory as NumPy float32 arrays; Keras slices the batches, so
 there is no per-batch Python work. The test split is never touched here.
 
-Resuming: Keras' ``BackupAndRestore`` keeps the weights and the epoch but not
-the state of early stopping and learning-rate reduction, nor the history.
-``_Backup`` saves all of that after every epoch into the backup folder, bound
-by a fingerprint to the model, the recipe, the seed and the data; a later
-``train`` call with the same fingerprint continues after the last finished
-epoch, one with another fingerprint discards the backup.
+Resuming (``fer_workflow.resume``): after every epoch the run is backed up;
+a later ``train`` call of the same run continues after the last finished
+epoch.
 
 Exact resume: a resumed run gives the same history and weights as an
 uninterrupted one. Everything random in an epoch is a function of
@@ -18,25 +15,19 @@ order of the training images (``epoch_order``) and the state of every
 ``SeedGenerator`` of the model (augmentation, dropout; ``reseed``) are set at
 the start of each epoch. So each epoch is its own ``fit`` call, over the
 images in that epoch's order; early stopping and learning-rate reduction
-keep their state across the calls (``_persistent``). The weights file holds
-the optimizer's slots and step count too.
+keep their state across the calls (``_persistent``).
 """
 
-import hashlib
-import json
-import os
-import shutil
 import time
 
 import keras
 import numpy as np
 import pandas as pd
 
-from fer_workflow import NUM_CLASSES
+from fer_workflow import NUM_CLASSES, resume
 from fer_workflow.data import as_model_input
 
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds"]
-STATE_FILE = "state.json"
 
 
 def cpu_has_bf16(cpuinfo="/proc/cpuinfo"):
@@ -115,21 +106,6 @@ def class_weights(labels, enabled):
     return {i: float(w) for i, w in enumerate(weights)}
 
 
-def fingerprint(model, train_cfg, seed, dataset):
-    """Hash of everything a backup depends on: architecture, recipe, seed, data."""
-    h = hashlib.sha256()
-    h.update(model.to_json().encode())
-    h.update(json.dumps(train_cfg, sort_keys=True).encode())
-    h.update(str(seed).encode())
-    for array in (dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val):
-        h.update(np.ascontiguousarray(array).tobytes())
-    return h.hexdigest()
-
-
-def _current_lr(model):
-    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-
-
 def _persistent(callback_class):
     """``callback_class`` whose state is set up once, at construction, and kept
     across ``fit`` calls (one per epoch here): Keras resets it in
@@ -187,22 +163,16 @@ def reseed(model, seed, epoch):
         state.assign(np.array([value, 0]).astype(state.dtype))
 
 
-class _Backup(keras.callbacks.Callback):
-    """Logs each epoch and saves everything needed to resume after it.
+class _EpochLog(keras.callbacks.Callback):
+    """Appends each epoch's row (``HISTORY_COLUMNS``) to ``history`` and logs it."""
 
-    Must come after EarlyStopping and ReduceLROnPlateau in the callback list,
-    so that it sees their state after the epoch.
-    """
-
-    def __init__(self, backup_dir, key, epochs, history, early_stopping, reduce_lr, log):
+    def __init__(self, epochs, history, log):
         super().__init__()
-        self.dir, self.key, self.epochs = backup_dir, key, epochs
-        self.history, self.es, self.rlr = history, early_stopping, reduce_lr
-        self.log = log
+        self.epochs, self.history, self.log = epochs, history, log
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
-        self.lr = _current_lr(self.model)
+        self.lr = resume.current_learning_rate(self.model)
 
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch + 1, **{k: float(logs[k]) for k in HISTORY_COLUMNS[1:5]}}
@@ -213,99 +183,6 @@ class _Backup(keras.callbacks.Callback):
             f"accuracy {row['accuracy']:.4f} val_loss {row['val_loss']:.4f} "
             f"val_accuracy {row['val_accuracy']:.4f} lr {row['learning_rate']:.3g}"
         )
-        self._save(epoch + 1)
-
-    def _save(self, epoch):
-        """Write this epoch's files, then commit by atomically replacing state.json."""
-        os.makedirs(self.dir, exist_ok=True)
-        weights = f"epoch{epoch}.weights.h5"  # weights and optimizer state
-        self.model.save_weights(os.path.join(self.dir, weights))
-        state = {
-            "key": self.key,
-            "epoch": epoch,
-            "history": self.history,
-            "learning_rate": _current_lr(self.model),
-            "weights": weights,
-            "stopped": bool(self.model.stop_training),
-        }
-        if self.es is not None:
-            state["early_stopping"] = {
-                k: _plain(getattr(self.es, k)) for k in ("wait", "best", "best_epoch", "stopped_epoch")
-            }
-            if self.es.best_weights is not None:
-                best = f"epoch{epoch}.best.npz"
-                np.savez(os.path.join(self.dir, best), *self.es.best_weights)
-                state["early_stopping"]["best_weights"] = best
-        if self.rlr is not None:
-            state["reduce_lr"] = {
-                k: _plain(getattr(self.rlr, k)) for k in ("wait", "best", "cooldown_counter")
-            }
-        tmp = os.path.join(self.dir, STATE_FILE + ".tmp")
-        with open(tmp, "w") as f:
-            json.dump(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, os.path.join(self.dir, STATE_FILE))
-        # Files of earlier epochs are no longer referenced.
-        keep = {STATE_FILE, weights, state.get("early_stopping", {}).get("best_weights")}
-        for name in os.listdir(self.dir):
-            if name not in keep:
-                os.remove(os.path.join(self.dir, name))
-
-
-def _plain(value):
-    """JSON-friendly number (callbacks keep NumPy scalars or None)."""
-    if value is None:
-        return None
-    return int(value) if isinstance(value, (int, np.integer)) else float(value)
-
-
-def _best_weights(state, backup_dir):
-    name = state.get("early_stopping", {}).get("best_weights")
-    if not name:
-        return None
-    with np.load(os.path.join(backup_dir, name)) as npz:
-        return [npz[f"arr_{i}"] for i in range(len(npz.files))]
-
-
-def _apply_state(state, es, rlr, backup_dir):
-    if es is not None and "early_stopping" in state:
-        s = state["early_stopping"]
-        es.wait, es.best, es.best_epoch, es.stopped_epoch = (
-            s["wait"],
-            s["best"],
-            s["best_epoch"],
-            s["stopped_epoch"],
-        )
-        es.best_weights = _best_weights(state, backup_dir)
-    if rlr is not None and "reduce_lr" in state:
-        s = state["reduce_lr"]
-        rlr.wait, rlr.best, rlr.cooldown_counter = s["wait"], s["best"], s["cooldown_counter"]
-
-
-def load_backup(backup_dir, key, log=print):
-    """The saved state if ``backup_dir`` holds one made with ``key``; else None.
-
-    A backup made with other settings or data is deleted.
-    """
-    path = os.path.join(backup_dir, STATE_FILE)
-    if not os.path.exists(path):
-        return None
-    try:
-        with open(path) as f:
-            state = json.load(f)
-    except (OSError, ValueError):
-        state = {}
-    if state.get("key") != key:
-        log(f"discarding backup in {backup_dir}: it was made with other settings or data")
-        shutil.rmtree(backup_dir)
-        return None
-    return state
-
-
-def clear_backup(backup_dir):
-    """Delete the backup once the final outputs are written."""
-    shutil.rmtree(backup_dir, ignore_errors=True)
 
 
 def _print(message):
@@ -316,7 +193,7 @@ def train(model, dataset, train_cfg, seed, backup_dir, log=_print, callbacks=())
     """Train ``model`` on the dataset's training split, validating each epoch.
 
     Resumes from ``backup_dir`` if it holds a backup of the same run; leaves
-    the backup there (call ``clear_backup`` after writing the outputs). With
+    the backup there (call ``resume.clear_backup`` after writing the outputs). With
     early stopping on, the weights of the best validation epoch are restored
     at the end. ``callbacks`` run after each epoch's backup is saved (each
     epoch is one ``fit`` call, so their ``on_train_begin``/``end`` run per epoch).
@@ -331,8 +208,8 @@ def train(model, dataset, train_cfg, seed, backup_dir, log=_print, callbacks=())
     scheduled = train_cfg.get("schedule", "plateau") != "plateau"
 
     compile_model(model, train_cfg, steps or -(-len(x_train) // batch))
-    key = fingerprint(model, train_cfg, seed, dataset)
-    state = load_backup(backup_dir, key, log)
+    key = resume.fingerprint(model, train_cfg, seed, dataset)
+    state = resume.load_backup(backup_dir, key, log)
 
     es = rlr = None
     if train_cfg["early_stopping"]["patience"] > 0:
@@ -353,20 +230,16 @@ def train(model, dataset, train_cfg, seed, backup_dir, log=_print, callbacks=())
 
     history, initial_epoch = [], 0
     if state:
-        # Weights and optimizer slots: the optimizer needs its variables first.
-        model.optimizer.build(model.trainable_variables)
-        model.load_weights(os.path.join(backup_dir, state["weights"]))
-        if not scheduled:  # a schedule follows the restored iteration count
-            model.optimizer.learning_rate = state["learning_rate"]
-        _apply_state(state, es, rlr, backup_dir)
-        history, initial_epoch = state["history"], state["epoch"]
+        history, initial_epoch = resume.restore(state, model, es, rlr, backup_dir, scheduled)
         log(f"resuming from backup after epoch {initial_epoch} ({backup_dir})")
 
     if state and (state["stopped"] or initial_epoch >= epochs):
         log("training had already finished before the interruption")
     else:
-        backup = _Backup(backup_dir, key, epochs, history, es, rlr, log)
-        callbacks = [cb for cb in (es, rlr) if cb is not None] + [backup, *callbacks]
+        # The backup comes after the callbacks whose state it saves.
+        epoch_log = _EpochLog(epochs, history, log)
+        backup = resume.Backup(backup_dir, key, history, es, rlr)
+        callbacks = [cb for cb in (es, rlr) if cb is not None] + [epoch_log, backup, *callbacks]
         epoch_size = steps * batch if steps else None
         weights = class_weights(dataset.y_train, train_cfg.get("class_weight", False))
         for epoch in range(initial_epoch, epochs):
