@@ -5,7 +5,7 @@ accuracy on the test images that have no copy in the training file."""
 
 import pandas as pd
 
-from fer_workflow import data, metrics, predict, readers, runtime
+from fer_workflow import arrays, data, metrics, readers, runtime
 
 runtime.setup(snakemake)
 
@@ -28,7 +28,7 @@ for model, predictions, history, summary, pairs_csv in inputs:
             metrics.read_parameters(summary),
             pd.read_csv(history),
             dataset,
-            predict.load(predictions),
+            arrays.load(predictions),
             test_seen=test_seen,
         )
     )

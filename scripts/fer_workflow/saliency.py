@@ -288,8 +288,7 @@ def validation_masks(mask_file, dataset):
     The generator's masks are aligned with the rows of the original training
     file; ``dataset.val_index`` says which rows became validation faces.
     """
-    with np.load(mask_file) as npz:
-        train_masks = npz["train"]
+    train_masks = arrays.load(mask_file, ["train"])["train"]
     last_row = dataset.val_index.max(initial=-1)
     if train_masks.shape[1:] != dataset.x_val.shape[1:] or last_row >= len(train_masks):
         raise ValueError(
