@@ -9,7 +9,6 @@ runtime.setup(snakemake, tensorflow=True)
 import time  # noqa: E402
 
 import cv2  # noqa: E402
-import numpy as np  # noqa: E402
 
 from fer_workflow import arrays, classify  # noqa: E402
 

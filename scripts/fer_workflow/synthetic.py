@@ -24,7 +24,6 @@ shape given by a distance in that frame. The default 4000 + 700 faces render
 in about 1.5 s on one core.
 """
 
-
 import numpy as np
 
 from . import CLASS_NAMES, IMAGE_SIZE, arrays
