@@ -355,6 +355,8 @@ def deletion_test(model, images, labels, maps, fraction=0.1, seed=0):
     Hides each image's ``fraction`` most salient pixels, and separately as
     many random pixels, and returns the mean drops (probability before minus
     after) as a dict. A faithful map makes the salient drop the larger one.
+    The unmodified images are predicted here too (not read from the stored
+    predictions), so before and after come from the same model calls.
     """
     labels = np.asarray(labels, dtype=np.int64)
     rows = np.arange(len(labels))
