@@ -11,6 +11,7 @@ rule plot_saliency:
     input:
         model=R("models/cnn.keras"),
         dataset=R("data/dataset.npz"),
+        predictions=R("eval/predictions_cnn.npz"),
     output:
         figure=report(
             R("figures/saliency.png"),
@@ -76,6 +77,7 @@ rule evaluate_faithfulness:
     input:
         model=R("models/cnn.keras"),
         dataset=R("data/dataset.npz"),
+        predictions=R("eval/predictions_cnn.npz"),
     output:
         table=report(
             R("eval/faithfulness.csv"),
@@ -117,6 +119,7 @@ rule plot_saliency_by_class:
     input:
         model=R("models/cnn.keras"),
         dataset=R("data/dataset.npz"),
+        predictions=R("eval/predictions_cnn.npz"),
     output:
         figure=report(
             R("figures/saliency_by_class.png"),

@@ -2,7 +2,7 @@
 replicate, their mean, spread and the paired CNN - DNN difference
 (results/replicates.csv, results/replicates.md, results/figures/replicates.png)."""
 
-from fer_workflow import data, metrics, plots, predict, replicates, runtime
+from fer_workflow import arrays, data, metrics, plots, replicates, runtime
 from fer_workflow.plots import replicates as replicate_plots
 
 runtime.setup(snakemake)
@@ -12,7 +12,7 @@ dataset = data.load(snakemake.input.dataset)
 pairs = [(m, s) for m in params.models for s in params.seeds]
 rows = []
 for (model, seed), path in zip(pairs, snakemake.input.predictions, strict=True):
-    y_val, probs = metrics.split_labels_and_probs(dataset, predict.load(path), "validation")
+    y_val, probs = metrics.split_labels_and_probs(dataset, arrays.load(path), "validation")
     rows.append(replicates.seed_row(model, seed, y_val, probs.argmax(axis=1)))
 table = replicates.aggregate(rows, params.models)
 text = replicates.markdown(table, params.models)

@@ -9,9 +9,8 @@ runtime.setup(snakemake, tensorflow=True)
 import time  # noqa: E402
 
 import cv2  # noqa: E402
-import numpy as np  # noqa: E402
 
-from fer_workflow import classify  # noqa: E402
+from fer_workflow import arrays, classify  # noqa: E402
 
 params, output = snakemake.params, snakemake.output
 model = runtime.load_model(snakemake.input.model)
@@ -29,6 +28,6 @@ result = classify.classify_photo(
 print(f"{snakemake.input.photo}: {time.perf_counter() - start:.3f} s (model loading not counted)")
 print(result.table.to_string(index=False))
 result.table.to_csv(output.table, index=False)
-np.savez_compressed(output.crops, crops=result.crops)
+arrays.save(output.crops, {"crops": result.crops})
 if not cv2.imwrite(output.annotated, result.annotated):
     raise OSError(f"could not write {output.annotated}")

@@ -8,13 +8,10 @@ runtime.setup(snakemake)
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from fer_workflow import classify  # noqa: E402
+from fer_workflow import arrays, classify  # noqa: E402
 
 tables = [pd.read_csv(path, keep_default_na=False, na_values=[""]) for path in snakemake.input.tables]
-crops = []
-for path in snakemake.input.crops:
-    with np.load(path) as npz:
-        crops.append(npz["crops"])
+crops = [arrays.load(path, ["crops"])["crops"] for path in snakemake.input.crops]
 table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=classify.COLUMNS)
 table = classify.integer_columns(table)
 crops = np.concatenate(crops) if crops else np.zeros((0, 48, 48), np.uint8)

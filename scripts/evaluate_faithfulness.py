@@ -2,7 +2,7 @@
 method and for a random pixel order, with the model-randomisation sanity
 check, on validation faces spread over the classes."""
 
-from fer_workflow import data, faithfulness, plots, runtime, saliency
+from fer_workflow import arrays, data, faithfulness, metrics, plots, runtime, saliency
 from fer_workflow.plots import explain
 
 runtime.setup(snakemake, tensorflow=True)
@@ -11,6 +11,8 @@ options = saliency.method_options(params)
 
 model = runtime.load_model(snakemake.input.model)
 dataset = data.load(snakemake.input.dataset)
+# The CNN's validation probabilities (plain, not flip-averaged), as predict_model stored them.
+_, val_probs = metrics.split_labels_and_probs(dataset, arrays.load(snakemake.input.predictions), "validation")
 chosen = saliency.choose_images(dataset.y_val, params.n_images, params.seed)
 print(f"{len(chosen)} validation faces")
 
@@ -22,6 +24,7 @@ def maps_of(net, images, classes, method):
 table, mean_curves = faithfulness.evaluate(
     model,
     dataset.x_val[chosen],
+    val_probs[chosen].argmax(axis=1),
     maps_of,
     params.methods,
     steps=params.steps,

@@ -5,7 +5,7 @@ accuracy on the test images that have no copy in the training file."""
 
 import pandas as pd
 
-from fer_workflow import data, metrics, predict, readers, record, runtime, tables
+from fer_workflow import arrays, data, metrics, readers, record, runtime, tables
 
 runtime.setup(snakemake)
 
@@ -26,7 +26,7 @@ for model, predictions, record_json, pairs_csv in inputs:
             model,
             record.read(record_json),
             dataset,
-            predict.load(predictions),
+            arrays.load(predictions),
             test_seen=test_seen,
         )
     )

@@ -1,13 +1,13 @@
 """Rule plot_confusion_matrix: the row-normalized confusion matrix of one model
 on the configured split, and its most-confused class pairs."""
 
-from fer_workflow import data, metrics, plots, predict, runtime, tables
+from fer_workflow import arrays, data, metrics, plots, runtime, tables
 from fer_workflow.plots import evaluation
 
 runtime.setup(snakemake)
 
 dataset = data.load(snakemake.input.dataset)
-predictions = predict.load(snakemake.input.predictions)
+predictions = arrays.load(snakemake.input.predictions)
 split = snakemake.params.split
 # Fails with a message naming evaluate.split if split is test and its labels are unknown.
 y_true, probs = metrics.split_labels_and_probs(dataset, predictions, split)

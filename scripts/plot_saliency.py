@@ -1,7 +1,7 @@
 """Rule plot_saliency: saliency maps of the CNN for a few validation faces
 spread over the classes (face, map, overlay per image)."""
 
-from fer_workflow import data, plots, runtime, saliency
+from fer_workflow import arrays, data, metrics, plots, runtime, saliency
 from fer_workflow.plots import explain
 
 runtime.setup(snakemake, tensorflow=True)
@@ -9,13 +9,14 @@ params = snakemake.params
 
 model = runtime.load_model(snakemake.input.model)
 dataset = data.load(snakemake.input.dataset)
+# The CNN's validation probabilities (plain, not flip-averaged), as predict_model stored them.
+_, val_probs = metrics.split_labels_and_probs(dataset, arrays.load(snakemake.input.predictions), "validation")
 chosen = saliency.choose_images(dataset.y_val, params.n_images, params.seed)
-images, labels = dataset.x_val[chosen], dataset.y_val[chosen]
+images, labels, probs = dataset.x_val[chosen], dataset.y_val[chosen], val_probs[chosen]
 print(f"validation images {chosen.tolist()}, classes {labels.tolist()}")
 
 # The maps explain the true class (target: label) or the model's answer.
-classes = saliency.target_classes(model, images, labels, target=params.target)
+classes = saliency.target_classes(labels, probs, target=params.target)
 maps = saliency.compute(model, images, classes, method=params.method, **saliency.method_options(params))
-probs = saliency.predict(model, images)
 figure = explain.saliency_grid(images, maps, labels, probs, method=params.method, target=params.target)
 plots.save(figure, snakemake.output.figure)

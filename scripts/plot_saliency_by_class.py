@@ -4,7 +4,7 @@ with the face-region boxes, and the share of saliency mass per region."""
 
 import numpy as np
 
-from fer_workflow import NUM_CLASSES, data, faithfulness, plots, runtime, saliency
+from fer_workflow import NUM_CLASSES, arrays, data, faithfulness, metrics, plots, runtime, saliency
 from fer_workflow.plots import explain
 
 runtime.setup(snakemake, tensorflow=True)
@@ -12,7 +12,9 @@ params = snakemake.params
 
 model = runtime.load_model(snakemake.input.model)
 dataset = data.load(snakemake.input.dataset)
-predicted = saliency.predict(model, dataset.x_val).argmax(axis=1)
+# The CNN's validation probabilities (plain, not flip-averaged), as predict_model stored them.
+_, val_probs = metrics.split_labels_and_probs(dataset, arrays.load(snakemake.input.predictions), "validation")
+predicted = val_probs.argmax(axis=1)
 chosen = faithfulness.correct_faces_by_class(dataset.y_val, predicted, params.max_per_class, params.seed)
 images, labels = dataset.x_val[chosen], dataset.y_val[chosen].astype(np.int64)
 print(

@@ -1,7 +1,7 @@
 """Rule predict_model: class probabilities on the validation and test splits,
 plain and for horizontally flipped faces (flip test-time augmentation)."""
 
-from fer_workflow import data, predict, runtime
+from fer_workflow import arrays, data, predict, runtime
 
 runtime.setup(snakemake, tensorflow=True)
 
@@ -10,4 +10,4 @@ dataset = data.load(snakemake.input.dataset)
 predictions = predict.predict_dataset(model, dataset)
 for key, value in predictions.items():
     print(f"{key}: {value.shape}")
-predict.save(predictions, snakemake.output.predictions)
+arrays.save(snakemake.output.predictions, predictions)

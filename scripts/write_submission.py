@@ -1,12 +1,12 @@
 """Rule write_submission: the chosen model's test predictions in Kaggle's
 `id,label` form, optionally averaged with the flipped faces' (flip TTA)."""
 
-from fer_workflow import data, predict, runtime
+from fer_workflow import arrays, data, predict, runtime
 
 runtime.setup(snakemake)
 
 dataset = data.load(snakemake.input.dataset)
-predictions = predict.load(snakemake.input.predictions)
+predictions = arrays.load(snakemake.input.predictions)
 submission = predict.submission(dataset, predictions, tta_flip=snakemake.params.tta_flip)
 print(f"{snakemake.params.model}: {len(submission)} test predictions (flip TTA: {snakemake.params.tta_flip})")
 print(submission["label"].value_counts().sort_index().to_string())

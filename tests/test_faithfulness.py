@@ -9,6 +9,7 @@ import pytest
 
 from fer_workflow import faithfulness as fa
 from fer_workflow import saliency
+from fer_workflow.predict import predict_probs
 from fer_workflow.saliency import blur
 
 
@@ -133,7 +134,8 @@ def test_sanity_check_separates_a_real_method_from_an_edge_detector():
             return np.hypot(*np.gradient(smooth, axis=(1, 2)))
         return saliency.compute(m, faces, classes, method=method, log=None)
 
-    table, mean_curves = fa.evaluate(model, images[:12], maps_of, ["vanilla", "edges"], steps=8, seed=0)
+    predicted = predict_probs(model, images[:12]).argmax(axis=1)
+    table, mean_curves = fa.evaluate(model, images[:12], predicted, maps_of, ["vanilla", "edges"], steps=8, seed=0)
     rows = table.set_index("method")
     assert list(table.columns) == fa.COLUMNS and list(rows.index) == ["vanilla", "edges", "random"]
     assert rows.loc["edges", "sanity_correlation"] > 0.99 and rows.loc["edges", "sanity_flagged"]

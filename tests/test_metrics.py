@@ -241,11 +241,11 @@ def test_confusion_matrix_figure(tmp_path):
 
 @pytest.mark.slow
 def test_evaluation_outputs_of_the_tiny_run(completed_tiny_workflow):
-    from fer_workflow import data, predict
+    from fer_workflow import arrays, data
 
     wf = completed_tiny_workflow
     ds = data.load(wf.path("results/data/dataset.npz"))
-    preds = predict.load(wf.path("results/eval/predictions_cnn.npz"))
+    preds = arrays.load(wf.path("results/eval/predictions_cnn.npz"))
     assert preds["val_probs"].shape == preds["val_probs_flip"].shape == (len(ds.y_val), 7)
     assert preds["test_probs"].shape == (len(ds.y_test), 7)
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from conftest import ONEDNN
-from fer_workflow import NUM_CLASSES, predict
+from fer_workflow import NUM_CLASSES, arrays, predict
 from fer_workflow.data import Dataset
 
 keras = pytest.importorskip("keras")
@@ -119,8 +119,8 @@ def test_empty_test_split_gives_empty_arrays(tmp_path):
     predictions = predict.predict_dataset(model, ds)
     for key in ("test_probs", "test_probs_flip"):
         assert predictions[key].shape == (0, NUM_CLASSES) and predictions[key].dtype == np.float32
-    predict.save(predictions, tmp_path / "p.npz")
-    loaded = predict.load(tmp_path / "p.npz")
+    arrays.save(tmp_path / "p.npz", predictions)
+    loaded = arrays.load(tmp_path / "p.npz")
     assert loaded.keys() == predictions.keys()
     for key, value in predictions.items():
         assert np.array_equal(loaded[key], value) and loaded[key].dtype == np.float32

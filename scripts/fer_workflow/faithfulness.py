@@ -75,10 +75,6 @@ def step_images(images, blurred, order, steps, mode):
     raise ValueError(f"mode must be 'deletion' or 'insertion', not {mode!r}")
 
 
-def _probabilities(model, images, batch_size=PREDICT_BATCH):
-    return np.asarray(model.predict(as_model_input(images), batch_size=batch_size, verbose=0), np.float32)
-
-
 def curves(
     model, images, order, classes, steps=32, blur_sigma=4.0, mode="deletion", batch_size=PREDICT_BATCH
 ):
@@ -197,16 +193,20 @@ COLUMNS = [
 ]  # fmt: skip
 
 
-def evaluate(model, images, maps_of, methods, steps=32, blur_sigma=4.0, seed=0, threshold=0.5, log=print):
+def evaluate(
+    model, images, classes, maps_of, methods, steps=32, blur_sigma=4.0, seed=0, threshold=0.5, log=print
+):
     """The faithfulness table and the mean curves.
 
-    ``maps_of(model, images, classes, method)`` computes a method's maps;
-    every method explains the class predicted on the original face. Returns
+    ``classes`` are the classes the model predicts on the original faces
+    (e.g. the argmax of the stored ``val_probs``); every method explains
+    them, and the curves follow their probability.
+    ``maps_of(model, images, classes, method)`` computes a method's maps. Returns
     (table, mean_curves) where mean_curves maps (method, mode) to the mean
     curve over faces; the ``random`` row has no sanity check.
     """
     images = np.asarray(images)
-    classes = _probabilities(model, images).argmax(axis=1)
+    classes = np.asarray(classes, np.int64)
     random_model = randomized_copy(model, seed=seed + 1)
     n_pixels = images.shape[1] * images.shape[2]
     rows, mean_curves = [], {}

@@ -5,7 +5,9 @@ probabilities. Predictions are stored once per model in
 ``results/eval/predictions_{model}.npz`` with, per split, the plain
 probabilities and those of the horizontally flipped faces, so that metrics,
 confusion matrices and the submission can use flip test-time augmentation
-(TTA) without running the model again.
+(TTA) without running the model again. They are written and read with
+``arrays.save`` / ``arrays.load`` (a dict of arrays, as ``predict_dataset``
+returns).
 """
 
 import numpy as np
@@ -53,17 +55,6 @@ def predict_dataset(model, dataset, batch_size=256):
         out[f"{key}_probs"] = predict_probs(model, images, batch_size)
         out[f"{key}_probs_flip"] = predict_probs(model, flip_horizontal(images), batch_size)
     return out
-
-
-def save(predictions, path):
-    """Write the prediction arrays (see ``predict_dataset``) to an ``.npz`` file."""
-    np.savez_compressed(path, **predictions)
-
-
-def load(path):
-    """Read a predictions ``.npz`` into a dict of arrays."""
-    with np.load(path) as npz:
-        return {key: npz[key] for key in npz.files}
 
 
 def split_probs(predictions, split, tta_flip=False):

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import CLASS_NAMES, IMAGE_SIZE, NUM_CLASSES, NUM_PIXELS
+from . import CLASS_NAMES, IMAGE_SIZE, NUM_CLASSES, NUM_PIXELS, arrays
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +65,11 @@ class Raw:
     test_ids: np.ndarray  # int64 (M,)
 
     def save(self, path):
-        np.savez(path, **self.__dict__)  # uncompressed, as data.save
+        arrays.save(path, self.__dict__, compressed=False)  # uncompressed, as data.save
 
     @classmethod
     def load(cls, path):
-        with np.load(path) as npz:
-            return cls(**{k: npz[k] for k in cls.__dataclass_fields__})
+        return cls(**arrays.load(path, cls.__dataclass_fields__))
 
 
 def read(fmt, train, test=None, test_labels=None):

@@ -31,8 +31,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from . import NUM_CLASSES
+from . import NUM_CLASSES, arrays
 from .data import as_model_input
+from .predict import predict_probs
 
 # Images per gradient call; SmoothGrad batches images x noisy copies.
 BATCH_SIZE = 256
@@ -73,18 +74,15 @@ def _gradient_fn(scores, absolute=True):
     return saliency
 
 
-def target_classes(model, images, labels, target="label"):
-    """The class each map explains: ``label`` (the true class) or ``prediction``."""
+def target_classes(labels, probs, target="label"):
+    """The class each map explains: ``label`` (the true class) or ``prediction``
+    (the most probable class of ``probs``, the model's probabilities of the
+    same images, e.g. the stored ``val_probs``)."""
     if target == "label":
         return np.asarray(labels, dtype=np.int32)
     if target == "prediction":
-        return predict(model, images).argmax(axis=1).astype(np.int32)
+        return np.asarray(probs).argmax(axis=1).astype(np.int32)
     raise ValueError(f"saliency.target must be 'label' or 'prediction', not {target!r}")
-
-
-def predict(model, images, batch_size=BATCH_SIZE):
-    """Class probabilities of uint8 (n, 48, 48) images."""
-    return np.asarray(model.predict(as_model_input(images), batch_size=batch_size, verbose=0))
 
 
 def vanilla(model, images, classes, batch_size=BATCH_SIZE):
@@ -288,8 +286,7 @@ def validation_masks(mask_file, dataset):
     The generator's masks are aligned with the rows of the original training
     file; ``dataset.val_index`` says which rows became validation faces.
     """
-    with np.load(mask_file) as npz:
-        train_masks = npz["train"]
+    train_masks = arrays.load(mask_file, ["train"])["train"]
     last_row = dataset.val_index.max(initial=-1)
     if train_masks.shape[1:] != dataset.x_val.shape[1:] or last_row >= len(train_masks):
         raise ValueError(
@@ -358,12 +355,14 @@ def deletion_test(model, images, labels, maps, fraction=0.1, seed=0):
     Hides each image's ``fraction`` most salient pixels, and separately as
     many random pixels, and returns the mean drops (probability before minus
     after) as a dict. A faithful map makes the salient drop the larger one.
+    The unmodified images are predicted here too (not read from the stored
+    predictions), so before and after come from the same model calls.
     """
     labels = np.asarray(labels, dtype=np.int64)
     rows = np.arange(len(labels))
 
     def correct_prob(x):
-        return predict(model, x)[rows, labels]
+        return predict_probs(model, x)[rows, labels]
 
     before = correct_prob(images)
     salient = correct_prob(delete_pixels(images, top_pixels(maps, fraction)))

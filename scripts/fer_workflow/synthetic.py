@@ -24,12 +24,9 @@ shape given by a distance in that frame. The default 4000 + 700 faces render
 in about 1.5 s on one core.
 """
 
-import io
-import zipfile
-
 import numpy as np
 
-from . import CLASS_NAMES, IMAGE_SIZE
+from . import CLASS_NAMES, IMAGE_SIZE, arrays
 
 # FER2013 training counts per class (Angry .. Neutral): the class proportions.
 FER2013_TRAIN_COUNTS = (3995, 436, 4097, 7215, 4830, 3171, 4965)
@@ -273,21 +270,9 @@ def write_hw3(train, test, train_path, test_path, test_labels_path):
         f.writelines(f"{i},{y}\n" for i, y in enumerate(y_test.tolist()))
 
 
-def save_npz(path, **arrays):
-    """Like ``np.savez_compressed`` but byte-reproducible: fixed entry order
-    and a fixed timestamp (``np.savez`` stamps each entry with the current time)."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, array in arrays.items():
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, buffer.getvalue())
-
-
 def write_all(n_train, n_test, seed, train_path, test_path, test_labels_path, masks_path):
     """Generate both splits and write the CSVs and ``masks.npz`` (train, test)."""
     train, test = generate_splits(n_train, n_test, seed)
     write_hw3(train, test, train_path, test_path, test_labels_path)
-    save_npz(masks_path, train=train[2], test=test[2])
+    arrays.save(masks_path, {"train": train[2], "test": test[2]})
     return train, test
