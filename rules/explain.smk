@@ -2,9 +2,11 @@
 # faces' cue masks, deletion/insertion faithfulness, a sanity check, where
 # the mass falls by class), gradient-ascent filter images, feature maps on a face.
 
+from fer_workflow import CONV_LAYER_PATTERN
+
 
 wildcard_constraints:
-    layer=r"block\d+_conv\d+",
+    layer=CONV_LAYER_PATTERN,
 
 
 rule plot_saliency:

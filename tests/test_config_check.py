@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import REPO, TINY, default_config, merge, tiny_config
-from fer_workflow import config_check, data, models, sizing, synthetic
+from fer_workflow import CONV_LAYER_PATTERN, config_check, data, filters, models, sizing, synthetic
 from fer_workflow.config_check import ConfigError
 
 SCHEMA = yaml.safe_load((REPO / "config.schema.yaml").read_text())
@@ -142,7 +142,15 @@ def test_conv_layer_names_and_parameters_match_the_built_cnn():
         assert config_check.conv_layer_names(cnn) == [
             layer.name for layer in model.layers if layer.name.startswith("block") and "_conv" in layer.name
         ]
+        assert filters.conv_layer_names(model) == config_check.conv_layer_names(cnn)
         assert sizing.cnn_parameters(cnn) == model.count_params()
+
+
+def test_schema_spells_conv_layer_names_as_the_library():
+    """The schema cannot import fer_workflow.CONV_LAYER_PATTERN, so it repeats it: the same pattern."""
+    assert SCHEMA["$defs"]["layer_name"]["pattern"] == f"^{CONV_LAYER_PATTERN}$"
+    gradcam = SCHEMA["properties"]["saliency"]["properties"]["gradcam_layer"]
+    assert gradcam["pattern"] == f"^(last|{CONV_LAYER_PATTERN})$"
 
 
 def test_synthetic_validation_size_matches_the_split():

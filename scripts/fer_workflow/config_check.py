@@ -23,7 +23,7 @@ import difflib
 import math
 import os
 
-from fer_workflow import IMAGE_SIZE, sizing
+from fer_workflow import IMAGE_SIZE, conv_layer_name, sizing
 
 
 class ConfigError(ValueError):
@@ -162,7 +162,7 @@ def validate(config, schema):
 
 def conv_layer_names(cnn):
     """``block<i>_conv<j>`` for every conv layer of ``models.build_cnn(cnn)``."""
-    return [f"block{i}_conv{j}" for i, b in enumerate(cnn["blocks"], 1) for j in range(1, b["convs"] + 1)]
+    return [conv_layer_name(i, j) for i, b in enumerate(cnn["blocks"], 1) for j in range(1, b["convs"] + 1)]
 
 
 def synthetic_validation_size(config):

@@ -35,7 +35,9 @@ import re
 
 import numpy as np
 
-CONV_NAME = re.compile(r"block\d+_conv\d+")
+from . import CONV_LAYER_PATTERN
+
+CONV_NAME = re.compile(CONV_LAYER_PATTERN)
 # Gray start images: 128 +- 16, about the keras.io noise range relative to
 # the input range.
 GRAY, NOISE = 128.0, 16.0
