@@ -44,7 +44,7 @@ rule read_data:
 
 rule split_data:
     input:
-        raw=R("data/raw.npz"),
+        raw=rules.read_data.output.raw,
     output:
         dataset=R("data/dataset.npz"),
         counts=report(
@@ -80,7 +80,7 @@ rule split_data:
 
 rule plot_samples:
     input:
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         figure=report(
             R("figures/samples.png"),

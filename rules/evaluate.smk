@@ -5,7 +5,7 @@
 rule predict_model:
     input:
         model=R("models/{model}.keras"),
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         predictions=R("eval/predictions_{model}.npz"),
     log:
@@ -24,7 +24,7 @@ rule predict_model:
 rule plot_confusion_matrix:
     input:
         predictions=R("eval/predictions_{model}.npz"),
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         figure=report(
             R("figures/confusion_matrix_{model}.png"),
@@ -57,7 +57,7 @@ rule metrics_table:
         histories=expand(R("models/{model}.history.csv"), model=MODELS),
         summaries=expand(R("models/{model}.summary.txt"), model=MODELS),
         pairs=expand(R("eval/confused_pairs_{model}.csv"), model=MODELS),
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
         # the whole training file: which test images have a copy in it
         raw=R("data/raw.npz"),
     output:
@@ -93,7 +93,7 @@ rule write_submission:
         predictions=lambda wildcards: (
             R(f"eval/predictions_{config['predict']['model']}.npz")
         ),
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         submission=report(
             R("submission.csv"),

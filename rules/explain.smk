@@ -12,7 +12,7 @@ wildcard_constraints:
 rule plot_saliency:
     input:
         model=R("models/cnn.keras"),
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         figure=report(
             R("figures/saliency.png"),
@@ -45,7 +45,7 @@ rule score_saliency:
     input:
         unpack(mask_inputs),
         model=R("models/cnn.keras"),
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         scores=report(
             R("eval/saliency_scores.csv"),
@@ -77,7 +77,7 @@ rule score_saliency:
 rule evaluate_faithfulness:
     input:
         model=R("models/cnn.keras"),
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         table=report(
             R("eval/faithfulness.csv"),
@@ -118,7 +118,7 @@ rule evaluate_faithfulness:
 rule plot_saliency_by_class:
     input:
         model=R("models/cnn.keras"),
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         figure=report(
             R("figures/saliency_by_class.png"),
@@ -193,7 +193,7 @@ rule plot_filters:
 rule plot_activations:
     input:
         model=R("models/cnn.keras"),
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         figure=report(
             R("figures/activations_{layer}.png"),

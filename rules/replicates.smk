@@ -5,7 +5,7 @@
 
 rule train_replicate:
     input:
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         model=R("replicates/{model}_seed{seed}.keras"),
         history=R("replicates/{model}_seed{seed}.history.csv"),
@@ -37,7 +37,7 @@ rule train_replicate:
 rule predict_replicate:
     input:
         model=rules.train_replicate.output.model,
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         predictions=R("replicates/predictions_{model}_seed{seed}.npz"),
     log:
@@ -62,7 +62,7 @@ rule aggregate_replicates:
             model=MODELS,
             seed=config["replicates"]["seeds"],
         ),
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         csv=report(
             R("replicates.csv"),

@@ -4,7 +4,7 @@
 
 rule train_model:
     input:
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         model=R("models/{model}.keras"),
         history=R("models/{model}.history.csv"),
