@@ -122,6 +122,13 @@ def test_every_object_in_the_schema_rejects_unknown_keys():
             assert node.get("additionalProperties") is False, path
 
 
+def test_every_schema_definition_is_used():
+    text = (REPO / "config.schema.yaml").read_text()
+    assert SCHEMA["$defs"]
+    for name in SCHEMA["$defs"]:
+        assert f'$ref: "#/$defs/{name}"' in text, name
+
+
 def test_schema_error_names_the_key_in_one_line():
     message = failure(tiny_config(data={"validation_fraction": 2}))
     assert message.splitlines()[1:] == [
