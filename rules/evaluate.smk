@@ -1,5 +1,5 @@
 # Evaluation: predictions, metrics table, confusion matrices with the
-# most-confused pairs, architecture figures, and the test submission.
+# most-confused pairs, the test submission, and the runs side by side.
 
 
 rule predict_model:
@@ -111,26 +111,6 @@ rule write_submission:
         tta_flip=lookup(dpath="predict/tta_flip", within=config),
     script:
         "../scripts/write_submission.py"
-
-
-rule plot_architecture:
-    input:
-        model=R("models/{model}.keras"),
-    output:
-        figure=report(
-            R("figures/architecture_{model}.png"),
-            caption="../report/architecture.rst",
-            category="Training",
-            subcategory="{model}",
-        ),
-    log:
-        R("logs/plot_architecture_{model}.log"),
-    benchmark:
-        R("benchmarks/plot_architecture_{model}.tsv")
-    conda:
-        "../envs/fer.yaml"
-    script:
-        "../scripts/plot_architecture.py"
 
 
 # Runs side by side: one table over every run under results/ (the built-in

@@ -1,5 +1,6 @@
 # Training: one rule for both models; the DNN's widths follow the CNN's
-# parameter count, so the CNN's architecture is a parameter of both.
+# parameter count, so the CNN's architecture is a parameter of both. Then
+# the learning curves and each model's architecture figure.
 
 
 rule train_model:
@@ -51,3 +52,23 @@ rule plot_learning_curves:
         models=MODELS,
     script:
         "../scripts/plot_learning_curves.py"
+
+
+rule plot_architecture:
+    input:
+        model=rules.train_model.output.model,
+    output:
+        figure=report(
+            R("figures/architecture_{model}.png"),
+            caption="../report/architecture.rst",
+            category="Training",
+            subcategory="{model}",
+        ),
+    log:
+        R("logs/plot_architecture_{model}.log"),
+    benchmark:
+        R("benchmarks/plot_architecture_{model}.tsv")
+    conda:
+        "../envs/fer.yaml"
+    script:
+        "../scripts/plot_architecture.py"
