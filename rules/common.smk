@@ -32,7 +32,7 @@ def raw_inputs(wildcards):
         }
     files = {"train": data["train"]}
     # fer2013.csv holds its own test rows: data.test (set by the presets for
-    # the hw3 files) is ignored, as the reader ignores it.
+    # the label_feature_csv files) is ignored, as the reader ignores it.
     if data["test"] and data["format"] != "fer2013":
         files["test"] = data["test"]
     if data["test_labels"]:

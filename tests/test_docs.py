@@ -68,7 +68,7 @@ def test_cluster_doc_quotes_the_real_error(tmp_path, monkeypatch):
     rows = ["label,feature"] + [f"0,{pixels}"] * 4 + [f"1,{pixels.rsplit(' ', 1)[0]}"]
     (tmp_path / "input" / "train.csv").write_text("\n".join(rows) + "\n")
     try:
-        readers.read_hw3_train("input/train.csv")
+        readers.read_label_feature_train("input/train.csv")
     except readers.DataError as error:
         message = str(error)
     assert message == "input/train.csv:6: expected 2304 pixel values, found 2303"
@@ -118,7 +118,7 @@ def test_read_data_benchmark_defaults_to_the_repository(tmp_path):
 
 @pytest.mark.slow
 def test_fer2013_csv_with_a_preset_needs_no_test_file(tmp_path):
-    """The README's overlay: a preset (which names the hw3 test.csv.gz) plus
+    """The README's overlay: a preset (which names the label_feature_csv test.csv.gz) plus
     format fer2013 plans the whole run from fer2013.csv alone."""
     workflow = Workflow(tmp_path / "wf")
     (workflow.path("presets")).mkdir()
