@@ -11,7 +11,7 @@ rule generate_synthetic:
     log:
         R("logs/generate_synthetic.log"),
     benchmark:
-        R("benchmarks/generate_synthetic.tsv")
+        R("timings/generate_synthetic.tsv")
     conda:
         "../envs/fer.yaml"
     params:
@@ -30,7 +30,7 @@ rule read_data:
     log:
         R("logs/read_data.log"),
     benchmark:
-        R("benchmarks/read_data.tsv")
+        R("timings/read_data.tsv")
     conda:
         "../envs/fer.yaml"
     resources:
@@ -60,7 +60,7 @@ rule split_data:
     log:
         R("logs/split_data.log"),
     benchmark:
-        R("benchmarks/split_data.tsv")
+        R("timings/split_data.tsv")
     conda:
         "../envs/fer.yaml"
     params:
@@ -90,7 +90,7 @@ rule plot_samples:
     log:
         R("logs/plot_samples.log"),
     benchmark:
-        R("benchmarks/plot_samples.tsv")
+        R("timings/plot_samples.tsv")
     conda:
         "../envs/fer.yaml"
     params:

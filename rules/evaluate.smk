@@ -11,7 +11,7 @@ rule predict_model:
     log:
         R("logs/predict_model_{model}.log"),
     benchmark:
-        R("benchmarks/predict_model_{model}.tsv")
+        R("timings/predict_model_{model}.tsv")
     conda:
         "../envs/fer.yaml"
     threads: 2
@@ -41,7 +41,7 @@ rule plot_confusion_matrix:
     log:
         R("logs/plot_confusion_matrix_{model}.log"),
     benchmark:
-        R("benchmarks/plot_confusion_matrix_{model}.tsv")
+        R("timings/plot_confusion_matrix_{model}.tsv")
     conda:
         "../envs/fer.yaml"
     params:
@@ -79,7 +79,7 @@ rule metrics_table:
     log:
         R("logs/metrics_table.log"),
     benchmark:
-        R("benchmarks/metrics_table.tsv")
+        R("timings/metrics_table.tsv")
     conda:
         "../envs/fer.yaml"
     params:
@@ -103,7 +103,7 @@ rule write_submission:
     log:
         R("logs/write_submission.log"),
     benchmark:
-        R("benchmarks/write_submission.tsv")
+        R("timings/write_submission.tsv")
     conda:
         "../envs/fer.yaml"
     params:
@@ -127,7 +127,7 @@ rule compare_runs:
     log:
         "results/logs/compare_runs.log",
     benchmark:
-        "results/benchmarks/compare_runs.tsv"
+        "results/timings/compare_runs.tsv"
     conda:
         "../envs/fer.yaml"
     script:

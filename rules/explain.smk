@@ -22,7 +22,7 @@ rule plot_saliency:
     log:
         R("logs/plot_saliency.log"),
     benchmark:
-        R("benchmarks/plot_saliency.tsv")
+        R("timings/plot_saliency.tsv")
     conda:
         "../envs/fer.yaml"
     threads: 2
@@ -55,7 +55,7 @@ rule score_saliency:
     log:
         R("logs/score_saliency.log"),
     benchmark:
-        R("benchmarks/score_saliency.tsv")
+        R("timings/score_saliency.tsv")
     conda:
         "../envs/fer.yaml"
     threads: 2
@@ -92,7 +92,7 @@ rule evaluate_faithfulness:
     log:
         R("logs/evaluate_faithfulness.log"),
     benchmark:
-        R("benchmarks/evaluate_faithfulness.tsv")
+        R("timings/evaluate_faithfulness.tsv")
     conda:
         "../envs/fer.yaml"
     threads: 2
@@ -133,7 +133,7 @@ rule plot_saliency_by_class:
     log:
         R("logs/plot_saliency_by_class.log"),
     benchmark:
-        R("benchmarks/plot_saliency_by_class.tsv")
+        R("timings/plot_saliency_by_class.tsv")
     conda:
         "../envs/fer.yaml"
     threads: 2
@@ -174,7 +174,7 @@ rule plot_filters:
     log:
         R("logs/plot_filters_{layer}.log"),
     benchmark:
-        R("benchmarks/plot_filters_{layer}.tsv")
+        R("timings/plot_filters_{layer}.tsv")
     conda:
         "../envs/fer.yaml"
     threads: 2
@@ -203,7 +203,7 @@ rule plot_activations:
     log:
         R("logs/plot_activations_{layer}.log"),
     benchmark:
-        R("benchmarks/plot_activations_{layer}.tsv")
+        R("timings/plot_activations_{layer}.tsv")
     conda:
         "../envs/fer.yaml"
     params:

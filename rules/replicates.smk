@@ -13,7 +13,7 @@ rule train_replicate:
     log:
         R("logs/train_replicate_{model}_seed{seed}.log"),
     benchmark:
-        R("benchmarks/train_replicate_{model}_seed{seed}.tsv")
+        R("timings/train_replicate_{model}_seed{seed}.tsv")
     wildcard_constraints:
         seed=r"\d+",
     conda:
@@ -43,7 +43,7 @@ rule predict_replicate:
     log:
         R("logs/predict_replicate_{model}_seed{seed}.log"),
     benchmark:
-        R("benchmarks/predict_replicate_{model}_seed{seed}.tsv")
+        R("timings/predict_replicate_{model}_seed{seed}.tsv")
     wildcard_constraints:
         seed=r"\d+",
     conda:
@@ -82,7 +82,7 @@ rule aggregate_replicates:
     log:
         R("logs/aggregate_replicates.log"),
     benchmark:
-        R("benchmarks/aggregate_replicates.tsv")
+        R("timings/aggregate_replicates.tsv")
     conda:
         "../envs/fer.yaml"
     params:

@@ -13,7 +13,7 @@ rule train_model:
     log:
         R("logs/train_{model}.log"),
     benchmark:
-        R("benchmarks/train_{model}.tsv")
+        R("timings/train_{model}.tsv")
     conda:
         "../envs/fer.yaml"
     threads: 4
@@ -45,7 +45,7 @@ rule plot_learning_curves:
     log:
         R("logs/plot_learning_curves.log"),
     benchmark:
-        R("benchmarks/plot_learning_curves.tsv")
+        R("timings/plot_learning_curves.tsv")
     conda:
         "../envs/fer.yaml"
     params:
@@ -67,7 +67,7 @@ rule plot_architecture:
     log:
         R("logs/plot_architecture_{model}.log"),
     benchmark:
-        R("benchmarks/plot_architecture_{model}.tsv")
+        R("timings/plot_architecture_{model}.tsv")
     conda:
         "../envs/fer.yaml"
     script:

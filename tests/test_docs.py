@@ -30,9 +30,9 @@ def test_every_rule_has_a_benchmark_file():
     assert len(blocks) >= 15
     for name, block in blocks.items():
         # R("...") is the path inside results_dir; compare_runs spells out results/.
-        match = re.search(r'\n    benchmark:\n        (R\(f?"|"results/)benchmarks/([^"]+)\.tsv"', block)
+        match = re.search(r'\n    benchmark:\n        (R\(f?"|"results/)timings/([^"]+)\.tsv"', block)
         assert match, f"rule {name} has no benchmark: file"
-        # Named like the rule's log: results/logs/X.log, results/benchmarks/X.tsv.
+        # Named like the rule's log: results/logs/X.log, results/timings/X.tsv.
         prefix = match.group(1).replace("f", "")
         assert f'{prefix}logs/{match.group(2)}.log"' in block.replace('R(f"', 'R("'), name
 
