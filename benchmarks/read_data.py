@@ -1,4 +1,4 @@
-"""Time reading the real FER2013 files (HW3 format) and print rows per second.
+"""Time reading the real FER2013 files (label_feature_csv format) and print rows per second.
 
     .venv/bin/python benchmarks/read_data.py [DATA_DIR]
 
@@ -43,11 +43,11 @@ def main():
             "or pass the folder holding train.csv.gz and test.csv.gz: benchmarks/read_data.py DATA_DIR"
         )
 
-    seconds, (x_train, y_train) = best_of(args.repeat, readers.read_hw3_train, train)
+    seconds, (x_train, y_train) = best_of(args.repeat, readers.read_label_feature_train, train)
     print(f"read {train.name}: {len(y_train)} rows in {seconds:.2f} s = {len(y_train) / seconds:,.0f} rows/s")
     x_test = x_train[:0]
     if test.exists():
-        seconds, (ids, x_test) = best_of(args.repeat, readers.read_hw3_test, test)
+        seconds, (ids, x_test) = best_of(args.repeat, readers.read_label_feature_test, test)
         print(f"read {test.name}: {len(ids)} rows in {seconds:.2f} s = {len(ids) / seconds:,.0f} rows/s")
     seconds, counts = best_of(args.repeat, data.quality_counts, x_train, y_train, x_test)
     print(f"quality counts: {seconds:.2f} s; {counts}")

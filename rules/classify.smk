@@ -15,7 +15,7 @@ rule classify_photo:
     log:
         R("logs/classify_photo/{photo}.log"),
     benchmark:
-        R("benchmarks/classify_photo/{photo}.tsv")
+        R("timings/classify_photo/{photo}.tsv")
     wildcard_constraints:
         photo="[^/]+",
     conda:
@@ -54,7 +54,7 @@ rule collect_classified_photos:
     log:
         R("logs/collect_classified_photos.log"),
     benchmark:
-        R("benchmarks/collect_classified_photos.tsv")
+        R("timings/collect_classified_photos.tsv")
     conda:
         "../envs/fer.yaml"
     script:

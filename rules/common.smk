@@ -24,14 +24,15 @@ def raw_inputs(wildcards):
     """Input files of read_data for the configured data format."""
     data = config["data"]
     if data["format"] == "synthetic":
+        synthetic = rules.generate_synthetic.output
         return {
-            "train": "resources/synthetic/train.csv",
-            "test": "resources/synthetic/test.csv",
-            "test_labels": "resources/synthetic/test_labels.csv",
+            "train": synthetic.train,
+            "test": synthetic.test,
+            "test_labels": synthetic.test_labels,
         }
     files = {"train": data["train"]}
     # fer2013.csv holds its own test rows: data.test (set by the presets for
-    # the hw3 files) is ignored, as the reader ignores it.
+    # the label_feature_csv files) is ignored, as the reader ignores it.
     if data["test"] and data["format"] != "fer2013":
         files["test"] = data["test"]
     if data["test_labels"]:
@@ -42,7 +43,7 @@ def raw_inputs(wildcards):
 def mask_inputs(wildcards):
     """Ground-truth cue masks exist only for the built-in synthetic faces."""
     if config["data"]["format"] == "synthetic":
-        return {"masks": "resources/synthetic/masks.npz"}
+        return {"masks": rules.generate_synthetic.output.masks}
     return {}
 
 

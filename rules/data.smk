@@ -11,7 +11,7 @@ rule generate_synthetic:
     log:
         R("logs/generate_synthetic.log"),
     benchmark:
-        R("benchmarks/generate_synthetic.tsv")
+        R("timings/generate_synthetic.tsv")
     conda:
         "../envs/fer.yaml"
     params:
@@ -30,7 +30,7 @@ rule read_data:
     log:
         R("logs/read_data.log"),
     benchmark:
-        R("benchmarks/read_data.tsv")
+        R("timings/read_data.tsv")
     conda:
         "../envs/fer.yaml"
     resources:
@@ -44,7 +44,7 @@ rule read_data:
 
 rule split_data:
     input:
-        raw=R("data/raw.npz"),
+        raw=rules.read_data.output.raw,
     output:
         dataset=R("data/dataset.npz"),
         counts=report(
@@ -60,7 +60,7 @@ rule split_data:
     log:
         R("logs/split_data.log"),
     benchmark:
-        R("benchmarks/split_data.tsv")
+        R("timings/split_data.tsv")
     conda:
         "../envs/fer.yaml"
     params:
@@ -80,7 +80,7 @@ rule split_data:
 
 rule plot_samples:
     input:
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         figure=report(
             R("figures/samples.png"),
@@ -90,7 +90,7 @@ rule plot_samples:
     log:
         R("logs/plot_samples.log"),
     benchmark:
-        R("benchmarks/plot_samples.tsv")
+        R("timings/plot_samples.tsv")
     conda:
         "../envs/fer.yaml"
     params:

@@ -1,17 +1,17 @@
 # Evaluation: predictions, metrics table, confusion matrices with the
-# most-confused pairs, architecture figures, and the test submission.
+# most-confused pairs, the test submission, and the runs side by side.
 
 
 rule predict_model:
     input:
         model=R("models/{model}.keras"),
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         predictions=R("eval/predictions_{model}.npz"),
     log:
         R("logs/predict_model_{model}.log"),
     benchmark:
-        R("benchmarks/predict_model_{model}.tsv")
+        R("timings/predict_model_{model}.tsv")
     conda:
         "../envs/fer.yaml"
     threads: 2
@@ -24,7 +24,7 @@ rule predict_model:
 rule plot_confusion_matrix:
     input:
         predictions=R("eval/predictions_{model}.npz"),
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         figure=report(
             R("figures/confusion_matrix_{model}.png"),
@@ -41,7 +41,7 @@ rule plot_confusion_matrix:
     log:
         R("logs/plot_confusion_matrix_{model}.log"),
     benchmark:
-        R("benchmarks/plot_confusion_matrix_{model}.tsv")
+        R("timings/plot_confusion_matrix_{model}.tsv")
     conda:
         "../envs/fer.yaml"
     params:
@@ -56,9 +56,9 @@ rule metrics_table:
         predictions=expand(R("eval/predictions_{model}.npz"), model=MODELS),
         records=expand(R("models/{model}.json"), model=MODELS),
         pairs=expand(R("eval/confused_pairs_{model}.csv"), model=MODELS),
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
         # the whole training file: which test images have a copy in it
-        raw=R("data/raw.npz"),
+        raw=rules.read_data.output.raw,
     output:
         csv=report(
             R("metrics.csv"),
@@ -78,7 +78,7 @@ rule metrics_table:
     log:
         R("logs/metrics_table.log"),
     benchmark:
-        R("benchmarks/metrics_table.tsv")
+        R("timings/metrics_table.tsv")
     conda:
         "../envs/fer.yaml"
     params:
@@ -92,7 +92,7 @@ rule write_submission:
         predictions=lambda wildcards: (
             R(f"eval/predictions_{config['predict']['model']}.npz")
         ),
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         submission=report(
             R("submission.csv"),
@@ -102,7 +102,7 @@ rule write_submission:
     log:
         R("logs/write_submission.log"),
     benchmark:
-        R("benchmarks/write_submission.tsv")
+        R("timings/write_submission.tsv")
     conda:
         "../envs/fer.yaml"
     params:
@@ -110,26 +110,6 @@ rule write_submission:
         tta_flip=lookup(dpath="predict/tta_flip", within=config),
     script:
         "../scripts/write_submission.py"
-
-
-rule plot_architecture:
-    input:
-        model=R("models/{model}.keras"),
-    output:
-        figure=report(
-            R("figures/architecture_{model}.png"),
-            caption="../report/architecture.rst",
-            category="Training",
-            subcategory="{model}",
-        ),
-    log:
-        R("logs/plot_architecture_{model}.log"),
-    benchmark:
-        R("benchmarks/plot_architecture_{model}.tsv")
-    conda:
-        "../envs/fer.yaml"
-    script:
-        "../scripts/plot_architecture.py"
 
 
 # Runs side by side: one table over every run under results/ (the built-in
@@ -146,7 +126,7 @@ rule compare_runs:
     log:
         "results/logs/compare_runs.log",
     benchmark:
-        "results/benchmarks/compare_runs.tsv"
+        "results/timings/compare_runs.tsv"
     conda:
         "../envs/fer.yaml"
     script:

@@ -2,15 +2,17 @@
 # faces' cue masks, deletion/insertion faithfulness, a sanity check, where
 # the mass falls by class), gradient-ascent filter images, feature maps on a face.
 
+from fer_workflow import CONV_LAYER_PATTERN
+
 
 wildcard_constraints:
-    layer=r"block\d+_conv\d+",
+    layer=CONV_LAYER_PATTERN,
 
 
 rule plot_saliency:
     input:
         model=R("models/cnn.keras"),
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
         predictions=R("eval/predictions_cnn.npz"),
     output:
         figure=report(
@@ -21,7 +23,7 @@ rule plot_saliency:
     log:
         R("logs/plot_saliency.log"),
     benchmark:
-        R("benchmarks/plot_saliency.tsv")
+        R("timings/plot_saliency.tsv")
     conda:
         "../envs/fer.yaml"
     threads: 2
@@ -44,7 +46,7 @@ rule score_saliency:
     input:
         unpack(mask_inputs),
         model=R("models/cnn.keras"),
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         scores=report(
             R("eval/saliency_scores.csv"),
@@ -54,7 +56,7 @@ rule score_saliency:
     log:
         R("logs/score_saliency.log"),
     benchmark:
-        R("benchmarks/score_saliency.tsv")
+        R("timings/score_saliency.tsv")
     conda:
         "../envs/fer.yaml"
     threads: 2
@@ -76,7 +78,7 @@ rule score_saliency:
 rule evaluate_faithfulness:
     input:
         model=R("models/cnn.keras"),
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
         predictions=R("eval/predictions_cnn.npz"),
     output:
         table=report(
@@ -92,7 +94,7 @@ rule evaluate_faithfulness:
     log:
         R("logs/evaluate_faithfulness.log"),
     benchmark:
-        R("benchmarks/evaluate_faithfulness.tsv")
+        R("timings/evaluate_faithfulness.tsv")
     conda:
         "../envs/fer.yaml"
     threads: 2
@@ -118,7 +120,7 @@ rule evaluate_faithfulness:
 rule plot_saliency_by_class:
     input:
         model=R("models/cnn.keras"),
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
         predictions=R("eval/predictions_cnn.npz"),
     output:
         figure=report(
@@ -134,7 +136,7 @@ rule plot_saliency_by_class:
     log:
         R("logs/plot_saliency_by_class.log"),
     benchmark:
-        R("benchmarks/plot_saliency_by_class.tsv")
+        R("timings/plot_saliency_by_class.tsv")
     conda:
         "../envs/fer.yaml"
     threads: 2
@@ -175,7 +177,7 @@ rule plot_filters:
     log:
         R("logs/plot_filters_{layer}.log"),
     benchmark:
-        R("benchmarks/plot_filters_{layer}.tsv")
+        R("timings/plot_filters_{layer}.tsv")
     conda:
         "../envs/fer.yaml"
     threads: 2
@@ -194,7 +196,7 @@ rule plot_filters:
 rule plot_activations:
     input:
         model=R("models/cnn.keras"),
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         figure=report(
             R("figures/activations_{layer}.png"),
@@ -204,7 +206,7 @@ rule plot_activations:
     log:
         R("logs/plot_activations_{layer}.log"),
     benchmark:
-        R("benchmarks/plot_activations_{layer}.tsv")
+        R("timings/plot_activations_{layer}.tsv")
     conda:
         "../envs/fer.yaml"
     params:

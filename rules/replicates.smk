@@ -5,7 +5,7 @@
 
 rule train_replicate:
     input:
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         model=R("replicates/{model}_seed{seed}.keras"),
         history=R("replicates/{model}_seed{seed}.history.csv"),
@@ -14,7 +14,7 @@ rule train_replicate:
     log:
         R("logs/train_replicate_{model}_seed{seed}.log"),
     benchmark:
-        R("benchmarks/train_replicate_{model}_seed{seed}.tsv")
+        R("timings/train_replicate_{model}_seed{seed}.tsv")
     wildcard_constraints:
         seed=r"\d+",
     conda:
@@ -38,13 +38,13 @@ rule train_replicate:
 rule predict_replicate:
     input:
         model=rules.train_replicate.output.model,
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         predictions=R("replicates/predictions_{model}_seed{seed}.npz"),
     log:
         R("logs/predict_replicate_{model}_seed{seed}.log"),
     benchmark:
-        R("benchmarks/predict_replicate_{model}_seed{seed}.tsv")
+        R("timings/predict_replicate_{model}_seed{seed}.tsv")
     wildcard_constraints:
         seed=r"\d+",
     conda:
@@ -63,7 +63,7 @@ rule aggregate_replicates:
             model=MODELS,
             seed=config["replicates"]["seeds"],
         ),
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         csv=report(
             R("replicates.csv"),
@@ -83,7 +83,7 @@ rule aggregate_replicates:
     log:
         R("logs/aggregate_replicates.log"),
     benchmark:
-        R("benchmarks/aggregate_replicates.tsv")
+        R("timings/aggregate_replicates.tsv")
     conda:
         "../envs/fer.yaml"
     params:

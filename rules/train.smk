@@ -1,10 +1,11 @@
 # Training: one rule for both models; the DNN's widths follow the CNN's
-# parameter count, so the CNN's architecture is a parameter of both.
+# parameter count, so the CNN's architecture is a parameter of both. Then
+# the learning curves and each model's architecture figure.
 
 
 rule train_model:
     input:
-        dataset=R("data/dataset.npz"),
+        dataset=rules.split_data.output.dataset,
     output:
         model=R("models/{model}.keras"),
         history=R("models/{model}.history.csv"),
@@ -14,7 +15,7 @@ rule train_model:
     log:
         R("logs/train_{model}.log"),
     benchmark:
-        R("benchmarks/train_{model}.tsv")
+        R("timings/train_{model}.tsv")
     conda:
         "../envs/fer.yaml"
     threads: 4
@@ -46,10 +47,30 @@ rule plot_learning_curves:
     log:
         R("logs/plot_learning_curves.log"),
     benchmark:
-        R("benchmarks/plot_learning_curves.tsv")
+        R("timings/plot_learning_curves.tsv")
     conda:
         "../envs/fer.yaml"
     params:
         models=MODELS,
     script:
         "../scripts/plot_learning_curves.py"
+
+
+rule plot_architecture:
+    input:
+        model=rules.train_model.output.model,
+    output:
+        figure=report(
+            R("figures/architecture_{model}.png"),
+            caption="../report/architecture.rst",
+            category="Training",
+            subcategory="{model}",
+        ),
+    log:
+        R("logs/plot_architecture_{model}.log"),
+    benchmark:
+        R("timings/plot_architecture_{model}.tsv")
+    conda:
+        "../envs/fer.yaml"
+    script:
+        "../scripts/plot_architecture.py"

@@ -1,4 +1,4 @@
-"""Rule generate_synthetic: built-in faces in the HW3 CSV format, and their cue masks."""
+"""Rule generate_synthetic: built-in faces in the label_feature_csv format, and their cue masks."""
 
 import logging
 

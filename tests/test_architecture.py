@@ -6,6 +6,7 @@ from PIL import Image
 from fer_workflow.plots import evaluation, save
 
 keras = pytest.importorskip("keras")
+from fer_workflow.augment import RandomAffine  # noqa: E402 (needs Keras)
 
 
 def tiny_cnn(blocks=2, augment=True):
@@ -13,9 +14,7 @@ def tiny_cnn(blocks=2, augment=True):
     inputs = keras.Input((48, 48, 1))
     x = inputs
     if augment:
-        x = keras.layers.RandomFlip("horizontal")(x)
-        x = keras.layers.RandomTranslation(0.1, 0.1)(x)
-        x = keras.layers.RandomZoom(0.1)(x)
+        x = RandomAffine(flip=True, shift=0.1, zoom=0.1, name="augment")(x)
     x = keras.layers.Rescaling(1 / 255)(x)
     for i in range(1, blocks + 1):
         for j in (1, 2):
@@ -34,13 +33,11 @@ def tiny_cnn(blocks=2, augment=True):
 def test_rows_cover_every_layer_in_order_with_shapes_and_params():
     model = tiny_cnn()
     rows = evaluation.layer_rows(model)
-    # Every model layer appears exactly once, in order.
-    assert [name for row in rows for name in row["layers"]] == [layer.name for layer in model.layers]
-    # The three augmentation layers are folded into one box.
-    assert len(rows) == len(model.layers) - 2
-    augment = rows[1]
-    assert augment["layers"] == ["random_flip", "random_translation", "random_zoom"]
-    assert augment["type"] == "Random: Flip, Translation, Zoom"
+    # One box per model layer, in order; the augmentation layer is titled as such.
+    titles = [layer.name for layer in model.layers]
+    titles[1] = "augmentation (training only)"
+    assert [row["title"] for row in rows] == titles
+    assert (rows[1]["type"], rows[1]["kind"]) == ("RandomAffine", "augment")
     by_name = {row["title"]: row for row in rows}
     conv = model.get_layer("block1_conv1")
     assert by_name["block1_conv1"]["type"] == "Conv2D"
@@ -59,7 +56,7 @@ def test_workflow_cnn_shows_its_augmentation_as_training_only():
     config = default_config()
     model = models.build_cnn(config["cnn"], config["train"]["augment"])
     augment = evaluation.layer_rows(model)[1]
-    assert augment["layers"] == ["augment"]
+    assert model.layers[1].name == "augment"
     assert (augment["title"], augment["type"], augment["kind"]) == (
         "augmentation (training only)",
         "RandomAffine",
@@ -67,9 +64,9 @@ def test_workflow_cnn_shows_its_augmentation_as_training_only():
     )
 
 
-def test_rows_without_folding_are_one_per_layer():
-    model = tiny_cnn(blocks=1)
-    rows = evaluation.layer_rows(model, fold_augmentation=False)
+def test_rows_name_each_layer_and_its_type():
+    model = tiny_cnn(blocks=1, augment=False)
+    rows = evaluation.layer_rows(model)
     assert [row["title"] for row in rows] == [layer.name for layer in model.layers]
     assert [row["type"].split(" ")[0] for row in rows] == [type(layer).__name__ for layer in model.layers]
     assert rows[-1]["type"] == "Activation (softmax)" and rows[-2]["type"] == "Dense"
@@ -87,7 +84,7 @@ def test_figure_shows_total_parameters_and_grows_with_depth(tmp_path):
     assert ratio == pytest.approx(rows_deep / rows_small, rel=0.15)
     texts = [t.get_text() for t in fig_deep.axes[0].texts]
     for layer in deep.layers:
-        if not layer.name.startswith("random"):
+        if layer.name != "augment":
             assert layer.name in texts
     assert "augmentation (training only)" in texts
     save(fig_deep, tmp_path / "architecture.png")

@@ -37,18 +37,18 @@ def expect_error(function, *args, where, reason):
 def test_wrong_pixel_count(tmp_path, gz):
     path = csv(tmp_path / "train.csv", f"label,feature\n0,{GOOD}\n1,{GOOD} 7\n", gz)
     expect_error(
-        readers.read_hw3_train, path, where=f"{path}:3", reason="expected 2304 pixel values, found 2305"
+        readers.read_label_feature_train, path, where=f"{path}:3", reason="expected 2304 pixel values, found 2305"
     )
 
 
 def test_too_few_pixels(tmp_path):
     path = csv(tmp_path / "train.csv", f"label,feature\n0,{GOOD}\n1,1 2 3\n0,{GOOD}\n")
-    expect_error(readers.read_hw3_train, path, where=f"{path}:3", reason="found 3")
+    expect_error(readers.read_label_feature_train, path, where=f"{path}:3", reason="found 3")
 
 
 def test_empty_pixel_field(tmp_path):
     path = csv(tmp_path / "train.csv", "label,feature\n2,\n")
-    expect_error(readers.read_hw3_train, path, where=f"{path}:2", reason="found 0")
+    expect_error(readers.read_label_feature_train, path, where=f"{path}:2", reason="found 0")
 
 
 @pytest.mark.parametrize("token", ["abc", "12.5", "1e2", "0x1f"])
@@ -57,7 +57,7 @@ def test_non_numeric_pixel(tmp_path, token):
     pixels[9] = token
     path = csv(tmp_path / "train.csv", f"label,feature\n0,{GOOD}\n0,{GOOD}\n3,{' '.join(pixels)}\n")
     expect_error(
-        readers.read_hw3_train, path, where=f"{path}:4", reason=f"pixel 10 is '{token}', not an integer"
+        readers.read_label_feature_train, path, where=f"{path}:4", reason=f"pixel 10 is '{token}', not an integer"
     )
 
 
@@ -66,14 +66,14 @@ def test_out_of_range_pixel(tmp_path, value):
     pixels = GOOD.split()
     pixels[-1] = value
     path = csv(tmp_path / "test.csv", f"id,feature\n0,{GOOD}\n1,{' '.join(pixels)}\n")
-    message = expect_error(readers.read_hw3_test, path, where=f"{path}:3", reason="pixel 2304")
+    message = expect_error(readers.read_label_feature_test, path, where=f"{path}:3", reason="pixel 2304")
     assert "outside 0..255" in message or "not an integer" in message
 
 
 @pytest.mark.parametrize("label", ["7", "-1", "x", "", "2.0"])
 def test_unknown_label(tmp_path, label):
     path = csv(tmp_path / "train.csv", f"label,feature\n0,{GOOD}\n{label},{GOOD}\n")
-    expect_error(readers.read_hw3_train, path, where=f"{path}:3", reason=f"unknown label '{label}'")
+    expect_error(readers.read_label_feature_train, path, where=f"{path}:3", reason=f"unknown label '{label}'")
 
 
 def test_unknown_emotion_and_usage_in_fer2013(tmp_path):
@@ -86,7 +86,7 @@ def test_unknown_emotion_and_usage_in_fer2013(tmp_path):
 def test_wrong_number_of_fields(tmp_path):
     path = csv(tmp_path / "train.csv", f"label,feature\n0,{GOOD}\n0,{GOOD},extra\n")
     expect_error(
-        readers.read_hw3_train, path, where=f"{path}:3", reason="expected 2 comma-separated fields, found 3"
+        readers.read_label_feature_train, path, where=f"{path}:3", reason="expected 2 comma-separated fields, found 3"
     )
 
 
@@ -95,52 +95,52 @@ def test_wrong_number_of_fields(tmp_path):
 
 def test_missing_column(tmp_path):
     path = csv(tmp_path / "train.csv", f"emotion,feature\n0,{GOOD}\n")
-    expect_error(readers.read_hw3_train, path, where=f"{path}:1", reason="missing column(s) label")
+    expect_error(readers.read_label_feature_train, path, where=f"{path}:1", reason="missing column(s) label")
 
 
 def test_missing_header(tmp_path):
     path = csv(tmp_path / "train.csv", f"0,{GOOD}\n1,{GOOD}\n")
-    expect_error(readers.read_hw3_train, path, where=f"{path}:1", reason="missing column(s) label, feature")
+    expect_error(readers.read_label_feature_train, path, where=f"{path}:1", reason="missing column(s) label, feature")
 
 
 def test_test_file_given_as_train_file(tmp_path):
     path = csv(tmp_path / "test.csv", f"id,feature\n0,{GOOD}\n")
-    expect_error(readers.read_hw3_train, path, where=f"{path}:1", reason="missing column(s) label")
+    expect_error(readers.read_label_feature_train, path, where=f"{path}:1", reason="missing column(s) label")
 
 
 @pytest.mark.parametrize("gz", [False, True])
 def test_empty_file(tmp_path, gz):
     path = csv(tmp_path / "train.csv", "", gz)
-    expect_error(readers.read_hw3_train, path, where=str(path), reason="empty file")
+    expect_error(readers.read_label_feature_train, path, where=str(path), reason="empty file")
 
 
 def test_header_without_rows(tmp_path):
     path = csv(tmp_path / "train.csv", "label,feature\n\n")
-    expect_error(readers.read_hw3_train, path, where=str(path), reason="no data rows")
+    expect_error(readers.read_label_feature_train, path, where=str(path), reason="no data rows")
 
 
 def test_missing_file(tmp_path):
     path = tmp_path / "nope.csv.gz"
-    expect_error(readers.read_hw3_train, path, where=str(path), reason="file not found")
+    expect_error(readers.read_label_feature_train, path, where=str(path), reason="file not found")
     expect_error(
-        readers.read, "hw3", tmp_path / "nope.csv", where=str(tmp_path / "nope.csv"), reason="not found"
+        readers.read, "label_feature_csv", tmp_path / "nope.csv", where=str(tmp_path / "nope.csv"), reason="not found"
     )
 
 
 def test_truncated_gzip(tmp_path):
     path = tmp_path / "train.csv.gz"
     path.write_bytes(gzip.compress(f"label,feature\n0,{GOOD}\n".encode())[:-20])
-    expect_error(readers.read_hw3_train, path, where=str(path), reason="cannot read file")
+    expect_error(readers.read_label_feature_train, path, where=str(path), reason="cannot read file")
 
 
 def test_duplicate_test_ids(tmp_path):
     path = csv(tmp_path / "test.csv", f"id,feature\n0,{GOOD}\n1,{GOOD}\n0,{GOOD}\n")
-    expect_error(readers.read_hw3_test, path, where=f"{path}:4", reason="duplicate id 0 (first on line 2)")
+    expect_error(readers.read_label_feature_test, path, where=f"{path}:4", reason="duplicate id 0 (first on line 2)")
 
 
 def test_bad_test_id(tmp_path):
     path = csv(tmp_path / "test.csv", f"id,feature\nx1,{GOOD}\n")
-    expect_error(readers.read_hw3_test, path, where=f"{path}:2", reason="bad id 'x1'")
+    expect_error(readers.read_label_feature_test, path, where=f"{path}:2", reason="bad id 'x1'")
 
 
 def test_test_labels_must_match_test_ids(tmp_path):
@@ -215,8 +215,8 @@ def test_empty_or_missing_folder(tmp_path):
 # ---- through the workflow ----------------------------------------------------------
 
 
-def hw3_config(train="in/train.csv", **data):
-    return tiny_config(data={"format": "hw3", "train": train, "test": "", "test_labels": "", **data})
+def label_feature_config(train="in/train.csv", **data):
+    return tiny_config(data={"format": "label_feature_csv", "train": train, "test": "", "test_labels": "", **data})
 
 
 def good_train_csv(n=70):
@@ -235,7 +235,7 @@ def put(workflow, rel, text):
 @pytest.mark.slow
 def test_workflow_shows_bad_row_in_terminal(workflow):
     put(workflow, "in/train.csv", good_train_csv(10) + "3,1 2 3\n")
-    proc = workflow.run("--", "results/data/dataset.npz", config=hw3_config(), check=False)
+    proc = workflow.run("--", "results/data/dataset.npz", config=label_feature_config(), check=False)
     assert proc.returncode != 0
     message = "in/train.csv:12: expected 2304 pixel values, found 3"
     assert message in proc.output  # the default profile shows the failed log
@@ -248,7 +248,7 @@ def test_workflow_shows_bad_row_in_terminal(workflow):
 @pytest.mark.slow
 def test_workflow_failure_keeps_earlier_outputs(workflow):
     train = put(workflow, "in/train.csv", good_train_csv())
-    config = hw3_config()
+    config = label_feature_config()
     workflow.run("--", "results/data/dataset.npz", config=config)
     dataset = workflow.path("results/data/dataset.npz")
     before = dataset.read_bytes()
@@ -263,7 +263,7 @@ def test_workflow_failure_keeps_earlier_outputs(workflow):
 
 @pytest.mark.slow
 def test_workflow_missing_input_file_is_named(workflow):
-    proc = workflow.run("-n", "--", "results/data/dataset.npz", config=hw3_config("in/nope.csv"), check=False)
+    proc = workflow.run("-n", "--", "results/data/dataset.npz", config=label_feature_config("in/nope.csv"), check=False)
     assert proc.returncode != 0
     assert "in/nope.csv" in proc.output
 
@@ -276,7 +276,7 @@ def test_workflow_missing_input_file_is_named(workflow):
         ({"data": {"format": "xyz"}}, "format"),
         ({"data": {"drop_duplicates": "yes"}}, "drop_duplicates"),
         ({"data": {"shuffle": True}}, "shuffle"),
-        ({"data": {"format": "hw3", "train": ""}}, "train"),
+        ({"data": {"format": "label_feature_csv", "train": ""}}, "train"),
         ({"synthetic": {"n_train": 10}}, "n_train"),
         ({"synthetic": {"seed": -1}}, "seed"),
         ({"samples": {"per_class": 0}}, "per_class"),

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import REPO, TINY, default_config, merge, tiny_config
-from fer_workflow import config_check, data, models, sizing, synthetic
+from fer_workflow import CONV_LAYER_PATTERN, config_check, data, filters, models, sizing, synthetic
 from fer_workflow.config_check import ConfigError
 
 SCHEMA = yaml.safe_load((REPO / "config.schema.yaml").read_text())
@@ -122,6 +122,13 @@ def test_every_object_in_the_schema_rejects_unknown_keys():
             assert node.get("additionalProperties") is False, path
 
 
+def test_every_schema_definition_is_used():
+    text = (REPO / "config.schema.yaml").read_text()
+    assert SCHEMA["$defs"]
+    for name in SCHEMA["$defs"]:
+        assert f'$ref: "#/$defs/{name}"' in text, name
+
+
 def test_schema_error_names_the_key_in_one_line():
     message = failure(tiny_config(data={"validation_fraction": 2}))
     assert message.splitlines()[1:] == [
@@ -212,7 +219,15 @@ def test_conv_layer_names_and_parameters_match_the_built_cnn():
         assert config_check.conv_layer_names(cnn) == [
             layer.name for layer in model.layers if layer.name.startswith("block") and "_conv" in layer.name
         ]
+        assert filters.conv_layer_names(model) == config_check.conv_layer_names(cnn)
         assert sizing.cnn_parameters(cnn) == model.count_params()
+
+
+def test_schema_spells_conv_layer_names_as_the_library():
+    """The schema cannot import fer_workflow.CONV_LAYER_PATTERN, so it repeats it: the same pattern."""
+    assert SCHEMA["$defs"]["layer_name"]["pattern"] == f"^{CONV_LAYER_PATTERN}$"
+    gradcam = SCHEMA["properties"]["saliency"]["properties"]["gradcam_layer"]
+    assert gradcam["pattern"] == f"^(last|{CONV_LAYER_PATTERN})$"
 
 
 def test_synthetic_validation_size_matches_the_split():
@@ -269,14 +284,14 @@ START_CHECKS = [
     ),
     (
         {
-            "data": {"format": "hw3", "train": "in/train.csv", "test": "in/test.csv"},
+            "data": {"format": "label_feature_csv", "train": "in/train.csv", "test": "in/test.csv"},
             "evaluate": {"split": "test"},
         },
         ["in/train.csv", "in/test.csv"],
         "evaluate.split: 'test' needs test labels, but data.test_labels is empty",
     ),
     (
-        {"data": {"format": "hw3", "train": "in/train.csv"}, "evaluate": {"split": "test"}},
+        {"data": {"format": "label_feature_csv", "train": "in/train.csv"}, "evaluate": {"split": "test"}},
         ["in/train.csv"],
         "evaluate.split: 'test' needs test labels, but data.test is empty",
     ),
@@ -286,19 +301,19 @@ START_CHECKS = [
         "evaluate.split: 'test' needs test labels, but in/test has images outside class folders (e.g. loose.png)",
     ),
     (
-        {"data": {"format": "hw3", "train": "in/nope.csv"}},
+        {"data": {"format": "label_feature_csv", "train": "in/nope.csv"}},
         [],
         "data.train: in/nope.csv not found",
     ),
     (
-        {"data": {"format": "hw3", "train": "in/train.csv", "test": "in/test.csv.gz"}},
+        {"data": {"format": "label_feature_csv", "train": "in/train.csv", "test": "in/test.csv.gz"}},
         ["in/train.csv"],
         "data.test: in/test.csv.gz not found",
     ),
     (
         {
             "data": {
-                "format": "hw3",
+                "format": "label_feature_csv",
                 "train": "in/train.csv",
                 "test": "in/test.csv",
                 "test_labels": "in/l.csv",
@@ -308,7 +323,7 @@ START_CHECKS = [
         "data.test_labels: in/l.csv not found",
     ),
     (
-        {"data": {"format": "hw3", "train": "in/train.csv", "test_labels": "in/l.csv"}},
+        {"data": {"format": "label_feature_csv", "train": "in/train.csv", "test_labels": "in/l.csv"}},
         ["in/train.csv", "in/l.csv"],
         "data.test_labels: given, but data.test is empty",
     ),
@@ -318,9 +333,9 @@ START_CHECKS = [
         "data.train: in/train.csv is not a folder",
     ),
     (
-        {"data": {"format": "hw3", "train": "in/train"}},
+        {"data": {"format": "label_feature_csv", "train": "in/train"}},
         ["in/train/happy"],
-        "data.train: in/train is a folder, format hw3 wants a CSV file",
+        "data.train: in/train is a folder, format label_feature_csv wants a CSV file",
     ),
     (
         {"cnn": {"blocks": [{**TINY["cnn"]["blocks"][0], "pool": 4}] * 3}},
@@ -342,6 +357,20 @@ START_CHECKS = [
         [],
         "activations.image_index: 43 is past the validation split of the built-in data (43 images, so 0..42)",
     ),
+    # hw3, the old name of label_feature_csv, is checked as that format.
+    (
+        {
+            "data": {"format": "hw3", "train": "in/train.csv", "test": "in/test.csv"},
+            "evaluate": {"split": "test"},
+        },
+        ["in/train.csv", "in/test.csv"],
+        "evaluate.split: 'test' needs test labels, but data.test_labels is empty",
+    ),
+    (
+        {"data": {"format": "hw3", "train": "in/train.csv", "test_labels": "in/l.csv"}},
+        ["in/train.csv", "in/l.csv"],
+        "data.test_labels: given, but data.test is empty",
+    ),
 ]
 
 
@@ -356,7 +385,7 @@ def test_start_up_check(tmp_path, monkeypatch, override, create, message):
 
 
 def test_fer2013_ignores_data_test(tmp_path, monkeypatch):
-    """A preset's data.test (the hw3 test file) does not matter for fer2013.csv."""
+    """A preset's data.test (the label_feature_csv test file) does not matter for fer2013.csv."""
     monkeypatch.chdir(tmp_path)
     files(tmp_path, "fer2013.csv")
     config = tiny_config(
@@ -408,7 +437,7 @@ def test_workflow_start_up_checks(workflow):
 
 @pytest.mark.slow
 def test_workflow_missing_input_file_is_named_at_start(workflow):
-    config = tiny_config(data={"format": "hw3", "train": "in/nope.csv"})
+    config = tiny_config(data={"format": "label_feature_csv", "train": "in/nope.csv"})
     proc = workflow.run("-n", config=config, check=False)
     assert proc.returncode != 0
     assert "data.train: in/nope.csv not found" in proc.output
@@ -434,7 +463,7 @@ def test_image_index_past_the_validation_split_fails_in_split_data(workflow):
     rows = [f"{i % 7},{' '.join(map(str, rng.integers(0, 256, 2304)))}" for i in range(70)]
     workflow.path("in").mkdir()
     workflow.path("in/train.csv").write_text("label,feature\n" + "\n".join(rows) + "\n")
-    config = tiny_config(data={"format": "hw3", "train": "in/train.csv"}, activations={"image_index": 500})
+    config = tiny_config(data={"format": "label_feature_csv", "train": "in/train.csv"}, activations={"image_index": 500})
     proc = workflow.run(config=config, check=False)
     assert proc.returncode != 0
     assert "activations.image_index: 500 is past the validation split (7 images, so 0..6)" in proc.output

@@ -6,10 +6,10 @@ from conftest import tiny_config
 
 FORMATS = {
     "synthetic": {},
-    "hw3": {"train": "in/train.csv.gz", "test": "in/test.csv.gz"},
+    "label_feature_csv": {"train": "in/train.csv.gz", "test": "in/test.csv.gz"},
     "fer2013": {"train": "in/fer2013.csv"},
     "folder": {"train": "in/train", "test": "in/test"},
-    "hw3-no-test": {"train": "in/train.csv"},
+    "label_feature_csv-no-test": {"train": "in/train.csv"},
 }
 
 
@@ -28,7 +28,7 @@ def test_dag_and_rulegraph(workflow, fmt):
         assert f'label = "{rule}"' in rulegraph, rule
     assert ('label = "generate_synthetic"' in rulegraph) == (fmt == "synthetic")
     # Without test data there is nothing to predict.
-    assert ('label = "write_submission"' in rulegraph) == (fmt != "hw3-no-test")
+    assert ('label = "write_submission"' in rulegraph) == (fmt != "label_feature_csv-no-test")
 
     dag = workflow.run("--dag", config=config).stdout
     assert dag.startswith("digraph")

@@ -30,9 +30,9 @@ def test_every_rule_has_a_benchmark_file():
     assert len(blocks) >= 15
     for name, block in blocks.items():
         # R("...") is the path inside results_dir; compare_runs spells out results/.
-        match = re.search(r'\n    benchmark:\n        (R\(f?"|"results/)benchmarks/([^"]+)\.tsv"', block)
+        match = re.search(r'\n    benchmark:\n        (R\(f?"|"results/)timings/([^"]+)\.tsv"', block)
         assert match, f"rule {name} has no benchmark: file"
-        # Named like the rule's log: results/logs/X.log, results/benchmarks/X.tsv.
+        # Named like the rule's log: results/logs/X.log, results/timings/X.tsv.
         prefix = match.group(1).replace("f", "")
         assert f'{prefix}logs/{match.group(2)}.log"' in block.replace('R(f"', 'R("'), name
 
@@ -68,7 +68,7 @@ def test_cluster_doc_quotes_the_real_error(tmp_path, monkeypatch):
     rows = ["label,feature"] + [f"0,{pixels}"] * 4 + [f"1,{pixels.rsplit(' ', 1)[0]}"]
     (tmp_path / "input" / "train.csv").write_text("\n".join(rows) + "\n")
     try:
-        readers.read_hw3_train("input/train.csv")
+        readers.read_label_feature_train("input/train.csv")
     except readers.DataError as error:
         message = str(error)
     assert message == "input/train.csv:6: expected 2304 pixel values, found 2303"
@@ -118,7 +118,7 @@ def test_read_data_benchmark_defaults_to_the_repository(tmp_path):
 
 @pytest.mark.slow
 def test_fer2013_csv_with_a_preset_needs_no_test_file(tmp_path):
-    """The README's overlay: a preset (which names the hw3 test.csv.gz) plus
+    """The README's overlay: a preset (which names the label_feature_csv test.csv.gz) plus
     format fer2013 plans the whole run from fer2013.csv alone."""
     workflow = Workflow(tmp_path / "wf")
     (workflow.path("presets")).mkdir()

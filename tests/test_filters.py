@@ -34,6 +34,24 @@ def model():
     return toy_cnn()
 
 
+def ascend_loop(extractor, n_filters, steps=40, learning_rate=10.0, jitter=0, tv_weight=0.0, border=0, seed=0):
+    """The per-filter reference of ``filters.ascend`` (keras.io shape): one
+    filter at a time, with the same start images and shifts."""
+    size = extractor.input.shape[1]
+    b = filters.map_border(border, extractor.outputs[-1].shape[1], size)
+    step = filters.single_step(extractor, float(learning_rate), float(tv_weight), b)
+    start = filters.initial_images(n_filters, seed, size=size)
+    shifts = filters.jitter_shifts(steps, jitter, seed)
+    images = []
+    for i in range(n_filters):
+        image = tf.constant(start[i : i + 1])
+        for shift in shifts:
+            image = step(image, shift, tf.constant(i))
+        images.append(image.numpy())
+    images = np.concatenate(images)
+    return images[..., 0], filters.final_means(extractor, images, b)
+
+
 def test_conv_layer_names(model):
     assert filters.conv_layer_names(model) == ["block1_conv1", "block2_conv1", "block2_conv2"]
 
@@ -107,7 +125,7 @@ def test_batched_ascent_equals_per_filter_loop(model, jitter, tv_weight):
     extractor = filters.feature_extractor(model, "block2_conv2")
     kwargs = dict(steps=4, learning_rate=2.0, jitter=jitter, tv_weight=tv_weight, border=4, seed=3)
     images, acts = filters.ascend(extractor, 5, **kwargs)
-    loop_images, loop_acts = filters.ascend_loop(extractor, 5, **kwargs)
+    loop_images, loop_acts = ascend_loop(extractor, 5, **kwargs)
     assert images.shape == (5, 48, 48)
     np.testing.assert_allclose(images, loop_images, rtol=1e-4, atol=1e-3)
     np.testing.assert_allclose(acts, loop_acts, rtol=1e-4, atol=1e-5)

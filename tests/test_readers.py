@@ -4,10 +4,14 @@ import gzip
 
 import numpy as np
 import pytest
+import yaml
 from PIL import Image
 
-from conftest import SHARED_FER2013
+from conftest import REPO, SHARED_FER2013
 from fer_workflow import data, readers
+
+SCHEMA = yaml.safe_load((REPO / "config.schema.yaml").read_text())
+SCHEMA_FORMATS = SCHEMA["properties"]["data"]["properties"]["format"]["enum"]
 
 
 def faces(n, seed=0):
@@ -26,23 +30,23 @@ def write_text(path, text):
     return path
 
 
-def write_hw3_train(path, images, labels):
+def write_label_feature_train(path, images, labels):
     rows = "".join(f"{y},{feature(x)}\n" for x, y in zip(images, labels, strict=True))
     return write_text(path, "label,feature\n" + rows)
 
 
-def write_hw3_test(path, images, ids):
+def write_label_feature_test(path, images, ids):
     rows = "".join(f"{i},{feature(x)}\n" for x, i in zip(images, ids, strict=True))
     return write_text(path, "id,feature\n" + rows)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
-def test_hw3_plain_and_gzipped(tmp_path, suffix):
+def test_label_feature_csv_plain_and_gzipped(tmp_path, suffix):
     x, y = faces(12), np.arange(12) % 7
     xt, ids = faces(5, seed=1), np.array([10, 11, 12, 13, 14])
-    train = write_hw3_train(tmp_path / f"train{suffix}", x, y)
-    test = write_hw3_test(tmp_path / f"test{suffix}", xt, ids)
-    raw = readers.read("hw3", train, test)
+    train = write_label_feature_train(tmp_path / f"train{suffix}", x, y)
+    test = write_label_feature_test(tmp_path / f"test{suffix}", xt, ids)
+    raw = readers.read("label_feature_csv", train, test)
     np.testing.assert_array_equal(raw.x_train, x)
     np.testing.assert_array_equal(raw.y_train, y)
     np.testing.assert_array_equal(raw.x_test, xt)
@@ -51,25 +55,38 @@ def test_hw3_plain_and_gzipped(tmp_path, suffix):
     assert raw.x_train.dtype == np.uint8 and raw.y_train.dtype == np.int8 and raw.test_ids.dtype == np.int64
 
 
+def test_hw3_is_an_alias_of_label_feature_csv(tmp_path):
+    train = write_label_feature_train(tmp_path / "train.csv", faces(6), np.arange(6) % 7)
+    test = write_label_feature_test(tmp_path / "test.csv", faces(3, 1), [4, 5, 6])
+    labels = write_text(tmp_path / "labels.csv", "id,label\n4,0\n5,2\n6,6\n")
+    new = readers.read("label_feature_csv", train, test, labels)
+    old = readers.read("hw3", train, test, labels)
+    assert len(old.x_train) == 6 and len(old.test_ids) == 3
+    for name in ("x_train", "y_train", "x_test", "y_test", "test_ids"):
+        np.testing.assert_array_equal(getattr(old, name), getattr(new, name))
+    assert readers.canonical_format("hw3") == "label_feature_csv"
+    assert set(readers.FORMATS) | set(readers.FORMAT_ALIASES) == set(SCHEMA_FORMATS)
+
+
 def test_gzip_recognised_by_content_not_name(tmp_path):
     x, y = faces(3), np.array([0, 1, 2])
-    plain = write_hw3_train(tmp_path / "train.csv", x, y)
+    plain = write_label_feature_train(tmp_path / "train.csv", x, y)
     disguised = tmp_path / "train_gz.csv"
     disguised.write_bytes(gzip.compress(plain.read_bytes()))
-    np.testing.assert_array_equal(readers.read_hw3_train(disguised)[0], x)
+    np.testing.assert_array_equal(readers.read_label_feature_train(disguised)[0], x)
 
 
-def test_hw3_without_test_file(tmp_path):
-    train = write_hw3_train(tmp_path / "train.csv", faces(4), [0, 1, 2, 3])
-    raw = readers.read("hw3", train)
+def test_label_feature_csv_without_test_file(tmp_path):
+    train = write_label_feature_train(tmp_path / "train.csv", faces(4), [0, 1, 2, 3])
+    raw = readers.read("label_feature_csv", train)
     assert raw.x_test.shape == (0, 48, 48) and raw.test_ids.shape == (0,)
 
 
 def test_test_labels_aligned_by_id(tmp_path):
-    train = write_hw3_train(tmp_path / "train.csv", faces(4), [0, 1, 2, 3])
-    test = write_hw3_test(tmp_path / "test.csv", faces(3, 1), [5, 6, 7])
+    train = write_label_feature_train(tmp_path / "train.csv", faces(4), [0, 1, 2, 3])
+    test = write_label_feature_test(tmp_path / "test.csv", faces(3, 1), [5, 6, 7])
     labels = write_text(tmp_path / "labels.csv", "id,label\n7,3\n5,1\n6,6\n")  # other order
-    raw = readers.read("hw3", train, test, labels)
+    raw = readers.read("label_feature_csv", train, test, labels)
     assert raw.y_test.tolist() == [1, 6, 3]
 
 
@@ -80,7 +97,7 @@ def test_windows_line_endings_quotes_bom_and_extra_columns(tmp_path):
     )
     path = tmp_path / "train.csv"
     path.write_bytes(text.encode("utf-8"))
-    images, labels = readers.read_hw3_train(path)
+    images, labels = readers.read_label_feature_train(path)
     np.testing.assert_array_equal(images, x)
     assert labels.tolist() == [4, 5]
 
@@ -169,7 +186,7 @@ needs_real = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def real():
     """The real files, read once (a few seconds)."""
-    return readers.read("hw3", REAL_TRAIN, REAL_TEST)
+    return readers.read("label_feature_csv", REAL_TRAIN, REAL_TEST)
 
 
 @needs_real

@@ -212,8 +212,8 @@ def test_workflow_on_slurm_equals_local_run(slurm, completed_tiny_workflow, tmp_
             np.testing.assert_array_equal(a[key], b[key], err_msg=f"{model} {key}")
 
 
-def write_hw3(folder, bad_line=None, n_per_class=12, n_test=10, seed=0):
-    """A small HW3 train.csv (label,feature) and test.csv (id,feature). With
+def write_label_feature_csv(folder, bad_line=None, n_per_class=12, n_test=10, seed=0):
+    """A small label_feature_csv train.csv (label,feature) and test.csv (id,feature). With
     bad_line, that line (1 = header) of train.csv has one pixel too few."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -235,11 +235,11 @@ def write_hw3(folder, bad_line=None, n_per_class=12, n_test=10, seed=0):
 def test_failed_job_is_reported_and_rerun_resumes(slurm, tmp_path):
     wf = Workflow(tmp_path / "wf")
     profile = cluster_profile(tmp_path, slurm["memory"])
-    config = tiny_config(data={"format": "hw3", "train": "input/train.csv", "test": "input/test.csv"})
+    config = tiny_config(data={"format": "label_feature_csv", "train": "input/train.csv", "test": "input/test.csv"})
     # The data targets, and one job that does not depend on the data (the
     # synthetic generator), which finishes although read_data fails.
     targets = ["results/data/dataset.npz", "results/figures/samples.png", "resources/synthetic/masks.npz"]
-    write_hw3(wf.path("input"), bad_line=6)
+    write_label_feature_csv(wf.path("input"), bad_line=6)
 
     failed = wf.run(
         "--profile", str(profile), "--keep-going", *targets, config=config, check=False, timeout=900
@@ -260,7 +260,7 @@ def test_failed_job_is_reported_and_rerun_resumes(slurm, tmp_path):
     assert wf.path("resources/synthetic/masks.npz").exists()
 
     # Fix the file and rerun: only the failed job and what depends on it run.
-    write_hw3(wf.path("input"))
+    write_label_feature_csv(wf.path("input"))
     fixed = wf.run("--profile", str(profile), *targets, config=config, timeout=900)
     assert submitted_rules(fixed.output) == ["plot_samples", "read_data", "split_data"]
     assert len(submissions(fixed.output)) == 3

@@ -53,7 +53,7 @@ def test_shapes_dtypes_and_label_range(generated):
     assert 20 < x.std() < 90
 
 
-def test_files_in_hw3_format_round_trip(generated):
+def test_files_in_label_feature_csv_format_round_trip(generated):
     folder, paths, (x, y, _), (xt, yt, _) = generated
     assert paths["train.csv"].read_text().startswith("label,feature\n")
     assert paths["test.csv"].read_text().startswith("id,feature\n")

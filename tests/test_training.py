@@ -286,7 +286,7 @@ def test_workflow_trains_both_models_matched(completed_tiny_workflow):
         assert not wf.path(f"results/models/.{model}.backup").exists()
         log = wf.path(f"results/logs/train_{model}.log").read_text()
         assert f"epoch {wf.config['train']['epochs']}/" in log
-        assert wf.path(f"results/benchmarks/train_{model}.tsv").exists()
+        assert wf.path(f"results/timings/train_{model}.tsv").exists()
     cnn, dnn = (record.read(wf.path(f"results/models/{model}.json")) for model in ("cnn", "dnn"))
     assert abs(dnn["parameters"] - cnn["parameters"]) <= 0.01 * cnn["parameters"]
     # TINY's CNN: the DNN's widths follow dnn.hidden_ratios exactly.

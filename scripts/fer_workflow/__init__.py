@@ -9,3 +9,13 @@ CLASS_NAMES = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"
 NUM_CLASSES = len(CLASS_NAMES)
 IMAGE_SIZE = 48
 NUM_PIXELS = IMAGE_SIZE * IMAGE_SIZE
+
+# Conv layer names, made by models.build_cnn: block<i>_conv<j>, counted from 1.
+# The one spelling (Keras-free, so the Snakefile's {layer} wildcard uses it too);
+# config.schema.yaml cannot import it and repeats it (tests/test_config_check.py checks).
+CONV_LAYER_PATTERN = r"block[1-9][0-9]*_conv[1-9][0-9]*"
+
+
+def conv_layer_name(block, conv):
+    """Name of conv ``conv`` of block ``block`` (both from 1): ``block<i>_conv<j>``."""
+    return f"block{block}_conv{conv}"

@@ -302,7 +302,7 @@ def box_overlap(a, b):
 
 
 def read_csv_faces(path, n):
-    """The first ``n`` faces (n, 48, 48) uint8 and labels of an HW3 ``label,feature``
+    """The first ``n`` faces (n, 48, 48) uint8 and labels of a ``label,feature``
     or Kaggle ``emotion,pixels`` CSV (gzipped or not), read without the rest of the file."""
     table = pd.read_csv(path, nrows=int(n))
     pixels = table["feature"] if "feature" in table else table["pixels"]

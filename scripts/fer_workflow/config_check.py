@@ -24,7 +24,8 @@ import difflib
 import math
 import os
 
-from fer_workflow import IMAGE_SIZE, sizing
+from fer_workflow import IMAGE_SIZE, conv_layer_name, sizing
+from fer_workflow.readers import canonical_format
 
 
 class ConfigError(ValueError):
@@ -190,7 +191,7 @@ def validate(config, schema):
 
 def conv_layer_names(cnn):
     """``block<i>_conv<j>`` for every conv layer of ``models.build_cnn(cnn)``."""
-    return [f"block{i}_conv{j}" for i, b in enumerate(cnn["blocks"], 1) for j in range(1, b["convs"] + 1)]
+    return [conv_layer_name(i, j) for i, b in enumerate(cnn["blocks"], 1) for j in range(1, b["convs"] + 1)]
 
 
 def synthetic_validation_size(config):
@@ -257,7 +258,7 @@ def _architecture_problems(config):
 def has_test_labels(config):
     """(whether the configured data has test labels, why not if it has none)."""
     data = config["data"]
-    fmt = data["format"]
+    fmt = canonical_format(data["format"])
     if fmt == "synthetic":
         if config["synthetic"]["n_test"] == 0:
             return False, "synthetic.n_test is 0"
@@ -266,7 +267,7 @@ def has_test_labels(config):
         return True, ""  # PublicTest/PrivateTest rows are labelled (checked again in split_data)
     if not data["test"]:
         return False, "data.test is empty"
-    if fmt == "hw3":
+    if fmt == "label_feature_csv":
         return (True, "") if data["test_labels"] else (False, "data.test_labels is empty")
     # folder: labelled when every test image sits in a class folder
     test = data["test"]
@@ -294,7 +295,7 @@ def _data_problems(config):
             out.append(f"data.{key}: {path} is not a folder (format folder wants <folder>/<class>/*.png)")
         elif (fmt != "folder" or key == "test_labels") and os.path.isdir(path):
             out.append(f"data.{key}: {path} is a folder, format {fmt} wants a CSV file")
-    if data["test_labels"] and not data["test"] and fmt in ("hw3", "folder"):
+    if data["test_labels"] and not data["test"] and canonical_format(fmt) in ("label_feature_csv", "folder"):
         out.append("data.test_labels: given, but data.test is empty (labels of which test set?)")
     return out
 

@@ -14,6 +14,9 @@ import pandas as pd
 
 from . import CLASS_NAMES, NUM_CLASSES, NUM_PIXELS, arrays
 
+# Split name (config, tables) -> the key in the arrays' names (x_val, val_probs).
+SPLITS = {"train": "train", "validation": "val", "test": "test"}
+
 
 @dataclass
 class Dataset:
@@ -33,7 +36,7 @@ class Dataset:
 
     def split(self, name):
         """Images and labels of one split: ``train``, ``validation`` or ``test``."""
-        key = {"train": "train", "validation": "val", "test": "test"}[name]
+        key = SPLITS[name]
         return getattr(self, f"x_{key}"), getattr(self, f"y_{key}")
 
 

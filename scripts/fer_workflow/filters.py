@@ -21,8 +21,9 @@ and one batched step does the work of ``n`` single-filter steps, with matrix
 products big enough to keep the CPU busy. The layer's conv runs in full
 (every filter on every image): after batch norm and ReLU the mean is no
 longer linear in the conv's input, so the old own-filter shortcut (the
-filter applied to window means) no longer applies. ``ascend_loop`` is the
-one-filter-at-a-time reference (keras.io shape).
+filter applied to window means) no longer applies. ``single_step`` is the
+one-filter-at-a-time step (keras.io shape), the reference that the tests
+check ``ascend`` against and benchmarks/filter_ascent.py times.
 
 Mixed precision: a ``mixed_float16`` model computes in float16. The images
 stay float32 (the model casts them), the loss is summed in float32, and the
@@ -35,7 +36,9 @@ import re
 
 import numpy as np
 
-CONV_NAME = re.compile(r"block\d+_conv\d+")
+from . import CONV_LAYER_PATTERN
+
+CONV_NAME = re.compile(CONV_LAYER_PATTERN)
 # Gray start images: 128 +- 16, about the keras.io noise range relative to
 # the input range.
 GRAY, NOISE = 128.0, 16.0
@@ -205,6 +208,8 @@ def batched_step(extractor, learning_rate, tv_weight=0.0, border=0, jit_compile=
     return step
 
 
+# Not used by the rules: the reference of tests/test_filters.py and
+# benchmarks/filter_ascent.py, kept here beside batched_step as both share _step.
 def single_step(extractor, learning_rate, tv_weight=0.0, border=0, jit_compile=False):
     """Compiled step for one filter (keras.io shape): (image, shift, index) -> image."""
     import tensorflow as tf
@@ -263,36 +268,6 @@ def ascend(
         if log and (done % every == 0 or done == steps):
             log(f"ascent: {done}/{steps} steps")
     return images.numpy()[..., 0], final_means(extractor, images, b)
-
-
-def ascend_loop(
-    extractor,
-    n_filters,
-    steps=40,
-    learning_rate=10.0,
-    jitter=0,
-    tv_weight=0.0,
-    border=0,
-    seed=0,
-    jit_compile=False,
-):
-    """The per-filter reference of ``ascend``: one filter at a time, same start and shifts."""
-    import tensorflow as tf
-
-    _check_count(extractor, n_filters)
-    size = extractor.input.shape[1]
-    b = map_border(border, extractor.outputs[-1].shape[1], size)
-    step = single_step(extractor, float(learning_rate), float(tv_weight), b, jit_compile)
-    start = initial_images(n_filters, seed, size=size)
-    shifts = jitter_shifts(steps, jitter, seed)
-    images = []
-    for i in range(n_filters):
-        image = tf.constant(start[i : i + 1])
-        for shift in shifts:
-            image = step(image, shift, tf.constant(i))
-        images.append(image.numpy())
-    images = np.concatenate(images)
-    return images[..., 0], final_means(extractor, images, b)
 
 
 def to_uint8(images):

@@ -15,7 +15,7 @@ a float32 ``probs`` softmax, so ``model(x)`` gives probabilities and the pre-sof
 import keras
 from keras import layers
 
-from fer_workflow import IMAGE_SIZE, NUM_CLASSES
+from fer_workflow import IMAGE_SIZE, NUM_CLASSES, conv_layer_name
 from fer_workflow.augment import RandomAffine
 from fer_workflow.layers import FusedBatchNormalization
 from fer_workflow.sizing import (  # noqa: F401 (Keras-free; re-exported)
@@ -78,7 +78,7 @@ def build_cnn(cnn_cfg, augment_cfg=None, name="cnn", fused_batch_norm=True):
                 block["kernel"],
                 padding="same",
                 use_bias=not bn,
-                name=f"block{i}_conv{j}",
+                name=conv_layer_name(i, j),
             )(x)
             if bn:
                 norm = FusedBatchNormalization if fused_batch_norm else layers.BatchNormalization

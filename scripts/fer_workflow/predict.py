@@ -13,9 +13,7 @@ returns).
 import numpy as np
 
 from . import NUM_CLASSES
-from .data import as_model_input
-
-SPLITS = {"validation": "val", "test": "test"}
+from .data import SPLITS, as_model_input
 
 
 def flip_horizontal(images):

@@ -7,10 +7,11 @@ this module, so a bad input fails before any output exists.
 
 Formats (``read(fmt, train, test, test_labels)``):
 
-* ``hw3`` / ``synthetic``: ``train.csv`` with columns ``label,feature`` and
-  ``test.csv`` with ``id,feature``; ``feature`` holds 2304 space-separated
-  pixel values 0..255. Optional ``test_labels`` CSV with ``id,label``.
-  Any file may be gzipped (recognised by its magic bytes).
+* ``label_feature_csv`` / ``synthetic``: ``train.csv`` with columns
+  ``label,feature`` and ``test.csv`` with ``id,feature``; ``feature`` holds
+  2304 space-separated pixel values 0..255. Optional ``test_labels`` CSV with
+  ``id,label``. Any file may be gzipped (recognised by its magic bytes).
+  ``hw3`` (the course homework that used these files) is an alias.
 * ``fer2013``: the Kaggle ``fer2013.csv`` (``emotion,pixels,Usage``): rows
   with Usage ``Training`` are the training set, ``PublicTest`` and
   ``PrivateTest`` the (labelled) test set, with ids 0..M-1 in file order.
@@ -39,7 +40,9 @@ from . import CLASS_NAMES, IMAGE_SIZE, NUM_CLASSES, NUM_PIXELS, arrays
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("synthetic", "hw3", "fer2013", "folder")
+FORMATS = ("synthetic", "label_feature_csv", "fer2013", "folder")
+# Old names still accepted (config.schema.yaml lists them too).
+FORMAT_ALIASES = {"hw3": "label_feature_csv"}
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 PARSE_CHUNK = 4096  # rows parsed before their range check (bounds memory)
 FER2013_USAGE = {"Training": "train", "PublicTest": "test", "PrivateTest": "test"}
@@ -72,8 +75,14 @@ class Raw:
         return cls(**arrays.load(path, cls.__dataclass_fields__))
 
 
+def canonical_format(fmt):
+    """The format's name in ``FORMATS`` (an alias gives its format)."""
+    return FORMAT_ALIASES.get(fmt, fmt)
+
+
 def read(fmt, train, test=None, test_labels=None):
     """Read and validate one input; see the module docstring for the formats."""
+    fmt = canonical_format(fmt)
     if fmt not in FORMATS:
         raise ValueError(f"unknown data format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if fmt == "fer2013":
@@ -88,9 +97,9 @@ def read(fmt, train, test=None, test_labels=None):
             x_test, y_test = _empty_images(), np.zeros(0, np.int8)
         raw = Raw(x_train, y_train, x_test, y_test, np.arange(len(x_test), dtype=np.int64))
     else:
-        x_train, y_train = read_hw3_train(train)
+        x_train, y_train = read_label_feature_train(train)
         if test:
-            test_ids, x_test = read_hw3_test(test)
+            test_ids, x_test = read_label_feature_test(test)
         else:
             test_ids, x_test = np.zeros(0, np.int64), _empty_images()
         raw = Raw(x_train, y_train, x_test, np.full(len(test_ids), -1, np.int8), test_ids)
@@ -242,16 +251,16 @@ def _diagnose_pixels(path, number, value):
     raise DataError(path, "cannot parse pixel values", line=number)
 
 
-def read_hw3_train(path):
-    """HW3 ``train.csv``: (images uint8 (n,48,48), labels int8 (n,))."""
+def read_label_feature_train(path):
+    """``train.csv`` (``label,feature``): (images uint8 (n,48,48), labels int8 (n,))."""
     numbers, (labels, features) = read_csv_rows(path, ["label", "feature"])
     y = parse_labels(path, numbers, labels)
     x = parse_pixels(path, numbers, features)
     return x, y
 
 
-def read_hw3_test(path):
-    """HW3 ``test.csv``: (ids int64 (m,), images uint8 (m,48,48))."""
+def read_label_feature_test(path):
+    """``test.csv`` (``id,feature``): (ids int64 (m,), images uint8 (m,48,48))."""
     numbers, (ids, features) = read_csv_rows(path, ["id", "feature"])
     ids = parse_ids(path, numbers, ids)
     x = parse_pixels(path, numbers, features)

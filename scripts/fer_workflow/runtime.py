@@ -51,6 +51,8 @@ def load_model(path):
     return keras.models.load_model(path, compile=False)
 
 
+# Not used by the rules (Snakemake merges configs itself): kept in the library
+# as the one merge that tests/conftest.py and benchmarks/common.py share.
 def merge_config(base, overrides):
     """Recursive merge of config dicts, as Snakemake merges --configfile over
     config.yaml: nested dicts merge, everything else (lists too) is replaced."""

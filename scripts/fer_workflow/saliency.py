@@ -31,7 +31,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from . import NUM_CLASSES, arrays
+from . import CONV_LAYER_PATTERN, NUM_CLASSES, arrays
 from .data import as_model_input
 from .predict import predict_probs
 
@@ -192,7 +192,7 @@ def gradcam_layer(model, layer="last"):
     (``last`` = the model's last ``block<i>_conv<j>``), taken after its ReLU
     (``block<i>_relu<j>``) when the model has one, as in the paper's
     rectified conv feature maps."""
-    convs = [lay.name for lay in model.layers if re.fullmatch(r"block\d+_conv\d+", lay.name)]
+    convs = [lay.name for lay in model.layers if re.fullmatch(CONV_LAYER_PATTERN, lay.name)]
     if layer == "last":
         if not convs:
             raise ValueError("saliency.gradcam_layer: the model has no block<i>_conv<j> layer")

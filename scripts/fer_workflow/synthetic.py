@@ -251,12 +251,12 @@ _PIXEL_TEXT = [str(i) for i in range(256)]
 
 
 def pixels_to_text(image):
-    """One image as the HW3 ``feature`` string: 2304 space-separated values."""
+    """One image as the ``feature`` string: 2304 space-separated values."""
     return " ".join([_PIXEL_TEXT[v] for v in image.ravel().tolist()])
 
 
-def write_hw3(train, test, train_path, test_path, test_labels_path):
-    """Write faces in the HW3 CSV format: train ``label,feature``, test
+def write_label_feature_csv(train, test, train_path, test_path, test_labels_path):
+    """Write faces in the label_feature_csv format: train ``label,feature``, test
     ``id,feature`` (ids 0..n-1) and the test labels ``id,label``."""
     (x_train, y_train, _), (x_test, y_test, _) = train, test
     with open(train_path, "w", newline="\n") as f:
@@ -273,6 +273,6 @@ def write_hw3(train, test, train_path, test_path, test_labels_path):
 def write_all(n_train, n_test, seed, train_path, test_path, test_labels_path, masks_path):
     """Generate both splits and write the CSVs and ``masks.npz`` (train, test)."""
     train, test = generate_splits(n_train, n_test, seed)
-    write_hw3(train, test, train_path, test_path, test_labels_path)
+    write_label_feature_csv(train, test, train_path, test_path, test_labels_path)
     arrays.save(masks_path, {"train": train[2], "test": test[2]})
     return train, test

@@ -99,38 +99,25 @@ def output_shape(layer):
     return " x ".join(str(d) for d in shape) if shape else "scalar"
 
 
-def layer_rows(model, fold_augmentation=True):
-    """The rows the architecture diagram draws, one per box, top to bottom.
+def layer_rows(model):
+    """The rows the architecture diagram draws, one per layer (box), top to bottom.
 
     Each row is a dict: title (layer name), type, shape (output shape),
-    params (count) and layers (the names of the model layers it stands for).
-    Augmentation layers (Random*, active only in training) are titled so;
-    consecutive ones are folded into one box. Together the rows cover ``model.layers`` in order.
+    params (count) and kind (colour group). The augmentation layer
+    (``augment.RandomAffine``, active only in training) is titled so.
     """
     rows = []
     for layer in model.layers:
         kind = layer_kind(layer)
-        row = {
-            "title": layer.name,
-            "type": layer_type(layer),
-            "shape": output_shape(layer),
-            "params": int(layer.count_params()),
-            "kind": kind,
-            "layers": [layer.name],
-        }
-        fold = fold_augmentation and kind == "augment"
-        if fold:
-            row["title"] = "augmentation (training only)"
-        if fold and rows and rows[-1]["kind"] == "augment":
-            last = rows[-1]
-            # 'Random: Flip, Translation, ...' stays short enough not to run into the shape column.
-            first = last["type"].removeprefix("Random: ").removeprefix("Random")
-            last["type"] = "Random: " + ", ".join([first, row["type"].removeprefix("Random")])
-            last["shape"] = row["shape"]
-            last["params"] += row["params"]
-            last["layers"].append(layer.name)
-        else:
-            rows.append(row)
+        rows.append(
+            {
+                "title": "augmentation (training only)" if kind == "augment" else layer.name,
+                "type": layer_type(layer),
+                "shape": output_shape(layer),
+                "params": int(layer.count_params()),
+                "kind": kind,
+            }
+        )
     return rows
 
 
