@@ -17,6 +17,8 @@ rule predict_model:
     threads: 2
     resources:
         mem_mb=4000,
+    params:
+        shift=lookup(dpath="predict/tta_shift", within=config),
     script:
         "../scripts/predict_model.py"
 
@@ -108,6 +110,7 @@ rule write_submission:
     params:
         model=lookup(dpath="predict/model", within=config),
         tta_flip=lookup(dpath="predict/tta_flip", within=config),
+        tta_shift=lookup(dpath="predict/tta_shift", within=config),
     script:
         "../scripts/write_submission.py"
 

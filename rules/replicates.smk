@@ -52,6 +52,8 @@ rule predict_replicate:
     threads: 2
     resources:
         mem_mb=4000,
+    params:
+        shift=lookup(dpath="predict/tta_shift", within=config),
     script:
         "../scripts/predict_model.py"
 

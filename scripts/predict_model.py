@@ -1,5 +1,6 @@
 """Rule predict_model: class probabilities on the validation and test splits,
-plain and for horizontally flipped faces (flip test-time augmentation)."""
+plain and for horizontally flipped faces (flip test-time augmentation), and
+with predict.tta_shift the mean over the faces moved that many pixels."""
 
 from fer_workflow import arrays, data, predict, runtime
 
@@ -7,7 +8,7 @@ runtime.setup(snakemake, tensorflow=True)
 
 model = runtime.load_model(snakemake.input.model)
 dataset = data.load(snakemake.input.dataset)
-predictions = predict.predict_dataset(model, dataset)
+predictions = predict.predict_dataset(model, dataset, shift=snakemake.params.shift)
 for key, value in predictions.items():
     print(f"{key}: {value.shape}")
 arrays.save(snakemake.output.predictions, predictions)

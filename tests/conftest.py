@@ -52,6 +52,8 @@ TINY = {
     },
     "filters": {"layer": "block2_conv1", "n_filters": 4, "steps": 3},
     "activations": {"layer": "block1_conv1", "max_maps": 8},
+    # Shift TTA on, so the tiny run predicts and scores the shifted views too.
+    "predict": {"tta_shift": 1},
 }
 
 

@@ -162,6 +162,29 @@ def test_model_row_uses_validation_and_test_labels():
         "recall_Disgust",
         "recall_Fear",
     ]
+    # Without shifted views the shift-TTA columns are empty; they come last.
+    assert list(row)[-2:] == metrics.TTA_COLUMNS
+    assert np.isnan(row["val_accuracy_tta"]) and np.isnan(row["test_accuracy_tta"])
+
+
+def test_model_row_scores_shift_tta_when_the_predictions_hold_it():
+    ds = dataset(Y_TRUE, [5, 5, 6, 6])
+    # Plain and flipped views are wrong; the shifted views (four each, so weight 8 of 10) are right.
+    predictions = {
+        "val_probs": one_hot(Y_PRED),
+        "val_probs_flip": one_hot(Y_PRED),
+        "val_probs_shift": one_hot(Y_TRUE, high=0.6),
+        "val_probs_shift_flip": one_hot(Y_TRUE, high=0.6),
+        "test_probs": one_hot([0, 0, 0, 0]),
+        "test_probs_flip": one_hot([0, 0, 0, 0]),
+        "test_probs_shift": one_hot([5, 5, 6, 0], high=0.6),
+        "test_probs_shift_flip": one_hot([5, 5, 6, 0], high=0.6),
+    }
+    row = metrics.model_row("cnn", facts(1), ds, predictions)
+    assert row["val_accuracy"] == row["val_accuracy_flip"] == pytest.approx(0.7)
+    assert row["val_accuracy_tta"] == pytest.approx(1.0)
+    assert row["test_accuracy_flip"] == pytest.approx(0.0)
+    assert row["test_accuracy_tta"] == pytest.approx(0.75)
 
 
 def test_model_row_without_test_labels_leaves_test_accuracy_empty(tmp_path):
@@ -248,8 +271,12 @@ def test_evaluation_outputs_of_the_tiny_run(completed_tiny_workflow):
     preds = arrays.load(wf.path("results/eval/predictions_cnn.npz"))
     assert preds["val_probs"].shape == preds["val_probs_flip"].shape == (len(ds.y_val), 7)
     assert preds["test_probs"].shape == (len(ds.y_test), 7)
+    # The tiny config sets predict.tta_shift: the shifted views are stored and scored.
+    assert preds["val_probs_shift"].shape == preds["val_probs_shift_flip"].shape == (len(ds.y_val), 7)
+    assert preds["test_probs_shift_flip"].shape == (len(ds.y_test), 7)
 
     table = pd.read_csv(wf.path("results/metrics.csv"))
+    assert table["val_accuracy_tta"].between(0, 1).all() and table["test_accuracy_tta"].between(0, 1).all()
     assert list(table["model"]) == ["cnn", "dnn"]
     assert list(table.columns[:8]) == [
         "model",
@@ -396,7 +423,7 @@ def test_model_row_reports_intervals_and_the_unseen_test_subset():
     }
     seen = np.array([True, False, False, False, True])  # unseen: 1, 2, 3 -> 1 of 3 right
     row = metrics.model_row("cnn", facts(1), ds, predictions, test_seen=seen)
-    assert list(row)[-len(metrics.INTERVAL_COLUMNS) :] == metrics.INTERVAL_COLUMNS
+    assert list(row)[-len(metrics.INTERVAL_COLUMNS) - 2 :] == metrics.INTERVAL_COLUMNS + metrics.TTA_COLUMNS
     assert (row["val_accuracy_low"], row["val_accuracy_high"]) == pytest.approx(
         (0.396778, 0.892209), abs=1e-6
     )

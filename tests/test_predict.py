@@ -158,3 +158,39 @@ def test_submission_rejects_predictions_of_another_dataset():
     predictions = {"test_probs": np.zeros((5, NUM_CLASSES), np.float32)}
     with pytest.raises(ValueError, match="5 test predictions for 6 test ids"):
         predict.submission(ds, predictions, tta_flip=False)
+
+
+def test_shift_images_moves_the_face_and_repeats_the_edge():
+    images = np.arange(2 * 48 * 48, dtype=np.int64).reshape(2, 48, 48) % 251
+    images = images.astype(np.uint8)
+    down_right = predict.shift_images(images, 2, 3)
+    assert down_right.shape == images.shape and down_right.dtype == np.uint8
+    np.testing.assert_array_equal(down_right[:, 2:, 3:], images[:, :-2, :-3])
+    np.testing.assert_array_equal(down_right[:, :2, 3:], np.repeat(images[:, :1, :-3], 2, axis=1))
+    up_left = predict.shift_images(images, -1, -2)
+    np.testing.assert_array_equal(up_left[:, :-1, :-2], images[:, 1:, 2:])
+    np.testing.assert_array_equal(up_left[:, -1, :-2], images[:, -1, 2:])
+    np.testing.assert_array_equal(predict.shift_images(images, 0, 0), images)
+    assert predict.shift_offsets(0) == [] and sorted(predict.shift_offsets(2)) == [(-2, 0), (0, -2), (0, 2), (2, 0)]
+
+
+def test_shift_tta_averages_ten_views_with_equal_weight():
+    model = left_right_model()
+    ds = distinguishable_dataset(n_train=30, n_val=10, n_test=6)
+    predictions = predict.predict_dataset(model, ds, shift=3, batch_size=4)
+    assert set(predictions) == {
+        f"{split}_probs{suffix}" for split in ("val", "test") for suffix in ("", "_flip", "_shift", "_shift_flip")
+    }
+    views = [ds.x_val, ds.x_val[:, :, ::-1]]
+    views += [predict.shift_images(v, dy, dx) for v in views[:2] for dy, dx in predict.shift_offsets(3)]
+    expected = np.mean([predict.predict_probs(model, v) for v in views], axis=0)
+    both = predict.split_probs(predictions, "validation", tta_flip=True, tta_shift=True)
+    np.testing.assert_allclose(both, expected, **ONEDNN)
+    plain_views = [ds.x_val] + [predict.shift_images(ds.x_val, dy, dx) for dy, dx in predict.shift_offsets(3)]
+    expected = np.mean([predict.predict_probs(model, v) for v in plain_views], axis=0)
+    np.testing.assert_allclose(predict.split_probs(predictions, "validation", tta_shift=True), expected, **ONEDNN)
+    # The shifted views differ from the plain one (the model reads the halves' brightness).
+    assert not np.allclose(predictions["val_probs_shift"], predictions["val_probs"])
+    # Without shifted views, asking for them is an error that names the setting.
+    with pytest.raises(ValueError, match="predict.tta_shift"):
+        predict.split_probs(predict.predict_dataset(model, ds), "test", tta_shift=True)

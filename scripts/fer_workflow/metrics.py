@@ -38,7 +38,7 @@ PAIR_COLUMNS = [
 # --- inputs -------------------------------------------------------------------------------------
 
 
-def split_labels_and_probs(dataset, predictions, split, tta_flip=False):
+def split_labels_and_probs(dataset, predictions, split, tta_flip=False, tta_shift=False):
     """True labels and predicted probabilities of ``split`` (validation or test).
 
     Test labels are only known for some data (built-in synthetic, or a labels
@@ -53,7 +53,7 @@ def split_labels_and_probs(dataset, predictions, split, tta_flip=False):
             "to 'validation', or give data.test_labels"
         )
     _, y_true = dataset.split(split)
-    probs = split_probs(predictions, split, tta_flip)
+    probs = split_probs(predictions, split, tta_flip, tta_shift)
     if len(probs) != len(y_true):
         raise ValueError(
             f"{split}: {len(probs)} predictions for {len(y_true)} labels; "
@@ -197,6 +197,10 @@ INTERVAL_COLUMNS = [
 ]
 
 
+# Last: accuracy with flip and shift TTA (NaN without shifted views, predict.tta_shift 0).
+TTA_COLUMNS = ["val_accuracy_tta", "test_accuracy_tta"]
+
+
 def model_row(model, facts, dataset, predictions, test_seen=None):
     """One row of the metrics table (a dict, columns in table order).
 
@@ -209,7 +213,9 @@ def model_row(model, facts, dataset, predictions, test_seen=None):
     accuracies, bootstrap over images for macro-F1, on validation and
     (labelled) test; and the accuracy on the test images with no copy in the
     training file (``test_seen``: a boolean mask over the test images, from
-    ``data.copies_in``; NaN without it).
+    ``data.copies_in``; NaN without it). Last ``val_accuracy_tta`` and
+    ``test_accuracy_tta``: with flip and shift TTA, NaN unless the predictions
+    hold the shifted views (``predict.tta_shift`` > 0).
     """
     y_val, probs = split_labels_and_probs(dataset, predictions, "validation")
     val_pred = probs.argmax(axis=1)
@@ -233,6 +239,12 @@ def model_row(model, facts, dataset, predictions, test_seen=None):
         row.update(interval_columns("test_accuracy", "test_macro_f1", y_test, y_pred))
         if test_seen is not None:
             row.update(unseen_columns(y_test, y_pred, test_seen))
+    row.update(dict.fromkeys(TTA_COLUMNS, float("nan")))
+    if "val_probs_shift" in predictions:
+        splits = ["validation", "test"] if dataset.has_test_labels else ["validation"]
+        for split, column in zip(splits, TTA_COLUMNS, strict=False):
+            y_true, probs = split_labels_and_probs(dataset, predictions, split, tta_flip=True, tta_shift=True)
+            row[column] = float(accuracy_score(y_true, probs.argmax(axis=1)))
     return row
 
 
