@@ -1,6 +1,8 @@
 """Rule write_submission: the chosen model's test predictions in Kaggle's
 `id,label` form, optionally averaged with the flipped faces' (flip TTA)."""
 
+import logging
+
 from fer_workflow import arrays, data, predict, runtime
 
 runtime.setup(snakemake)
@@ -8,6 +10,8 @@ runtime.setup(snakemake)
 dataset = data.load(snakemake.input.dataset)
 predictions = arrays.load(snakemake.input.predictions)
 submission = predict.submission(dataset, predictions, tta_flip=snakemake.params.tta_flip)
-print(f"{snakemake.params.model}: {len(submission)} test predictions (flip TTA: {snakemake.params.tta_flip})")
-print(submission["label"].value_counts().sort_index().to_string())
+logging.info(
+    "%s: %d test predictions (flip TTA: %s)", snakemake.params.model, len(submission), snakemake.params.tta_flip
+)
+logging.info("test predictions per label:\n%s", submission["label"].value_counts().sort_index().to_string())
 submission.to_csv(snakemake.output.submission, index=False)
