@@ -15,6 +15,7 @@ per epoch, then a JSON summary line starting with RESULT.
 
 import argparse
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -61,6 +62,9 @@ def main():
             f"validated); write it first with\n  snakemake --cores 2 {args.raw} --configfile {presets}"
         )
 
+    # The library logs the epoch lines (fer_workflow.training); they go to stdout
+    # with the RESULT line, as benchmarks/gpu_presets.py reads them.
+    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
     config = load_config(args.configfile, args.set)
     if args.epochs:
         config["train"]["epochs"] = args.epochs

@@ -2,6 +2,8 @@
 replicate, their mean, spread and the paired CNN - DNN difference
 (results/replicates.csv, results/replicates.md, results/figures/replicates.png)."""
 
+import logging
+
 from fer_workflow import arrays, data, metrics, plots, replicates, runtime
 from fer_workflow.plots import replicates as replicate_plots
 
@@ -16,7 +18,7 @@ for (model, seed), path in zip(pairs, snakemake.input.predictions, strict=True):
     rows.append(replicates.seed_row(model, seed, y_val, probs.argmax(axis=1)))
 table = replicates.aggregate(rows, params.models)
 text = replicates.markdown(table, params.models)
-print(text)
+logging.info("replicates:\n%s", text)
 table.to_csv(snakemake.output.csv, index=False)
 with open(snakemake.output.md, "w") as f:
     f.write(text)

@@ -2,6 +2,8 @@
 expressions with the trained CNN, write its rows of the predictions table,
 the 48x48 crops and the annotated photo."""
 
+import logging
+
 from fer_workflow import runtime
 
 runtime.setup(snakemake, tensorflow=True)
@@ -25,8 +27,8 @@ result = classify.classify_photo(
     tta_flip=params.tta_flip,
     on_unreadable=params.on_unreadable,
 )
-print(f"{snakemake.input.photo}: {time.perf_counter() - start:.3f} s (model loading not counted)")
-print(result.table.to_string(index=False))
+logging.info("%s: %.3f s (model loading not counted)", snakemake.input.photo, time.perf_counter() - start)
+logging.info("faces:\n%s", result.table.to_string(index=False))
 result.table.to_csv(output.table, index=False)
 arrays.save(output.crops, {"crops": result.crops})
 if not cv2.imwrite(output.annotated, result.annotated):

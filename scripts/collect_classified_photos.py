@@ -1,6 +1,8 @@
 """Rule collect_classified_photos: the per-photo tables in one
 predictions.csv, and the contact sheet of every classified face."""
 
+import logging
+
 from fer_workflow import plots, runtime
 
 runtime.setup(snakemake)
@@ -16,7 +18,7 @@ table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns
 table = classify.integer_columns(table)
 crops = np.concatenate(crops) if crops else np.zeros((0, 48, 48), np.uint8)
 faces = table[table["expression"].fillna("") != ""]
-print(f"{table['file'].nunique()} photos, {len(faces)} faces")
-print(faces["expression"].value_counts().to_string())
+logging.info("%d photos, %d faces", table["file"].nunique(), len(faces))
+logging.info("faces per expression:\n%s", faces["expression"].value_counts().to_string())
 table.to_csv(snakemake.output.predictions, index=False)
 plots.save(classify.contact_sheet(table, crops), snakemake.output.contact_sheet)

@@ -1,10 +1,12 @@
 """Rule compare_runs: the metrics of every run under results/ in one table."""
 
+import logging
+
 from fer_workflow import runs, runtime
 
 runtime.setup(snakemake)
 table = runs.compare(snakemake.input.tables, root="results")
-print(table.to_string(index=False))
+logging.info("runs:\n%s", table.to_string(index=False))
 table.to_csv(snakemake.output.csv, index=False)
 with open(snakemake.output.md, "w") as f:
     f.write(runs.markdown(table))

@@ -2,6 +2,8 @@
 method and for a random pixel order, with the model-randomisation sanity
 check, on validation faces spread over the classes."""
 
+import logging
+
 from fer_workflow import arrays, data, faithfulness, metrics, plots, runtime, saliency
 from fer_workflow.plots import explain
 
@@ -14,7 +16,7 @@ dataset = data.load(snakemake.input.dataset)
 # The CNN's validation probabilities (plain, not flip-averaged), as predict_model stored them.
 _, val_probs = metrics.split_labels_and_probs(dataset, arrays.load(snakemake.input.predictions), "validation")
 chosen = saliency.choose_images(dataset.y_val, params.n_images, params.seed)
-print(f"{len(chosen)} validation faces")
+logging.info("%d validation faces", len(chosen))
 
 
 def maps_of(net, images, classes, method):
@@ -32,6 +34,6 @@ table, mean_curves = faithfulness.evaluate(
     seed=params.seed,
     threshold=params.sanity_threshold,
 )
-print(table.to_string(index=False))
+logging.info("faithfulness:\n%s", table.to_string(index=False))
 table.to_csv(snakemake.output.table, index=False)
 plots.save(explain.faithfulness_curves(mean_curves, table), snakemake.output.figure)

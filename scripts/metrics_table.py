@@ -3,6 +3,8 @@ and HTML renderings with the most-confused pairs as sentences
 (results/metrics.md, results/metrics.html), with 95% intervals and the
 accuracy on the test images that have no copy in the training file."""
 
+import logging
+
 import pandas as pd
 
 from fer_workflow import arrays, data, metrics, readers, record, runtime, tables
@@ -34,7 +36,7 @@ for model, predictions, record_json, pairs_csv in inputs:
 
 table = pd.DataFrame(rows)
 markdown = tables.metrics_markdown(table, pairs)
-print(markdown)
+logging.info("metrics:\n%s", markdown)
 table.to_csv(snakemake.output.csv, index=False)
 with open(snakemake.output.md, "w") as f:
     f.write(markdown)

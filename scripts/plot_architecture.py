@@ -1,6 +1,8 @@
 """Rule plot_architecture: a box diagram of one model's layers with output
 shapes and parameter counts."""
 
+import logging
+
 from fer_workflow import plots, runtime
 from fer_workflow.plots import evaluation
 
@@ -8,5 +10,5 @@ runtime.setup(snakemake, tensorflow=True)
 
 model = runtime.load_model(snakemake.input.model)
 for row in evaluation.layer_rows(model):
-    print(f"{row['title']:<32} {row['type']:<24} {row['shape']:<16} {row['params']:>10,}")
+    logging.info("%-32s %-24s %-16s %10s", row["title"], row["type"], row["shape"], f"{row['params']:,}")
 plots.save(evaluation.architecture_figure(model, snakemake.wildcards.model), snakemake.output.figure)

@@ -1,6 +1,8 @@
 """Rule plot_confusion_matrix: the row-normalized confusion matrix of one model
 on the configured split, and its most-confused class pairs."""
 
+import logging
+
 from fer_workflow import arrays, data, metrics, plots, runtime, tables
 from fer_workflow.plots import evaluation
 
@@ -16,7 +18,7 @@ counts = metrics.confusion_counts(y_true, y_pred)
 accuracy = float((y_true == y_pred).mean())
 pairs = metrics.most_confused_pairs(counts, snakemake.params.top_k, split=split)
 for _, pair in pairs.iterrows():
-    print(tables.pair_sentence(pair))
+    logging.info("%s", tables.pair_sentence(pair))
 
 figure = evaluation.confusion_matrix_figure(counts, snakemake.wildcards.model, split, accuracy)
 pairs.to_csv(snakemake.output.pairs, index=False)

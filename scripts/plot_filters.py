@@ -2,6 +2,7 @@
 layer (the {layer} wildcard), all optimised together in one batch, and the
 class the CNN predicts for each image."""
 
+import logging
 import time
 
 from fer_workflow import filters, plots, runtime
@@ -25,12 +26,12 @@ images, activations = filters.ascend(
     border=params.border,
     seed=params.seed,
 )
-print(f"{params.n_filters} filters of {layer}, {params.steps} steps: {time.perf_counter() - start:.1f} s")
+logging.info("%d filters of %s, %d steps: %.1f s", params.n_filters, layer, params.steps, time.perf_counter() - start)
 shown = filters.to_uint8(images)
 table = filters.classify(model, shown, activations)
-print(table.to_string(index=False))
+logging.info("filter images:\n%s", table.to_string(index=False))
 table.to_csv(snakemake.output.classes, index=False, float_format="%.6g")
 counts = filters.class_counts(table)
-print("filter images per predicted class:", counts.to_dict())
+logging.info("filter images per predicted class: %s", counts.to_dict())
 plots.save(explain.filter_grid(shown, table, layer), snakemake.output.figure)
 plots.save(explain.filter_class_histogram(counts, layer), snakemake.output.histogram)

@@ -1,6 +1,8 @@
 """Rule plot_saliency: saliency maps of the CNN for a few validation faces
 spread over the classes (face, map, overlay per image)."""
 
+import logging
+
 from fer_workflow import arrays, data, metrics, plots, runtime, saliency
 from fer_workflow.plots import explain
 
@@ -13,7 +15,7 @@ dataset = data.load(snakemake.input.dataset)
 _, val_probs = metrics.split_labels_and_probs(dataset, arrays.load(snakemake.input.predictions), "validation")
 chosen = saliency.choose_images(dataset.y_val, params.n_images, params.seed)
 images, labels, probs = dataset.x_val[chosen], dataset.y_val[chosen], val_probs[chosen]
-print(f"validation images {chosen.tolist()}, classes {labels.tolist()}")
+logging.info("validation images %s, classes %s", chosen.tolist(), labels.tolist())
 
 # The maps explain the true class (target: label) or the model's answer.
 classes = saliency.target_classes(labels, probs, target=params.target)

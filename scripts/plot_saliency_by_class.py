@@ -2,6 +2,8 @@
 correctly classified validation faces, drawn over that class's mean face
 with the face-region boxes, and the share of saliency mass per region."""
 
+import logging
+
 import numpy as np
 
 from fer_workflow import NUM_CLASSES, arrays, data, faithfulness, metrics, plots, runtime, saliency
@@ -17,8 +19,10 @@ _, val_probs = metrics.split_labels_and_probs(dataset, arrays.load(snakemake.inp
 predicted = val_probs.argmax(axis=1)
 chosen = faithfulness.correct_faces_by_class(dataset.y_val, predicted, params.max_per_class, params.seed)
 images, labels = dataset.x_val[chosen], dataset.y_val[chosen].astype(np.int64)
-print(
-    f"{len(chosen)} correctly classified validation faces, per class {np.bincount(labels, minlength=NUM_CLASSES).tolist()}"
+logging.info(
+    "%d correctly classified validation faces, per class %s",
+    len(chosen),
+    np.bincount(labels, minlength=NUM_CLASSES).tolist(),
 )
 
 maps = saliency.compute(model, images, labels, method=params.method, **saliency.method_options(params))
@@ -33,7 +37,7 @@ mean_maps = np.stack(
 )
 
 table = faithfulness.region_table(maps, labels, params.regions)
-print(table.to_string(index=False))
+logging.info("saliency mass per region:\n%s", table.to_string(index=False))
 table.to_csv(snakemake.output.table, index=False)
 figure = explain.saliency_by_class(mean_faces, mean_maps, counts, params.regions, params.method)
 plots.save(figure, snakemake.output.figure)

@@ -2,6 +2,8 @@
 plain and for horizontally flipped faces (flip test-time augmentation), and
 with predict.tta_shift the mean over the faces moved that many pixels."""
 
+import logging
+
 from fer_workflow import arrays, data, predict, runtime
 
 runtime.setup(snakemake, tensorflow=True)
@@ -10,5 +12,5 @@ model = runtime.load_model(snakemake.input.model)
 dataset = data.load(snakemake.input.dataset)
 predictions = predict.predict_dataset(model, dataset, shift=snakemake.params.shift)
 for key, value in predictions.items():
-    print(f"{key}: {value.shape}")
+    logging.info("%s: %s", key, value.shape)
 arrays.save(snakemake.output.predictions, predictions)

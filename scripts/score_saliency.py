@@ -3,6 +3,8 @@ faces, for every compared method: mass inside the synthetic cue masks (when
 the data has masks) and the deletion test (most salient vs. random pixels
 hidden)."""
 
+import logging
+
 import pandas as pd
 
 from fer_workflow import data, runtime, saliency
@@ -31,5 +33,5 @@ for method in params.methods:
     )
     tables.append(scores.assign(method=method)[["method", "metric", "value", "description"]])
 scores = pd.concat(tables, ignore_index=True)
-print(scores.to_string(index=False))
+logging.info("saliency scores:\n%s", scores.to_string(index=False))
 scores.to_csv(snakemake.output.scores, index=False)

@@ -2,6 +2,8 @@
 write the model, its history, its record (the facts other rules read) and
 its summary (the same for people)."""
 
+import logging
+
 from fer_workflow import runtime
 
 runtime.setup(snakemake, tensorflow=True)  # noqa: F821 (snakemake is injected)
@@ -29,7 +31,7 @@ else:
         "hidden_ratios": [float(r) for r in params.dnn["hidden_ratios"]],
         "matched_to_cnn_parameters": int(target),
     }
-    print(f"DNN widths {widths}: {model.count_params()} parameters, CNN {target}", flush=True)
+    logging.info("DNN widths %s: %d parameters, CNN %d", widths, model.count_params(), target)
 
 dataset = data.load(snakemake.input.dataset)  # noqa: F821
 history = training.train(model, dataset, params.train, params.seed, params.backup_dir)

@@ -132,7 +132,7 @@ def test_sanity_check_separates_a_real_method_from_an_edge_detector():
         if method == "edges":
             smooth = blur(faces, 1.0)
             return np.hypot(*np.gradient(smooth, axis=(1, 2)))
-        return saliency.compute(m, faces, classes, method=method, log=None)
+        return saliency.compute(m, faces, classes, method=method)
 
     predicted = predict_probs(model, images[:12]).argmax(axis=1)
     table, mean_curves = fa.evaluate(model, images[:12], predicted, maps_of, ["vanilla", "edges"], steps=8, seed=0)

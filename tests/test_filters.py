@@ -1,6 +1,8 @@
 """Gradient-ascent filter images (batched vs. per-filter loop), feature maps,
 the layer-name error, and the explain figures."""
 
+import logging
+
 import keras
 import numpy as np
 import pandas as pd
@@ -131,13 +133,12 @@ def test_batched_ascent_equals_per_filter_loop(model, jitter, tv_weight):
     np.testing.assert_allclose(acts, loop_acts, rtol=1e-4, atol=1e-5)
 
 
-def test_ascent_raises_each_filters_activation_and_stays_in_pixel_range(model):
+def test_ascent_raises_each_filters_activation_and_stays_in_pixel_range(model, caplog):
     extractor = filters.feature_extractor(model, "block2_conv1")
     start = filters.final_means(extractor, filters.initial_images(6, seed=0), border=4)
-    progress = []
-    images, acts = filters.ascend(
-        extractor, 6, steps=20, learning_rate=20.0, jitter=1, border=8, seed=0, log=progress.append
-    )
+    with caplog.at_level(logging.INFO, logger="fer_workflow.filters"):
+        images, acts = filters.ascend(extractor, 6, steps=20, learning_rate=20.0, jitter=1, border=8, seed=0)
+    progress = [record.getMessage() for record in caplog.records]
     assert progress == [f"ascent: {k}/20 steps" for k in (4, 8, 12, 16, 20)]
     assert np.all(acts > start + 1e-3)
     # A large learning rate drives pixels to the limits, but never past them.
@@ -163,7 +164,7 @@ def test_leak_revives_a_filter_the_relu_switches_off():
     conv.set_weights([kernel, np.array([-0.9, 0.2], np.float32)])  # filter 0: off below gray 230
     extractor = filters.feature_extractor(dead, "block1_conv1")
     assert filters.final_means(extractor, filters.initial_images(1, seed=0)) == 0
-    images, acts = filters.ascend(extractor, 2, steps=20, learning_rate=10.0, border=2, seed=0, log=None)
+    images, acts = filters.ascend(extractor, 2, steps=20, learning_rate=10.0, border=2, seed=0)
     assert acts[0] > 0.01 and images[0, 2:-2, 2:-2].mean() > 200
     assert images[1, 2:-2, 2:-2].mean() < 80  # filter 1 wants dark pixels
 
@@ -272,7 +273,7 @@ def test_ascent_and_classes_on_a_saved_mixed_precision_model(mixed_model):
     extractor = filters.feature_extractor(mixed_model, "block3_conv2")
     assert extractor.outputs[-1].dtype == half
     start = filters.final_means(extractor, filters.initial_images(4, seed=0), border=2)
-    images, acts = filters.ascend(extractor, 4, steps=6, jitter=2, border=8, seed=0, log=None)
+    images, acts = filters.ascend(extractor, 4, steps=6, jitter=2, border=8, seed=0)
     assert images.dtype == np.float32 and 0 <= images.min() and images.max() <= 255
     assert np.isfinite(acts).all() and acts.dtype == np.float32
     assert acts.mean() > start.mean()

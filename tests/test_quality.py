@@ -1,6 +1,7 @@
 """Quality gates: lint, format, layout conventions. They run with the rest of
 the suite, so the README's test command covers them."""
 
+import ast
 import re
 import subprocess
 import sys
@@ -54,3 +55,28 @@ def test_every_rule_has_a_log_and_a_conda_env():
             name = re.match(r"rule (\w+):", block).group(1)
             assert "\n    log:" in block, f"{smk.name}: rule {name} has no log"
             assert "\n    conda:" in block, f"{smk.name}: rule {name} has no conda env"
+
+
+def _calls_and_log_parameters(path):
+    """Lines of ``path`` that call print() or define a ``log`` parameter."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+            found.append(f"{path.relative_to(REPO)}:{node.lineno}: print()")
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            args = node.args
+            names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+            if "log" in names:
+                found.append(f"{path.relative_to(REPO)}:{node.lineno}: log parameter")
+    return found
+
+
+def test_one_logging_style():
+    """The library reports through logging.getLogger(__name__) and the rule
+    scripts through logging (runtime.setup sends it to the job's log): no
+    print() and no log= parameters."""
+    library = sorted((REPO / "scripts" / "fer_workflow").rglob("*.py"))
+    rule_scripts = sorted((REPO / "scripts").glob("*.py"))
+    assert len(library) > 10 and len(rule_scripts) > 10
+    found = [line for path in library + rule_scripts for line in _calls_and_log_parameters(path)]
+    assert not found, "\n".join(found)

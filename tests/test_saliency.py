@@ -1,6 +1,8 @@
 """Saliency maps: shape, batching, SmoothGrad, image choice, and the
 ground-truth check on a toy task whose class lives in a known region."""
 
+import logging
+
 import keras
 import numpy as np
 import pytest
@@ -58,18 +60,17 @@ def test_maps_depend_on_class(model, faces):
 
 def test_smoothgrad_noise_zero_equals_vanilla(model, faces):
     images, labels = faces
-    smooth = saliency.smoothgrad(model, images, labels, samples=3, noise=0.0, batch_size=5, log=None)
+    smooth = saliency.smoothgrad(model, images, labels, samples=3, noise=0.0, batch_size=5)
     np.testing.assert_allclose(smooth, saliency.vanilla(model, images, labels), rtol=ONEDNN["rtol"], atol=1e-5 * smooth.max())
 
 
-def test_smoothgrad_is_seeded_and_progress_is_printed(model, faces):
+def test_smoothgrad_is_seeded_and_progress_is_logged(model, faces, caplog):
     images, labels = faces
-    lines = []
-    a = saliency.smoothgrad(
-        model, images, labels, samples=4, noise=0.2, seed=3, batch_size=8, log=lines.append
-    )
-    b = saliency.smoothgrad(model, images, labels, samples=4, noise=0.2, seed=3, batch_size=8, log=None)
-    c = saliency.smoothgrad(model, images, labels, samples=4, noise=0.2, seed=4, batch_size=8, log=None)
+    with caplog.at_level(logging.INFO, logger="fer_workflow.saliency"):
+        a = saliency.smoothgrad(model, images, labels, samples=4, noise=0.2, seed=3, batch_size=8)
+    lines = [record.getMessage() for record in caplog.records]
+    b = saliency.smoothgrad(model, images, labels, samples=4, noise=0.2, seed=3, batch_size=8)
+    c = saliency.smoothgrad(model, images, labels, samples=4, noise=0.2, seed=4, batch_size=8)
     assert a.shape == (9, 48, 48) and np.all(a >= 0)
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
@@ -86,7 +87,7 @@ def test_integrated_gradients_completeness(model, faces, baseline):
     """Attributions sum to score(face) - score(baseline), up to the integration error."""
     images, labels = faces
     attributions = saliency.integrated_gradients(
-        model, images, labels, steps=128, baseline=baseline, blur_sigma=3.0, absolute=False, batch_size=300, log=None
+        model, images, labels, steps=128, baseline=baseline, blur_sigma=3.0, absolute=False, batch_size=300
     )
     scores = saliency.score_model(model)
     x = saliency.as_model_input(images)
@@ -96,7 +97,7 @@ def test_integrated_gradients_completeness(model, faces, baseline):
         - np.asarray(scores(saliency.baseline_images(x, baseline, 3.0)))[rows, labels]
     )
     np.testing.assert_allclose(attributions.sum(axis=(1, 2)), expected, rtol=0.03, atol=0.01 * np.abs(expected).max())
-    maps = saliency.compute(model, images, labels, method="integrated_gradients", ig_steps=8, log=None)
+    maps = saliency.compute(model, images, labels, method="integrated_gradients", ig_steps=8)
     assert maps.shape == (9, 48, 48) and maps.dtype == np.float32 and np.all(maps >= 0)
     with pytest.raises(ValueError, match="ig_baseline"):
         saliency.baseline_images(x, "white")
@@ -247,7 +248,7 @@ def test_saliency_finds_the_region_that_carries_the_class(trained, method):
     probs = predict_probs(trained, images)
     assert (probs.argmax(axis=1) == labels).mean() > 0.8, "the toy model did not learn its task"
     maps = saliency.compute(
-        trained, images, labels, method=method, samples=8, noise=0.1, seed=0, ig_steps=16, log=None
+        trained, images, labels, method=method, samples=8, noise=0.1, seed=0, ig_steps=16
     )
     values = saliency.score(trained, images, labels, maps, masks=masks, fraction=0.1, seed=0)
     values = values.set_index("metric")["value"]
@@ -290,7 +291,7 @@ def trained_on_faces():
 def test_every_method_looks_at_the_cues_of_the_built_in_faces(trained_on_faces, method):
     model, images, labels, masks = trained_on_faces
     assert (predict_probs(model, images).argmax(axis=1) == labels).mean() > 0.5, "the toy model did not learn"
-    maps = saliency.compute(model, images, labels, method=method, samples=8, ig_steps=16, log=None)
+    maps = saliency.compute(model, images, labels, method=method, samples=8, ig_steps=16)
     assert saliency.mask_shares(maps, masks)["mass_ratio_cues"] > 1.5
 
 
@@ -309,8 +310,8 @@ def test_every_method_on_a_saved_mixed_precision_model(tmp_path, faces):
     full.set_weights(half.get_weights())
     images, labels = faces
     for method in saliency.METHODS:
-        maps = saliency.compute(half, images, labels, method=method, samples=2, ig_steps=4, log=None)
-        reference = saliency.compute(full, images, labels, method=method, samples=2, ig_steps=4, log=None)
+        maps = saliency.compute(half, images, labels, method=method, samples=2, ig_steps=4)
+        reference = saliency.compute(full, images, labels, method=method, samples=2, ig_steps=4)
         assert maps.dtype == np.float32 and np.all(np.isfinite(maps)) and maps.max() > 0, method
         # (nanmean: an all-zero Grad-CAM has no ranks)
         assert np.nanmean(faithfulness.rank_correlation(maps, reference)) > 0.8, method
@@ -319,7 +320,7 @@ def test_every_method_on_a_saved_mixed_precision_model(tmp_path, faces):
         half,
         images[:4],
         predicted,
-        lambda m, x, c, k: saliency.compute(m, x, c, method=k, log=None),
+        lambda m, x, c, k: saliency.compute(m, x, c, method=k),
         ["gradcam"],
         steps=4,
     )

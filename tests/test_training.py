@@ -20,8 +20,9 @@ from fer_workflow import record, resume, training
 # the process SIGKILLs itself right after epoch k's backup is written.
 CHILD = textwrap.dedent(
     """
-    import os, signal, sys
+    import logging, os, signal, sys
     sys.path.insert(0, {scripts!r})
+    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
     import numpy as np
     from fer_workflow import runtime
     seed = int(os.environ.get("SEED", "7"))
@@ -374,7 +375,7 @@ def test_every_epoch_has_steps_per_epoch_steps(tmp_path, steps):
     model = models.build_cnn(
         {**cnn, "separable": False, "head_pool": "avg", "dense": [], "dense_dropout": 0.0}
     )
-    history = training.train(model, data, train_cfg, 0, tmp_path / "backup", log=lambda message: None)
+    history = training.train(model, data, train_cfg, 0, tmp_path / "backup")
     assert len(history) == 3
     assert int(np.asarray(model.optimizer.iterations)) == 3 * steps
 
@@ -414,7 +415,7 @@ def test_training_follows_the_cosine_schedule_with_class_weights(tmp_path):
     train_cfg.update(epochs=4, batch_size=16, schedule="cosine", warmup_epochs=1, class_weight=True)
     cnn = {"blocks": [{"filters": 2, "convs": 1, "kernel": 3, "batch_norm": False, "pool": 4, "dropout": 0.0}]}
     model = models.build_cnn({**cnn, "separable": False, "head_pool": "avg", "dense": [], "dense_dropout": 0.0})
-    history = training.train(model, data, train_cfg, 0, tmp_path / "backup", log=lambda message: None)
+    history = training.train(model, data, train_cfg, 0, tmp_path / "backup")
     schedule = training.learning_rate(train_cfg, steps_per_epoch=4)
     # The rate at each epoch's start is the schedule's at that step; ReduceLROnPlateau is off.
     np.testing.assert_allclose(history["learning_rate"], [float(schedule(4 * e)) for e in range(4)], rtol=1e-5)

@@ -17,6 +17,7 @@ freshly initialised weights. A method whose maps barely change when the
 weights are destroyed explains the image, not the model.
 """
 
+import logging
 import weakref
 
 import numpy as np
@@ -25,6 +26,8 @@ import pandas as pd
 from . import CLASS_NAMES, NUM_CLASSES
 from .data import as_model_input
 from .saliency import blur
+
+log = logging.getLogger(__name__)
 
 # Images per forward pass of the curve predictions: 64 is the fastest on a
 # 2-core CPU (larger batches fall out of the cache: 1024 is 2.2x slower,
@@ -194,7 +197,7 @@ COLUMNS = [
 
 
 def evaluate(
-    model, images, classes, maps_of, methods, steps=32, blur_sigma=4.0, seed=0, threshold=0.5, log=print
+    model, images, classes, maps_of, methods, steps=32, blur_sigma=4.0, seed=0, threshold=0.5
 ):
     """The faithfulness table and the mean curves.
 
@@ -226,8 +229,7 @@ def evaluate(
             mean, low, high = interval(corr)
             row.update(sanity_correlation=mean, sanity_correlation_low=low, sanity_correlation_high=high)
             row["sanity_flagged"] = bool(mean > threshold)
-        if log:
-            log(f"faithfulness {method}: {row}")
+        log.info("faithfulness %s: %s", method, row)
         rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS), mean_curves
 

@@ -32,6 +32,7 @@ gradients do not underflow; each image's gradient is normalised afterwards,
 so the scale cancels.
 """
 
+import logging
 import re
 
 import numpy as np
@@ -238,6 +239,9 @@ def _check_count(extractor, n_filters):
         raise ValueError(f"filters.n_filters must be 1..{n_channels} for this layer, not {n_filters}")
 
 
+log = logging.getLogger(__name__)
+
+
 def ascend(
     extractor,
     n_filters,
@@ -248,14 +252,13 @@ def ascend(
     border=0,
     seed=0,
     jit_compile=False,
-    log=print,
 ):
     """Gradient-ascent images for the first ``n_filters`` filters, all in one batch.
 
     ``border``: input pixels excluded at each edge of the objective (converted
     to the layer's map size). Returns (images float32 (n, 48, 48) in 0..255,
     final mean activation of each filter on its image over the central
-    region (n,)). Progress goes to ``log`` five times over the run.
+    region (n,)). Progress is logged five times over the run.
     """
     _check_count(extractor, n_filters)
     size = extractor.input.shape[1]
@@ -265,8 +268,8 @@ def ascend(
     every = max(1, steps // 5)
     for done, shift in enumerate(jitter_shifts(steps, jitter, seed), start=1):
         images = step(images, shift)
-        if log and (done % every == 0 or done == steps):
-            log(f"ascent: {done}/{steps} steps")
+        if done % every == 0 or done == steps:
+            log.info("ascent: %d/%d steps", done, steps)
     return images.numpy()[..., 0], final_means(extractor, images, b)
 
 

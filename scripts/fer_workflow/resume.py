@@ -14,11 +14,14 @@ random numbers as an uninterrupted run is there (``epoch_order``, ``reseed``).
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 
 import keras
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 STATE_FILE = "state.json"
 
@@ -141,7 +144,7 @@ def restore(state, model, early_stopping, reduce_lr, backup_dir, scheduled):
     return state["history"], state["epoch"]
 
 
-def load_backup(backup_dir, key, log=print):
+def load_backup(backup_dir, key):
     """The saved state if ``backup_dir`` holds one made with ``key``; else None.
 
     A backup made with other settings or data is deleted.
@@ -155,7 +158,7 @@ def load_backup(backup_dir, key, log=print):
     except (OSError, ValueError):
         state = {}
     if state.get("key") != key:
-        log(f"discarding backup in {backup_dir}: it was made with other settings or data")
+        log.info("discarding backup in %s: it was made with other settings or data", backup_dir)
         shutil.rmtree(backup_dir)
         return None
     return state

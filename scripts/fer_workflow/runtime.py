@@ -8,9 +8,12 @@ import sys
 def setup(snakemake, tensorflow=False):
     """Send this job's output to its log, and configure threads and seeds.
 
-    Everything the script prints, warnings and the traceback of an error
-    included, goes to ``snakemake.log[0]`` so that ``--show-failed-logs``
-    shows the cause. With ``tensorflow=True`` the TensorFlow thread pools
+    The root logger (level INFO) writes to ``snakemake.log[0]``: the rule
+    scripts report with ``logging.info`` and the library modules with
+    ``logging.getLogger(__name__)``. Everything else the job writes, Keras
+    progress, warnings and the traceback of an error included, goes to the
+    same file (line-buffered, so each line shows as it comes) so that
+    ``--show-failed-logs`` shows the cause. With ``tensorflow=True`` the TensorFlow thread pools
     follow ``snakemake.threads`` and the seed in ``snakemake.params.seed``
     (if any) seeds Python, NumPy and the backend.
     """

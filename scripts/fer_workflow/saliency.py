@@ -25,6 +25,7 @@ of the image) and with a deletion test (hiding the most salient pixels should
 hurt the correct class more than hiding as many random pixels).
 """
 
+import logging
 import math
 import re
 
@@ -34,6 +35,8 @@ import pandas as pd
 from . import CONV_LAYER_PATTERN, NUM_CLASSES, arrays
 from .data import as_model_input
 from .predict import predict_probs
+
+log = logging.getLogger(__name__)
 
 # Images per gradient call; SmoothGrad batches images x noisy copies.
 BATCH_SIZE = 256
@@ -100,14 +103,14 @@ def vanilla(model, images, classes, batch_size=BATCH_SIZE):
     return np.concatenate(out) if out else np.zeros((0, *x.shape[1:3]), np.float32)
 
 
-def smoothgrad(model, images, classes, samples=16, noise=0.1, seed=0, batch_size=BATCH_SIZE, log=print):
+def smoothgrad(model, images, classes, samples=16, noise=0.1, seed=0, batch_size=BATCH_SIZE):
     """SmoothGrad: the mean of |gradient| over ``samples`` noisy copies per image.
 
     The noise is Gaussian with std ``noise * 255`` because the models take
     raw 0..255 pixels (the paper's 10-20 % of the input range). Noisy copies
     are not clipped. Images x copies are processed in chunks of
     ``batch_size`` so memory stays bounded whatever the image count;
-    progress goes to ``log``. With ``noise=0`` this equals ``vanilla``.
+    progress is logged. With ``noise=0`` this equals ``vanilla``.
     """
     fn = _gradient_fn(score_model(model))
     x = as_model_input(images)
@@ -122,9 +125,9 @@ def smoothgrad(model, images, classes, samples=16, noise=0.1, seed=0, batch_size
         noisy = x[rows] + rng.normal(0.0, noise * 255.0, size=(len(rows), *x.shape[1:])).astype(np.float32)
         grads = fn(noisy, classes[rows]).numpy()
         np.add.at(sums, rows, grads)
-        if log and (k + 1 == n_chunks or (k + 1) % max(1, n_chunks // 10) == 0):
-            log(
-                f"smoothgrad: {min(start + batch_size, total)}/{total} noisy images ({k + 1}/{n_chunks} batches)"
+        if k + 1 == n_chunks or (k + 1) % max(1, n_chunks // 10) == 0:
+            log.info(
+                "smoothgrad: %d/%d noisy images (%d/%d batches)", min(start + batch_size, total), total, k + 1, n_chunks
             )
     return sums / samples
 
@@ -157,7 +160,7 @@ def baseline_images(images, baseline="black", blur_sigma=4.0):
 
 def integrated_gradients(
     model, images, classes, steps=32, baseline="black", blur_sigma=4.0, absolute=True,
-    batch_size=BATCH_SIZE, log=print,
+    batch_size=BATCH_SIZE,
 ):
     """Integrated gradients (Sundararajan et al., 2017): (x - x0) times the mean
     gradient along the straight path from the baseline x0 to x.
@@ -181,8 +184,8 @@ def integrated_gradients(
         rows, alpha = flat // steps, alphas[flat % steps][:, None, None, None]
         path = base[rows] + alpha * (x[rows] - base[rows])
         np.add.at(sums, rows, fn(path, classes[rows]).numpy())
-        if log and (k + 1 == n_chunks or (k + 1) % max(1, n_chunks // 10) == 0):
-            log(f"integrated gradients: {flat[-1] + 1}/{total} path images ({k + 1}/{n_chunks} batches)")
+        if k + 1 == n_chunks or (k + 1) % max(1, n_chunks // 10) == 0:
+            log.info("integrated gradients: %d/%d path images (%d/%d batches)", flat[-1] + 1, total, k + 1, n_chunks)
     attributions = (x - base)[..., 0] * sums / steps
     return np.abs(attributions) if absolute else attributions
 
@@ -240,16 +243,16 @@ METHODS = ("vanilla", "smoothgrad", "integrated_gradients", "gradcam")
 
 def compute(
     model, images, classes, method="smoothgrad", samples=16, noise=0.1, seed=0, ig_steps=32,
-    ig_baseline="black", baseline_blur=4.0, gradcam_layer="last", log=print,
+    ig_baseline="black", baseline_blur=4.0, gradcam_layer="last",
 ):
     """Saliency maps by ``method`` (one of METHODS), float32 (n, 48, 48), >= 0."""
     if method == "vanilla":
         return vanilla(model, images, classes)
     if method == "smoothgrad":
-        return smoothgrad(model, images, classes, samples=samples, noise=noise, seed=seed, log=log)
+        return smoothgrad(model, images, classes, samples=samples, noise=noise, seed=seed)
     if method == "integrated_gradients":
         return integrated_gradients(
-            model, images, classes, steps=ig_steps, baseline=ig_baseline, blur_sigma=baseline_blur, log=log
+            model, images, classes, steps=ig_steps, baseline=ig_baseline, blur_sigma=baseline_blur
         )
     if method == "gradcam":
         return gradcam(model, images, classes, layer=gradcam_layer)

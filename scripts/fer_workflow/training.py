@@ -18,6 +18,7 @@ images in that epoch's order; early stopping and learning-rate reduction
 keep their state across the calls (``_persistent``).
 """
 
+import logging
 import time
 
 import keras
@@ -26,6 +27,8 @@ import pandas as pd
 
 from fer_workflow import NUM_CLASSES, resume
 from fer_workflow.data import as_model_input
+
+log = logging.getLogger(__name__)
 
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds"]
 
@@ -166,9 +169,9 @@ def reseed(model, seed, epoch):
 class _EpochLog(keras.callbacks.Callback):
     """Appends each epoch's row (``HISTORY_COLUMNS``) to ``history`` and logs it."""
 
-    def __init__(self, epochs, history, log):
+    def __init__(self, epochs, history):
         super().__init__()
-        self.epochs, self.history, self.log = epochs, history, log
+        self.epochs, self.history = epochs, history
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
@@ -178,18 +181,14 @@ class _EpochLog(keras.callbacks.Callback):
         row = {"epoch": epoch + 1, **{k: float(logs[k]) for k in HISTORY_COLUMNS[1:5]}}
         row.update(learning_rate=self.lr, seconds=round(time.perf_counter() - self.start, 3))
         self.history.append(row)
-        self.log(
-            f"epoch {epoch + 1}/{self.epochs} {row['seconds']:.1f}s loss {row['loss']:.4f} "
-            f"accuracy {row['accuracy']:.4f} val_loss {row['val_loss']:.4f} "
-            f"val_accuracy {row['val_accuracy']:.4f} lr {row['learning_rate']:.3g}"
+        log.info(
+            "epoch %d/%d %.1fs loss %.4f accuracy %.4f val_loss %.4f val_accuracy %.4f lr %.3g",
+            epoch + 1, self.epochs, row["seconds"], row["loss"], row["accuracy"],
+            row["val_loss"], row["val_accuracy"], row["learning_rate"],
         )
 
 
-def _print(message):
-    print(message, flush=True)
-
-
-def train(model, dataset, train_cfg, seed, backup_dir, log=_print, callbacks=()):
+def train(model, dataset, train_cfg, seed, backup_dir, callbacks=()):
     """Train ``model`` on the dataset's training split, validating each epoch.
 
     Resumes from ``backup_dir`` if it holds a backup of the same run; leaves
@@ -209,7 +208,7 @@ def train(model, dataset, train_cfg, seed, backup_dir, log=_print, callbacks=())
 
     compile_model(model, train_cfg, steps or -(-len(x_train) // batch))
     key = resume.fingerprint(model, train_cfg, seed, dataset)
-    state = resume.load_backup(backup_dir, key, log)
+    state = resume.load_backup(backup_dir, key)
 
     es = rlr = None
     if train_cfg["early_stopping"]["patience"] > 0:
@@ -231,13 +230,13 @@ def train(model, dataset, train_cfg, seed, backup_dir, log=_print, callbacks=())
     history, initial_epoch = [], 0
     if state:
         history, initial_epoch = resume.restore(state, model, es, rlr, backup_dir, scheduled)
-        log(f"resuming from backup after epoch {initial_epoch} ({backup_dir})")
+        log.info("resuming from backup after epoch %d (%s)", initial_epoch, backup_dir)
 
     if state and (state["stopped"] or initial_epoch >= epochs):
-        log("training had already finished before the interruption")
+        log.info("training had already finished before the interruption")
     else:
         # The backup comes after the callbacks whose state it saves.
-        epoch_log = _EpochLog(epochs, history, log)
+        epoch_log = _EpochLog(epochs, history)
         backup = resume.Backup(backup_dir, key, history, es, rlr)
         callbacks = [cb for cb in (es, rlr) if cb is not None] + [epoch_log, backup, *callbacks]
         epoch_size = steps * batch if steps else None
@@ -265,7 +264,7 @@ def train(model, dataset, train_cfg, seed, backup_dir, log=_print, callbacks=())
         model.set_weights(es.best_weights)
     if es is not None and history:
         best = max(history, key=lambda row: row["val_accuracy"])
-        log(f"best val_accuracy {best['val_accuracy']:.4f} at epoch {best['epoch']}")
+        log.info("best val_accuracy %.4f at epoch %d", best["val_accuracy"], best["epoch"])
     return pd.DataFrame(history, columns=HISTORY_COLUMNS)
 
 
