@@ -27,7 +27,9 @@ def main():
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--data", default=str(REPO.parent / "shared/data/fer2013/train.csv.gz"), help="label_feature_csv train.csv(.gz)"
+        "--data",
+        default=str(REPO.parent / "shared/data/fer2013/train.csv.gz"),
+        help="label_feature_csv train.csv(.gz)",
     )
     parser.add_argument("--faces", type=int, default=300, help="first rows of the CSV placed on photos")
     parser.add_argument("--empty", type=int, default=50, help="photos without a face")

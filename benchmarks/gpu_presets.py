@@ -60,7 +60,12 @@ ROUND2 = [
     ("r2-lr0.004", CPU, [*C45, "train.learning_rate=0.004"], None),
     ("r2-no-smoothing", CPU, [*C45, "train.label_smoothing=0.0"], None),
     ("r2-less-dropout", CPU, [*C45, LESS_DROPOUT, "cnn.dense_dropout=0.3"], None),
-    ("r2-strong-aug", CPU, [*C45, "train.augment.shift=0.15", "train.augment.zoom=0.15", "train.augment.rotation=0.07"], None),
+    (
+        "r2-strong-aug",
+        CPU,
+        [*C45, "train.augment.shift=0.15", "train.augment.zoom=0.15", "train.augment.rotation=0.07"],
+        None,
+    ),
     ("r2-adamw", CPU, [*C45, "train.optimizer=adamw", "train.weight_decay=0.01"], None),
     ("r2-batch128", CPU, [*C45, "train.batch_size=128", "train.learning_rate=0.004"], None),
     ("r2-dense256", CPU, [*C45, "cnn.dense=[256]"], None),
@@ -138,7 +143,9 @@ def run(packed, out, seconds, jobs):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("pack")
     p.add_argument("--raw", required=True)

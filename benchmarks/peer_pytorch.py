@@ -44,11 +44,15 @@ def build_step(config, batch, threads, seed=0):
         for _ in range(block["convs"]):
             if cnn["separable"] and not first:
                 layers += [
-                    nn.Conv2d(channels, channels, block["kernel"], padding="same", groups=channels, bias=False),
+                    nn.Conv2d(
+                        channels, channels, block["kernel"], padding="same", groups=channels, bias=False
+                    ),
                     nn.Conv2d(channels, block["filters"], 1, bias=not bn),
                 ]
             else:
-                layers.append(nn.Conv2d(channels, block["filters"], block["kernel"], padding="same", bias=not bn))
+                layers.append(
+                    nn.Conv2d(channels, block["filters"], block["kernel"], padding="same", bias=not bn)
+                )
             if bn:
                 layers.append(nn.BatchNorm2d(block["filters"], eps=1e-3, momentum=0.01))
             layers.append(nn.ReLU(inplace=True))
@@ -108,7 +112,9 @@ def build_step(config, batch, threads, seed=0):
             [torch.stack([flip * cos, flip * sin, tx], 1), torch.stack([-sin, cos, ty], 1)], 1
         )
         grid = nn.functional.affine_grid(theta, list(images.shape), align_corners=True)
-        return nn.functional.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=True)
+        return nn.functional.grid_sample(
+            images, grid, mode="bilinear", padding_mode="border", align_corners=True
+        )
 
     def step():
         images = x

@@ -44,7 +44,9 @@ class TimeLimit:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--raw", required=True, help="raw.npz written by the read_data rule")
     parser.add_argument("--configfile", action="append", default=[], help="preset(s) merged over config.yaml")
     parser.add_argument("--set", action="append", default=[], help="override, e.g. train.batch_size=128")
@@ -53,7 +55,9 @@ def main():
     parser.add_argument("--max-seconds", type=float, default=0, help="stop after the epoch crossing this")
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: all)")
     parser.add_argument("--label", default="", help="name printed in the RESULT line")
-    parser.add_argument("--save", help="write the trained model here (.keras), e.g. to try test-time augmentation")
+    parser.add_argument(
+        "--save", help="write the trained model here (.keras), e.g. to try test-time augmentation"
+    )
     args = parser.parse_args()
     if not Path(args.raw).is_file():
         presets = " ".join(args.configfile) or "PRESET.yaml"
@@ -76,15 +80,23 @@ def main():
 
     raw = readers.Raw.load(args.raw)
     dataset, _ = data.make_dataset(
-        raw.x_train, raw.y_train, raw.x_test, raw.y_test, raw.test_ids,
-        config["data"]["validation_fraction"], config["seed"], config["data"]["drop_duplicates"],
+        raw.x_train,
+        raw.y_train,
+        raw.x_test,
+        raw.y_test,
+        raw.test_ids,
+        config["data"]["validation_fraction"],
+        config["seed"],
+        config["data"]["drop_duplicates"],
     )
 
     training.set_precision(config["train"])
     augment = config["train"]["augment"]
     model = cnn = models.build_cnn(config["cnn"], augment)
     if args.model == "dnn":
-        widths = models.match_dnn_widths(cnn.count_params(), config["dnn"]["hidden_ratios"], config["dnn"]["batch_norm"])
+        widths = models.match_dnn_widths(
+            cnn.count_params(), config["dnn"]["hidden_ratios"], config["dnn"]["batch_norm"]
+        )
         model = models.build_dnn(widths, config["dnn"], augment)
     flops = models.count_flops(model)
     print(
@@ -95,15 +107,22 @@ def main():
     callbacks = [TimeLimit(args.max_seconds)] if args.max_seconds else []
     start = time.perf_counter()
     history = training.train(
-        model, dataset, config["train"], config["seed"], f"/tmp/train_preset_{args.label}", callbacks=callbacks
+        model,
+        dataset,
+        config["train"],
+        config["seed"],
+        f"/tmp/train_preset_{args.label}",
+        callbacks=callbacks,
     )
     wall = time.perf_counter() - start
     if args.save:
         model.save(args.save)
     seconds = history["seconds"].to_numpy()
     steady = float(np.median(seconds[1:])) if len(seconds) > 1 else float(seconds[0])
-    images = len(dataset.y_train) if not config["train"]["steps_per_epoch"] else (
-        config["train"]["steps_per_epoch"] * config["train"]["batch_size"]
+    images = (
+        len(dataset.y_train)
+        if not config["train"]["steps_per_epoch"]
+        else (config["train"]["steps_per_epoch"] * config["train"]["batch_size"])
     )
     result = {
         "label": args.label or args.model,

@@ -65,7 +65,9 @@ def timed_steps(step, n, name=None):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--configfile", action="append", default=[], help="preset merged over config.yaml")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="e.g. train.batch_size=128")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="e.g. train.batch_size=128"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=None, help="default: the config's train.batch_size")
     parser.add_argument("--rounds", type=int, default=20)
@@ -74,12 +76,16 @@ def main():
     parser.add_argument("--matmul-size", type=int, default=1536)
     parser.add_argument("--matmuls-per-round", type=int, default=3)
     parser.add_argument(
-        "--precision", choices=list(PRECISIONS), default="config",
+        "--precision",
+        choices=list(PRECISIONS),
+        default="config",
         help="train.mixed_precision: float32, or mixed float16/bfloat16 compute with float32 weights",
     )
     parser.add_argument("--jit-compile", choices=["config", "on", "off"], default="config")
     parser.add_argument("--no-augment", action="store_true", help="time the CNN without augmentation layers")
-    parser.add_argument("--keras-bn", action="store_true", help="Keras' unfused batch norm instead of the fused one")
+    parser.add_argument(
+        "--keras-bn", action="store_true", help="Keras' unfused batch norm instead of the fused one"
+    )
     parser.add_argument("--peer", action="store_true", help="also time the same CNN and recipe in PyTorch")
     args = parser.parse_args()
 
@@ -193,6 +199,7 @@ def main():
         )
     print(f"ratio training / bfloat16 matmul (median step, CPU time): {by_cpu['bfloat16']:.2f}")
     print(f"ratio training / float32 matmul (median step, CPU time): {by_cpu['float32']:.2f}")
+
 
 if __name__ == "__main__":
     main()

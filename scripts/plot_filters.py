@@ -26,7 +26,9 @@ images, activations = filters.ascend(
     border=params.border,
     seed=params.seed,
 )
-logging.info("%d filters of %s, %d steps: %.1f s", params.n_filters, layer, params.steps, time.perf_counter() - start)
+logging.info(
+    "%d filters of %s, %d steps: %.1f s", params.n_filters, layer, params.steps, time.perf_counter() - start
+)
 shown = filters.to_uint8(images)
 table = filters.classify(model, shown, activations)
 logging.info("filter images:\n%s", table.to_string(index=False))

@@ -26,7 +26,16 @@ ONEDNN = {"rtol": 5e-4, "atol": 1e-6}
 SHARED_FER2013 = REPO.parent / "shared" / "data" / "fer2013"
 
 # Files a workflow run needs; copied into each temporary work directory.
-WORKFLOW_FILES = ["Snakefile", "config.yaml", "config.schema.yaml", "rules", "scripts", "report", "envs", "profiles"]
+WORKFLOW_FILES = [
+    "Snakefile",
+    "config.yaml",
+    "config.schema.yaml",
+    "rules",
+    "scripts",
+    "report",
+    "envs",
+    "profiles",
+]
 
 # Overrides that make the whole default workflow run in well under a minute.
 TINY = {

@@ -37,7 +37,10 @@ def expect_error(function, *args, where, reason):
 def test_wrong_pixel_count(tmp_path, gz):
     path = csv(tmp_path / "train.csv", f"label,feature\n0,{GOOD}\n1,{GOOD} 7\n", gz)
     expect_error(
-        readers.read_label_feature_train, path, where=f"{path}:3", reason="expected 2304 pixel values, found 2305"
+        readers.read_label_feature_train,
+        path,
+        where=f"{path}:3",
+        reason="expected 2304 pixel values, found 2305",
     )
 
 
@@ -57,7 +60,10 @@ def test_non_numeric_pixel(tmp_path, token):
     pixels[9] = token
     path = csv(tmp_path / "train.csv", f"label,feature\n0,{GOOD}\n0,{GOOD}\n3,{' '.join(pixels)}\n")
     expect_error(
-        readers.read_label_feature_train, path, where=f"{path}:4", reason=f"pixel 10 is '{token}', not an integer"
+        readers.read_label_feature_train,
+        path,
+        where=f"{path}:4",
+        reason=f"pixel 10 is '{token}', not an integer",
     )
 
 
@@ -86,7 +92,10 @@ def test_unknown_emotion_and_usage_in_fer2013(tmp_path):
 def test_wrong_number_of_fields(tmp_path):
     path = csv(tmp_path / "train.csv", f"label,feature\n0,{GOOD}\n0,{GOOD},extra\n")
     expect_error(
-        readers.read_label_feature_train, path, where=f"{path}:3", reason="expected 2 comma-separated fields, found 3"
+        readers.read_label_feature_train,
+        path,
+        where=f"{path}:3",
+        reason="expected 2 comma-separated fields, found 3",
     )
 
 
@@ -100,7 +109,9 @@ def test_missing_column(tmp_path):
 
 def test_missing_header(tmp_path):
     path = csv(tmp_path / "train.csv", f"0,{GOOD}\n1,{GOOD}\n")
-    expect_error(readers.read_label_feature_train, path, where=f"{path}:1", reason="missing column(s) label, feature")
+    expect_error(
+        readers.read_label_feature_train, path, where=f"{path}:1", reason="missing column(s) label, feature"
+    )
 
 
 def test_test_file_given_as_train_file(tmp_path):
@@ -123,7 +134,11 @@ def test_missing_file(tmp_path):
     path = tmp_path / "nope.csv.gz"
     expect_error(readers.read_label_feature_train, path, where=str(path), reason="file not found")
     expect_error(
-        readers.read, "label_feature_csv", tmp_path / "nope.csv", where=str(tmp_path / "nope.csv"), reason="not found"
+        readers.read,
+        "label_feature_csv",
+        tmp_path / "nope.csv",
+        where=str(tmp_path / "nope.csv"),
+        reason="not found",
     )
 
 
@@ -135,7 +150,9 @@ def test_truncated_gzip(tmp_path):
 
 def test_duplicate_test_ids(tmp_path):
     path = csv(tmp_path / "test.csv", f"id,feature\n0,{GOOD}\n1,{GOOD}\n0,{GOOD}\n")
-    expect_error(readers.read_label_feature_test, path, where=f"{path}:4", reason="duplicate id 0 (first on line 2)")
+    expect_error(
+        readers.read_label_feature_test, path, where=f"{path}:4", reason="duplicate id 0 (first on line 2)"
+    )
 
 
 def test_bad_test_id(tmp_path):
@@ -216,7 +233,9 @@ def test_empty_or_missing_folder(tmp_path):
 
 
 def label_feature_config(train="in/train.csv", **data):
-    return tiny_config(data={"format": "label_feature_csv", "train": train, "test": "", "test_labels": "", **data})
+    return tiny_config(
+        data={"format": "label_feature_csv", "train": train, "test": "", "test_labels": "", **data}
+    )
 
 
 def good_train_csv(n=70):
@@ -263,7 +282,9 @@ def test_workflow_failure_keeps_earlier_outputs(workflow):
 
 @pytest.mark.slow
 def test_workflow_missing_input_file_is_named(workflow):
-    proc = workflow.run("-n", "--", "results/data/dataset.npz", config=label_feature_config("in/nope.csv"), check=False)
+    proc = workflow.run(
+        "-n", "--", "results/data/dataset.npz", config=label_feature_config("in/nope.csv"), check=False
+    )
     assert proc.returncode != 0
     assert "in/nope.csv" in proc.output
 

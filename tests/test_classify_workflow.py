@@ -3,7 +3,6 @@ annotated photos and the contact sheet; an added photo runs only its own job;
 an unreadable file fails naming it or is listed; and the workflow's saved
 model loads in a Python with only Keras."""
 
-
 import cv2
 import numpy as np
 import pandas as pd

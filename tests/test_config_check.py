@@ -211,7 +211,9 @@ def test_missing_key_is_named_with_its_meaning():
 
 def test_conv_layer_names_and_parameters_match_the_built_cnn():
     configs = [default_config()["cnn"], TINY["cnn"] | {"separable": False, "dense_dropout": 0.3}]
-    configs += [preset["cnn"] for preset in map(yaml.safe_load, map(Path.read_text, PRESETS)) if "cnn" in preset]
+    configs += [
+        preset["cnn"] for preset in map(yaml.safe_load, map(Path.read_text, PRESETS)) if "cnn" in preset
+    ]
     configs.append({**default_config()["cnn"], "separable": True, "head_pool": "flatten", "dense": [32, 16]})
     for cnn in configs:
         cnn = {**default_config()["cnn"], **cnn}
@@ -463,7 +465,9 @@ def test_image_index_past_the_validation_split_fails_in_split_data(workflow):
     rows = [f"{i % 7},{' '.join(map(str, rng.integers(0, 256, 2304)))}" for i in range(70)]
     workflow.path("in").mkdir()
     workflow.path("in/train.csv").write_text("label,feature\n" + "\n".join(rows) + "\n")
-    config = tiny_config(data={"format": "label_feature_csv", "train": "in/train.csv"}, activations={"image_index": 500})
+    config = tiny_config(
+        data={"format": "label_feature_csv", "train": "in/train.csv"}, activations={"image_index": 500}
+    )
     proc = workflow.run(config=config, check=False)
     assert proc.returncode != 0
     assert "activations.image_index: 500 is past the validation split (7 images, so 0..6)" in proc.output

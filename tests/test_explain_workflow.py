@@ -96,7 +96,10 @@ def explain_rules():
 
 @pytest.mark.parametrize(
     "switches, dtype",
-    [({"mixed_precision": True, "jit_compile": True}, "float16"), ({"mixed_precision": "bfloat16"}, "bfloat16")],
+    [
+        ({"mixed_precision": True, "jit_compile": True}, "float16"),
+        ({"mixed_precision": "bfloat16"}, "bfloat16"),
+    ],
 )
 def test_every_rule_runs_with_the_gpu_switches(tmp_path, switches, dtype):
     """The GPU presets train with mixed_float16 and XLA, the CPU preset with

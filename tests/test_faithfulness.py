@@ -135,7 +135,9 @@ def test_sanity_check_separates_a_real_method_from_an_edge_detector():
         return saliency.compute(m, faces, classes, method=method)
 
     predicted = predict_probs(model, images[:12]).argmax(axis=1)
-    table, mean_curves = fa.evaluate(model, images[:12], predicted, maps_of, ["vanilla", "edges"], steps=8, seed=0)
+    table, mean_curves = fa.evaluate(
+        model, images[:12], predicted, maps_of, ["vanilla", "edges"], steps=8, seed=0
+    )
     rows = table.set_index("method")
     assert list(table.columns) == fa.COLUMNS and list(rows.index) == ["vanilla", "edges", "random"]
     assert rows.loc["edges", "sanity_correlation"] > 0.99 and rows.loc["edges", "sanity_flagged"]

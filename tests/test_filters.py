@@ -36,7 +36,9 @@ def model():
     return toy_cnn()
 
 
-def ascend_loop(extractor, n_filters, steps=40, learning_rate=10.0, jitter=0, tv_weight=0.0, border=0, seed=0):
+def ascend_loop(
+    extractor, n_filters, steps=40, learning_rate=10.0, jitter=0, tv_weight=0.0, border=0, seed=0
+):
     """The per-filter reference of ``filters.ascend`` (keras.io shape): one
     filter at a time, with the same start images and shifts."""
     size = extractor.input.shape[1]

@@ -94,13 +94,21 @@ def test_bfloat16_policy_trains_with_float32_augmentation_and_softmax(policy):
 
 
 def test_precision_switch_values(policy):
-    for value, expected in [(False, "float32"), (True, "mixed_float16"), ("float16", "mixed_float16"),
-                            ("bfloat16", "mixed_bfloat16")]:
+    for value, expected in [
+        (False, "float32"),
+        (True, "mixed_float16"),
+        ("float16", "mixed_float16"),
+        ("bfloat16", "mixed_bfloat16"),
+    ]:
         training.set_precision({"mixed_precision": value})
         assert keras.mixed_precision.global_policy().name == expected
     with pytest.raises(Exception, match="mixed_precision"):
-        validate(merge(default_config(), {"train": {"mixed_precision": "bf16"}}), str(REPO / "config.schema.yaml"))
-    validate(merge(default_config(), {"train": {"mixed_precision": "auto"}}), str(REPO / "config.schema.yaml"))
+        validate(
+            merge(default_config(), {"train": {"mixed_precision": "bf16"}}), str(REPO / "config.schema.yaml")
+        )
+    validate(
+        merge(default_config(), {"train": {"mixed_precision": "auto"}}), str(REPO / "config.schema.yaml")
+    )
 
 
 def test_auto_precision_follows_the_cpu_flags(policy, tmp_path, monkeypatch):

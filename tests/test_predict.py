@@ -171,7 +171,12 @@ def test_shift_images_moves_the_face_and_repeats_the_edge():
     np.testing.assert_array_equal(up_left[:, :-1, :-2], images[:, 1:, 2:])
     np.testing.assert_array_equal(up_left[:, -1, :-2], images[:, -1, 2:])
     np.testing.assert_array_equal(predict.shift_images(images, 0, 0), images)
-    assert predict.shift_offsets(0) == [] and sorted(predict.shift_offsets(2)) == [(-2, 0), (0, -2), (0, 2), (2, 0)]
+    assert predict.shift_offsets(0) == [] and sorted(predict.shift_offsets(2)) == [
+        (-2, 0),
+        (0, -2),
+        (0, 2),
+        (2, 0),
+    ]
 
 
 def test_shift_tta_averages_ten_views_with_equal_weight():
@@ -179,7 +184,9 @@ def test_shift_tta_averages_ten_views_with_equal_weight():
     ds = distinguishable_dataset(n_train=30, n_val=10, n_test=6)
     predictions = predict.predict_dataset(model, ds, shift=3, batch_size=4)
     assert set(predictions) == {
-        f"{split}_probs{suffix}" for split in ("val", "test") for suffix in ("", "_flip", "_shift", "_shift_flip")
+        f"{split}_probs{suffix}"
+        for split in ("val", "test")
+        for suffix in ("", "_flip", "_shift", "_shift_flip")
     }
     views = [ds.x_val, ds.x_val[:, :, ::-1]]
     views += [predict.shift_images(v, dy, dx) for v in views[:2] for dy, dx in predict.shift_offsets(3)]
@@ -188,7 +195,9 @@ def test_shift_tta_averages_ten_views_with_equal_weight():
     np.testing.assert_allclose(both, expected, **ONEDNN)
     plain_views = [ds.x_val] + [predict.shift_images(ds.x_val, dy, dx) for dy, dx in predict.shift_offsets(3)]
     expected = np.mean([predict.predict_probs(model, v) for v in plain_views], axis=0)
-    np.testing.assert_allclose(predict.split_probs(predictions, "validation", tta_shift=True), expected, **ONEDNN)
+    np.testing.assert_allclose(
+        predict.split_probs(predictions, "validation", tta_shift=True), expected, **ONEDNN
+    )
     # The shifted views differ from the plain one (the model reads the halves' brightness).
     assert not np.allclose(predictions["val_probs_shift"], predictions["val_probs"])
     # Without shifted views, asking for them is an error that names the setting.

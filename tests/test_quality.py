@@ -23,6 +23,11 @@ def test_ruff_clean():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_ruff_format_clean():
+    proc = run(str(BIN / "ruff"), "format", "--check", ".")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_snakefmt_clean():
     proc = run(str(BIN / "snakefmt"), "--check", "Snakefile", "rules")
     assert proc.returncode == 0, proc.stdout + proc.stderr

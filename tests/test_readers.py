@@ -240,7 +240,9 @@ def test_real_fer2013_drop_duplicates(real):
 
 @needs_real
 def test_real_fer2013_split_is_leak_free(real):
-    dataset, _ = data.make_dataset(real.x_train, real.y_train, real.x_test, real.y_test, real.test_ids, 0.1, 42)
+    dataset, _ = data.make_dataset(
+        real.x_train, real.y_train, real.x_test, real.y_test, real.test_ids, 0.1, 42
+    )
     counts = data.split_quality_counts(dataset, 0, real.x_train, real.y_train)
     assert counts["val_in_train"] == 0  # was 216 of 2,872 with the per-image split
     assert counts["val_images"] == len(dataset.y_val)

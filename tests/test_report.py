@@ -150,8 +150,13 @@ def test_report_lists_every_figure_in_a_browser(completed_tiny_workflow, chromiu
         assert set(files) <= listed, f"{category}: missing {sorted(set(files) - listed)}"
 
     # The metrics table is readable in the page: its HTML version opens in place.
-    text = visible_text(chromium, report, ["Evaluation", "Other", "view:results/metrics.html"], tmp_path,
-                        screenshot=tmp_path / "metrics.png")
+    text = visible_text(
+        chromium,
+        report,
+        ["Evaluation", "Other", "view:results/metrics.html"],
+        tmp_path,
+        screenshot=tmp_path / "metrics.png",
+    )
     src = re.search(r"IFRAME data:text/html[^,]*;base64,(\S+)", text)
     assert src, text[-500:]
     table = base64.b64decode(src.group(1)).decode()

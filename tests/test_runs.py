@@ -70,4 +70,6 @@ def test_two_runs_coexist_and_are_compared(completed_tiny_workflow, tmp_path):
     wf.run("--", "results/runs.md", config=wf.config)
     table = pd.read_csv(wf.path("results/runs.csv"))
     assert table["run"].tolist() == ["results", "results"]  # only the first run has metrics yet
-    assert table["val_accuracy"].tolist() == pd.read_csv(wf.path("results/metrics.csv"))["val_accuracy"].tolist()
+    assert (
+        table["val_accuracy"].tolist() == pd.read_csv(wf.path("results/metrics.csv"))["val_accuracy"].tolist()
+    )

@@ -61,7 +61,9 @@ def test_maps_depend_on_class(model, faces):
 def test_smoothgrad_noise_zero_equals_vanilla(model, faces):
     images, labels = faces
     smooth = saliency.smoothgrad(model, images, labels, samples=3, noise=0.0, batch_size=5)
-    np.testing.assert_allclose(smooth, saliency.vanilla(model, images, labels), rtol=ONEDNN["rtol"], atol=1e-5 * smooth.max())
+    np.testing.assert_allclose(
+        smooth, saliency.vanilla(model, images, labels), rtol=ONEDNN["rtol"], atol=1e-5 * smooth.max()
+    )
 
 
 def test_smoothgrad_is_seeded_and_progress_is_logged(model, faces, caplog):
@@ -96,7 +98,9 @@ def test_integrated_gradients_completeness(model, faces, baseline):
         np.asarray(scores(x))[rows, labels]
         - np.asarray(scores(saliency.baseline_images(x, baseline, 3.0)))[rows, labels]
     )
-    np.testing.assert_allclose(attributions.sum(axis=(1, 2)), expected, rtol=0.03, atol=0.01 * np.abs(expected).max())
+    np.testing.assert_allclose(
+        attributions.sum(axis=(1, 2)), expected, rtol=0.03, atol=0.01 * np.abs(expected).max()
+    )
     maps = saliency.compute(model, images, labels, method="integrated_gradients", ig_steps=8)
     assert maps.shape == (9, 48, 48) and maps.dtype == np.float32 and np.all(maps >= 0)
     with pytest.raises(ValueError, match="ig_baseline"):
@@ -113,13 +117,18 @@ def test_gradcam_matches_a_hand_computed_case():
     dense = keras.layers.Dense(7, name="logits")
     model = keras.Model(inputs, keras.layers.Activation("softmax", name="probs")(dense(x)))
     rng = np.random.default_rng(0)
-    kernel, bias = rng.normal(0, 0.01, (2, 2, 1, 3)).astype("float32"), rng.normal(0, 0.1, 3).astype("float32")
+    kernel, bias = (
+        rng.normal(0, 0.01, (2, 2, 1, 3)).astype("float32"),
+        rng.normal(0, 0.1, 3).astype("float32"),
+    )
     conv.set_weights([kernel, bias])
     dense.set_weights([rng.normal(0, 1, (3, 7)).astype("float32"), np.zeros(7, "float32")])
     images = rng.integers(0, 256, (4, 48, 48)).astype(np.uint8)
     classes = np.array([0, 3, 5, 6])
 
-    patches = images.astype(np.float64).reshape(4, 24, 2, 24, 2).transpose(0, 1, 3, 2, 4).reshape(4, 24, 24, 4)
+    patches = (
+        images.astype(np.float64).reshape(4, 24, 2, 24, 2).transpose(0, 1, 3, 2, 4).reshape(4, 24, 24, 4)
+    )
     acts = patches @ kernel.reshape(4, 3) + bias  # (4, 24, 24, 3)
     weights = dense.get_weights()[0][:, classes].T / 576  # (4, 3)
     hand = np.maximum((acts * weights[:, None, None, :]).sum(-1), 0)
@@ -129,7 +138,9 @@ def test_gradcam_matches_a_hand_computed_case():
     assert maps.shape == (4, 48, 48) and maps.dtype == np.float32
     np.testing.assert_allclose(maps, expected, rtol=1e-3, atol=1e-4 * expected.max())
     np.testing.assert_array_equal(saliency.gradcam_layer(model, "last").name, "block1_conv1")
-    with pytest.raises(ValueError, match="saliency.gradcam_layer: the model has no conv layer 'block9_conv1'"):
+    with pytest.raises(
+        ValueError, match="saliency.gradcam_layer: the model has no conv layer 'block9_conv1'"
+    ):
         saliency.gradcam(model, images, classes, layer="block9_conv1")
 
 
@@ -247,9 +258,7 @@ def test_saliency_finds_the_region_that_carries_the_class(trained, method):
     images, labels, masks = toy_faces(80, seed=1)
     probs = predict_probs(trained, images)
     assert (probs.argmax(axis=1) == labels).mean() > 0.8, "the toy model did not learn its task"
-    maps = saliency.compute(
-        trained, images, labels, method=method, samples=8, noise=0.1, seed=0, ig_steps=16
-    )
+    maps = saliency.compute(trained, images, labels, method=method, samples=8, noise=0.1, seed=0, ig_steps=16)
     values = saliency.score(trained, images, labels, maps, masks=masks, fraction=0.1, seed=0)
     values = values.set_index("metric")["value"]
     assert values["area_share_cues"] == pytest.approx(288 / 2304)
@@ -264,9 +273,15 @@ def test_validation_masks_follow_the_validation_rows(tmp_path):
     np.savez(tmp_path / "masks.npz", train=masks)
     empty = np.zeros((0, 48, 48), np.uint8)
     ds = Dataset(
-        x_train=empty, y_train=np.zeros(0, np.int8), x_val=np.zeros((2, 48, 48), np.uint8),
-        y_val=np.zeros(2, np.int8), x_test=empty, y_test=np.zeros(0, np.int8),
-        test_ids=np.zeros(0, np.int64), train_index=np.array([0, 1, 3]), val_index=np.array([4, 2]),
+        x_train=empty,
+        y_train=np.zeros(0, np.int8),
+        x_val=np.zeros((2, 48, 48), np.uint8),
+        y_val=np.zeros(2, np.int8),
+        x_test=empty,
+        y_test=np.zeros(0, np.int8),
+        test_ids=np.zeros(0, np.int64),
+        train_index=np.array([0, 1, 3]),
+        val_index=np.array([4, 2]),
     )
     np.testing.assert_array_equal(saliency.validation_masks(tmp_path / "masks.npz", ds), masks[[4, 2]])
     ds.val_index = np.array([1, 7])

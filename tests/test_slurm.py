@@ -235,7 +235,9 @@ def write_label_feature_csv(folder, bad_line=None, n_per_class=12, n_test=10, se
 def test_failed_job_is_reported_and_rerun_resumes(slurm, tmp_path):
     wf = Workflow(tmp_path / "wf")
     profile = cluster_profile(tmp_path, slurm["memory"])
-    config = tiny_config(data={"format": "label_feature_csv", "train": "input/train.csv", "test": "input/test.csv"})
+    config = tiny_config(
+        data={"format": "label_feature_csv", "train": "input/train.csv", "test": "input/test.csv"}
+    )
     # The data targets, and one job that does not depend on the data (the
     # synthetic generator), which finishes although read_data fails.
     targets = ["results/data/dataset.npz", "results/figures/samples.png", "resources/synthetic/masks.npz"]

@@ -413,11 +413,17 @@ def test_training_follows_the_cosine_schedule_with_class_weights(tmp_path):
     )
     train_cfg = yaml.safe_load((REPO / "config.yaml").read_text())["train"]
     train_cfg.update(epochs=4, batch_size=16, schedule="cosine", warmup_epochs=1, class_weight=True)
-    cnn = {"blocks": [{"filters": 2, "convs": 1, "kernel": 3, "batch_norm": False, "pool": 4, "dropout": 0.0}]}
-    model = models.build_cnn({**cnn, "separable": False, "head_pool": "avg", "dense": [], "dense_dropout": 0.0})
+    cnn = {
+        "blocks": [{"filters": 2, "convs": 1, "kernel": 3, "batch_norm": False, "pool": 4, "dropout": 0.0}]
+    }
+    model = models.build_cnn(
+        {**cnn, "separable": False, "head_pool": "avg", "dense": [], "dense_dropout": 0.0}
+    )
     history = training.train(model, data, train_cfg, 0, tmp_path / "backup")
     schedule = training.learning_rate(train_cfg, steps_per_epoch=4)
     # The rate at each epoch's start is the schedule's at that step; ReduceLROnPlateau is off.
-    np.testing.assert_allclose(history["learning_rate"], [float(schedule(4 * e)) for e in range(4)], rtol=1e-5)
+    np.testing.assert_allclose(
+        history["learning_rate"], [float(schedule(4 * e)) for e in range(4)], rtol=1e-5
+    )
     assert history["learning_rate"][0] == pytest.approx(train_cfg["learning_rate"] / 10)
     assert np.isfinite(history["loss"]).all()

@@ -53,7 +53,9 @@ def load(path, names=None):
         names = npz.files if names is None else list(names)
         missing = [name for name in names if name not in npz.files]
         if missing:
-            raise ValueError(f"{path}: no array {', '.join(missing)} (it has {', '.join(npz.files) or 'none'})")
+            raise ValueError(
+                f"{path}: no array {', '.join(missing)} (it has {', '.join(npz.files) or 'none'})"
+            )
         try:
             return {name: npz[name] for name in names}
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:

@@ -196,9 +196,7 @@ COLUMNS = [
 ]  # fmt: skip
 
 
-def evaluate(
-    model, images, classes, maps_of, methods, steps=32, blur_sigma=4.0, seed=0, threshold=0.5
-):
+def evaluate(model, images, classes, maps_of, methods, steps=32, blur_sigma=4.0, seed=0, threshold=0.5):
     """The faithfulness table and the mean curves.
 
     ``classes`` are the classes the model predicts on the original faces

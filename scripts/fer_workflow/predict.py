@@ -76,7 +76,10 @@ def predict_dataset(model, dataset, shift=0, batch_size=256):
         for suffix, views in (("", images), ("_flip", flip_horizontal(images))):
             out[f"{key}_probs{suffix}"] = predict_probs(model, views, batch_size)
             if shift:
-                moved = [predict_probs(model, shift_images(views, dy, dx), batch_size) for dy, dx in shift_offsets(shift)]
+                moved = [
+                    predict_probs(model, shift_images(views, dy, dx), batch_size)
+                    for dy, dx in shift_offsets(shift)
+                ]
                 out[f"{key}_probs_shift{suffix}"] = np.mean(moved, axis=0, dtype=np.float32)
     return out
 

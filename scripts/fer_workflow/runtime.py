@@ -20,9 +20,7 @@ def setup(snakemake, tensorflow=False):
     if snakemake.log:
         stream = open(snakemake.log[0], "w", buffering=1)
         sys.stdout = sys.stderr = stream
-    logging.basicConfig(
-        stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s", force=True
-    )
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(message)s", force=True)
     if tensorflow:
         configure_backend(threads=snakemake.threads, seed=getattr(snakemake.params, "seed", None))
 

@@ -127,7 +127,11 @@ def smoothgrad(model, images, classes, samples=16, noise=0.1, seed=0, batch_size
         np.add.at(sums, rows, grads)
         if k + 1 == n_chunks or (k + 1) % max(1, n_chunks // 10) == 0:
             log.info(
-                "smoothgrad: %d/%d noisy images (%d/%d batches)", min(start + batch_size, total), total, k + 1, n_chunks
+                "smoothgrad: %d/%d noisy images (%d/%d batches)",
+                min(start + batch_size, total),
+                total,
+                k + 1,
+                n_chunks,
             )
     return sums / samples
 
@@ -159,7 +163,13 @@ def baseline_images(images, baseline="black", blur_sigma=4.0):
 
 
 def integrated_gradients(
-    model, images, classes, steps=32, baseline="black", blur_sigma=4.0, absolute=True,
+    model,
+    images,
+    classes,
+    steps=32,
+    baseline="black",
+    blur_sigma=4.0,
+    absolute=True,
     batch_size=BATCH_SIZE,
 ):
     """Integrated gradients (Sundararajan et al., 2017): (x - x0) times the mean
@@ -185,7 +195,13 @@ def integrated_gradients(
         path = base[rows] + alpha * (x[rows] - base[rows])
         np.add.at(sums, rows, fn(path, classes[rows]).numpy())
         if k + 1 == n_chunks or (k + 1) % max(1, n_chunks // 10) == 0:
-            log.info("integrated gradients: %d/%d path images (%d/%d batches)", flat[-1] + 1, total, k + 1, n_chunks)
+            log.info(
+                "integrated gradients: %d/%d path images (%d/%d batches)",
+                flat[-1] + 1,
+                total,
+                k + 1,
+                n_chunks,
+            )
     attributions = (x - base)[..., 0] * sums / steps
     return np.abs(attributions) if absolute else attributions
 
@@ -234,7 +250,9 @@ def gradcam(model, images, classes, layer="last", batch_size=BATCH_SIZE):
 
     x = as_model_input(images)
     classes = np.asarray(classes, dtype=np.int32)
-    out = [cam(x[i : i + batch_size], classes[i : i + batch_size]).numpy() for i in range(0, len(x), batch_size)]
+    out = [
+        cam(x[i : i + batch_size], classes[i : i + batch_size]).numpy() for i in range(0, len(x), batch_size)
+    ]
     return np.concatenate(out) if out else np.zeros(x.shape[:3], np.float32)
 
 
@@ -242,8 +260,17 @@ METHODS = ("vanilla", "smoothgrad", "integrated_gradients", "gradcam")
 
 
 def compute(
-    model, images, classes, method="smoothgrad", samples=16, noise=0.1, seed=0, ig_steps=32,
-    ig_baseline="black", baseline_blur=4.0, gradcam_layer="last",
+    model,
+    images,
+    classes,
+    method="smoothgrad",
+    samples=16,
+    noise=0.1,
+    seed=0,
+    ig_steps=32,
+    ig_baseline="black",
+    baseline_blur=4.0,
+    gradcam_layer="last",
 ):
     """Saliency maps by ``method`` (one of METHODS), float32 (n, 48, 48), >= 0."""
     if method == "vanilla":

@@ -183,8 +183,14 @@ class _EpochLog(keras.callbacks.Callback):
         self.history.append(row)
         log.info(
             "epoch %d/%d %.1fs loss %.4f accuracy %.4f val_loss %.4f val_accuracy %.4f lr %.3g",
-            epoch + 1, self.epochs, row["seconds"], row["loss"], row["accuracy"],
-            row["val_loss"], row["val_accuracy"], row["learning_rate"],
+            epoch + 1,
+            self.epochs,
+            row["seconds"],
+            row["loss"],
+            row["accuracy"],
+            row["val_loss"],
+            row["val_accuracy"],
+            row["learning_rate"],
         )
 
 

@@ -162,7 +162,9 @@ def faithfulness_curves(mean_curves, table):
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("probability of the originally predicted class")
-    fig.suptitle(f"Faithfulness of the saliency maps ({int(rows['n_faces'].iloc[0])} validation faces)", fontsize=11)
+    fig.suptitle(
+        f"Faithfulness of the saliency maps ({int(rows['n_faces'].iloc[0])} validation faces)", fontsize=11
+    )
     fig.tight_layout()
     return fig
 
