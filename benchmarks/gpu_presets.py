@@ -31,6 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+import common  # noqa: F401  (puts the library on sys.path)
+from fer_workflow import arrays
+
 HERE = Path(__file__).resolve().parent
 CPU, GPU, HW3 = "presets/fer2013-cpu.yaml", "presets/fer2013-gpu.yaml", "presets/hw3-report.yaml"
 COSINE = ["train.schedule=cosine", "train.warmup_epochs=2", "train.early_stopping.patience=0"]
@@ -75,8 +78,8 @@ ROUNDS = {"1": JOBS, "2": ROUND2}
 
 def pack(raw_path, to):
     """x_train as per-row pixel differences (uint8, wrapping), xz; labels as .npy."""
-    with np.load(raw_path) as raw:
-        x, y = raw["x_train"], raw["y_train"]
+    raw = arrays.load(raw_path, ["x_train", "y_train"])
+    x, y = raw["x_train"], raw["y_train"]
     to = Path(to)
     to.mkdir(parents=True, exist_ok=True)
     flat = x.reshape(len(x), -1).astype(np.int16)
@@ -93,14 +96,12 @@ def unpack(packed, raw_path):
     with lzma.open(packed / "fer2013_train.xz") as f:
         delta = np.frombuffer(f.read(), np.uint8).reshape(len(y), 48 * 48)
     x = np.cumsum(delta, axis=1, dtype=np.uint64).astype(np.uint8).reshape(len(y), 48, 48)
-    np.savez(
-        raw_path,
-        x_train=x,
-        y_train=y,
-        x_test=np.zeros((0, 48, 48), np.uint8),
-        y_test=np.zeros(0, np.int8),
-        test_ids=np.zeros(0, np.int64),
-    )
+    empty = {
+        "x_test": np.zeros((0, 48, 48), np.uint8),
+        "y_test": np.zeros(0, np.int8),
+        "test_ids": np.zeros(0, np.int64),
+    }
+    arrays.save(raw_path, {"x_train": x, "y_train": y, **empty}, compressed=False)
 
 
 def run(packed, out, seconds, jobs):

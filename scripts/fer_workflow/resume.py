@@ -21,6 +21,8 @@ import shutil
 import keras
 import numpy as np
 
+from . import arrays
+
 log = logging.getLogger(__name__)
 
 STATE_FILE = "state.json"
@@ -78,7 +80,11 @@ class Backup(keras.callbacks.Callback):
             }
             if self.es.best_weights is not None:
                 best = f"epoch{epoch}.best.npz"
-                np.savez(os.path.join(self.dir, best), *self.es.best_weights)
+                arrays.save(
+                    os.path.join(self.dir, best),
+                    {f"arr_{i}": w for i, w in enumerate(self.es.best_weights)},
+                    compressed=False,
+                )
                 state["early_stopping"]["best_weights"] = best
         if self.rlr is not None:
             state["reduce_lr"] = {
@@ -108,8 +114,8 @@ def _best_weights(state, backup_dir):
     name = state.get("early_stopping", {}).get("best_weights")
     if not name:
         return None
-    with np.load(os.path.join(backup_dir, name)) as npz:
-        return [npz[f"arr_{i}"] for i in range(len(npz.files))]
+    saved = arrays.load(os.path.join(backup_dir, name))
+    return [saved[f"arr_{i}"] for i in range(len(saved))]
 
 
 def _apply_state(state, es, rlr, backup_dir):
