@@ -116,10 +116,19 @@ def test_dnn_matches_cnn_parameters_within_one_percent(cnn, dnn):
 @pytest.mark.parametrize(
     "cnn, widths",
     [
-        # The cases: [69, 47, 25], [12, 30, 15] and [2, 31, 16] before.
+        # The cases: [69, 47, 25], [12, 30, 15] and [2, 31, 16] before (the first: the
+        # CPU preset's CNN then, 16-32-64-128 filters and a 128-unit dense layer).
+        (
+            cnn_cfg(
+                [block(16, 2), block(32, 2), block(64, 2), block(128, 1, pool=1)],
+                dense=[128],
+                head_pool="avg",
+            ),
+            [70, 35, 17],
+        ),
         (
             merge(default_config(), yaml.safe_load((REPO / "presets/fer2013-cpu.yaml").read_text()))["cnn"],
-            [70, 35, 17],
+            [147, 74, 37],
         ),
         (merge(default_config(), TINY)["cnn"], [16, 8, 4]),
         (
