@@ -241,8 +241,9 @@ def model_row(model, facts, dataset, predictions, test_seen=None):
             row.update(unseen_columns(y_test, y_pred, test_seen))
     row.update(dict.fromkeys(TTA_COLUMNS, float("nan")))
     if "val_probs_shift" in predictions:
-        splits = ["validation", "test"] if dataset.has_test_labels else ["validation"]
-        for split, column in zip(splits, TTA_COLUMNS, strict=False):
+        for split, column in zip(["validation", "test"], TTA_COLUMNS, strict=True):
+            if split == "test" and not dataset.has_test_labels:
+                continue
             y_true, probs = split_labels_and_probs(dataset, predictions, split, tta_flip=True, tta_shift=True)
             row[column] = float(accuracy_score(y_true, probs.argmax(axis=1)))
     return row
