@@ -128,6 +128,14 @@ def test_dnn_matches_cnn_parameters_within_one_percent(cnn, dnn):
         ),
         (
             merge(default_config(), yaml.safe_load((REPO / "presets/fer2013-cpu.yaml").read_text()))["cnn"],
+            [145, 72, 36],
+        ),
+        (  # the CPU preset's CNN before its first block went from 24 to 16 filters
+            cnn_cfg(
+                [block(24, 2), block(48, 2), block(96, 2), block(192, 1, pool=1)],
+                dense=[128],
+                head_pool="avg",
+            ),
             [147, 74, 37],
         ),
         (merge(default_config(), TINY)["cnn"], [16, 8, 4]),
