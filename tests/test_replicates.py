@@ -96,6 +96,18 @@ def test_markdown_and_csv_and_figure(tmp_path):
     assert (tmp_path / "r.png").stat().st_size > 10_000
 
 
+def test_one_seed_gives_the_mean_and_says_why_there_is_no_interval(tmp_path):
+    """replicates.seeds: [1] is valid: the table and figure show the one seed's scores, not 'nan'."""
+    table = replicates.aggregate([r for r in PER_SEED if r["seed"] == 1])
+    text = replicates.markdown(table)
+    assert "nan" not in text.lower()
+    assert "trained with 1 seed (" in text
+    assert "- cnn - dnn: val_accuracy 0.2000 (one seed: no spread or interval)" in text
+    fig = replicate_plots.replicates_figure(table)
+    assert fig.axes[0].get_title().splitlines()[1] == "cnn - dnn: +0.200 (one seed)"
+    assert "nan" not in fig._suptitle.get_text()
+
+
 @pytest.mark.parametrize("presets", [["fer2013-cpu.yaml", "fer2013-replicates.yaml"], ["fer2013-gpu.yaml"]])
 def test_replicate_presets_validate_and_list_three_seeds(presets):
     config = default_config()

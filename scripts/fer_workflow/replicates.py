@@ -90,6 +90,14 @@ def summary(table, model, score):
     return tuple(float(rows.loc[s, score]) for s in STATISTICS)
 
 
+def describe(mean, std, low, high):
+    """'0.6200 ± 0.0200 [0.5703, 0.6697]', or the mean alone with one seed
+    (no spread or interval: they need two seeds)."""
+    if np.isnan(std):
+        return f"{mean:.4f} (one seed: no spread or interval)"
+    return f"{mean:.4f} ± {std:.4f} [{low:.4f}, {high:.4f}]"
+
+
 def markdown(table, models=("cnn", "dnn")):
     """replicates.md: per-seed scores side by side, then mean +- std and intervals."""
     diff_name = difference_name(models)
@@ -100,7 +108,8 @@ def markdown(table, models=("cnn", "dnn")):
     lines = [
         "# Replicate seeds",
         "",
-        f"Validation scores of each model trained with {n} seeds (the same data split; the seed "
+        f"Validation scores of each model trained with {n} seed{'s' if n != 1 else ''} (the same data "
+        "split; the seed "
         "sets weights, shuffling, augmentation and dropout), and the paired difference "
         f"{diff_name} per seed.",
         "",
@@ -115,8 +124,7 @@ def markdown(table, models=("cnn", "dnn")):
     for model in names:
         parts = []
         for score in SCORES:
-            mean, std, low, high = summary(table, model, score)
-            parts.append(f"{score} {mean:.4f} ± {std:.4f} [{low:.4f}, {high:.4f}]")
+            parts.append(f"{score} {describe(*summary(table, model, score))}")
         lines.append(f"- {model}: " + "; ".join(parts))
     lines.append("")
     return "\n".join(lines)

@@ -2,6 +2,7 @@
 with its 95% t-interval."""
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 from ..replicates import SCORES, STATISTICS, difference_name
 from .training import COLORS
@@ -37,9 +38,12 @@ def replicates_figure(table, models=("cnn", "dnn")):
         )
         ax.set_xticks(range(len(models)), [m.upper() for m in models])
         ax.set_xlim(-0.6, len(models) - 0.4)
-        ax.set_title(f"{TITLES[score]}\n{diff}: {mean:+.3f} [{low:+.3f}, {high:+.3f}]", fontsize=10)
+        interval = " (one seed)" if np.isnan(low) else f" [{low:+.3f}, {high:+.3f}]"
+        ax.set_title(f"{TITLES[score]}\n{diff}: {mean:+.3f}{interval}", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
     n = seeds["seed"].nunique()
-    fig.suptitle(f"{n} seeds: points per seed, bar = mean, line = 95% t-interval", fontsize=10)
+    fig.suptitle(
+        f"{n} seed{'s' if n != 1 else ''}: points per seed, bar = mean, line = 95% t-interval", fontsize=10
+    )
     fig.tight_layout()
     return fig
