@@ -90,6 +90,11 @@ def summary(table, model, score):
     return tuple(float(rows.loc[s, score]) for s in STATISTICS)
 
 
+def n_seeds(n):
+    """'1 seed', '3 seeds'."""
+    return f"{n} seed{'' if n == 1 else 's'}"
+
+
 def describe(mean, std, low, high):
     """'0.6200 ± 0.0200 [0.5703, 0.6697]', or the mean alone with one seed
     (no spread or interval: they need two seeds)."""
@@ -108,8 +113,7 @@ def markdown(table, models=("cnn", "dnn")):
     lines = [
         "# Replicate seeds",
         "",
-        f"Validation scores of each model trained with {n} seed{'s' if n != 1 else ''} (the same data "
-        "split; the seed "
+        f"Validation scores of each model trained with {n_seeds(n)} (the same data split; the seed "
         "sets weights, shuffling, augmentation and dropout), and the paired difference "
         f"{diff_name} per seed.",
         "",

@@ -4,7 +4,7 @@ with its 95% t-interval."""
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..replicates import SCORES, STATISTICS, difference_name
+from ..replicates import SCORES, STATISTICS, difference_name, n_seeds
 from .training import COLORS
 
 TITLES = {"val_accuracy": "Validation accuracy", "val_macro_f1": "Validation macro-F1"}
@@ -42,8 +42,6 @@ def replicates_figure(table, models=("cnn", "dnn")):
         ax.set_title(f"{TITLES[score]}\n{diff}: {mean:+.3f}{interval}", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
     n = seeds["seed"].nunique()
-    fig.suptitle(
-        f"{n} seed{'s' if n != 1 else ''}: points per seed, bar = mean, line = 95% t-interval", fontsize=10
-    )
+    fig.suptitle(f"{n_seeds(n)}: points per seed, bar = mean, line = 95% t-interval", fontsize=10)
     fig.tight_layout()
     return fig
