@@ -137,3 +137,52 @@ def test_trains_in_mixed_precision_under_xla(policy):
             assert np.isfinite(history.history["loss"]).all()
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_erase_squares_fills_exactly_the_square_with_the_mean():
+    from fer_workflow.augment import erase_squares
+
+    top, left = np.array([0, 10, -3, 45, 20]), np.array([0, 5, -3, 44, 30])
+    erased = np.asarray(erase_squares(FACES, 6, top, left))
+    for face, out, row, col in zip(FACES, erased, top, left, strict=True):
+        inside = np.zeros((48, 48, 1), bool)
+        inside[max(row, 0) : max(row + 6, 0), max(col, 0) : max(col + 6, 0)] = True
+        np.testing.assert_allclose(out[inside], face.mean(), rtol=1e-5)
+        np.testing.assert_array_equal(out[~inside], face[~inside])
+    # Clipped by the border: 3x3 of the square at (-3, -3), 3x4 at (45, 44).
+    assert (erased[2] != FACES[2]).sum() == 9 and (erased[3] != FACES[3]).sum() == 12
+
+
+def test_cutout_hides_one_square_per_image_only_in_training():
+    from fer_workflow.augment import Cutout
+
+    layer = Cutout(0.25, seed=3)
+    np.testing.assert_array_equal(np.asarray(layer(FACES)), FACES)
+    out = np.asarray(layer(FACES, training=True))
+    changed = out != FACES
+    for face, mask in zip(out, changed, strict=True):
+        rows, cols = np.flatnonzero(mask.any(axis=(1, 2))), np.flatnonzero(mask.any(axis=(0, 2)))
+        # One 12x12 square (cut by the border at most), all of it the face's mean.
+        assert 0 < len(rows) <= 12 and 0 < len(cols) <= 12 and mask.sum() == len(rows) * len(cols)
+        assert np.ptp(face[mask]) == 0
+    assert len({tuple(np.argwhere(m)[0]) for m in changed}) > 1  # a square per image
+    with pytest.raises(ValueError, match="size must be in"):
+        Cutout(0.6)
+
+
+def test_cutout_is_built_saved_and_loaded_from_the_config(tmp_path):
+    augment = {"enabled": True, "flip": True, "shift": 0.1, "rotation": 0.0, "zoom": 0.0, "cutout": 0.25}
+    cnn = {
+        "blocks": [{"filters": 4, "convs": 1, "kernel": 3, "batch_norm": True, "pool": 2, "dropout": 0.0}],
+        "separable": False,
+        "head_pool": "avg",
+        "dense": [],
+        "dense_dropout": 0.0,
+    }
+    model = models.build_cnn(cnn, augment)
+    assert model.get_layer("cutout").size == 0.25
+    model.save(tmp_path / "m.keras")
+    loaded = runtime.load_model(tmp_path / "m.keras")
+    assert loaded.get_layer("cutout").size == 0.25
+    np.testing.assert_allclose(loaded.predict(FACES, verbose=0), model.predict(FACES, verbose=0), rtol=1e-5)
+    assert "cutout" not in [layer.name for layer in models.build_cnn(cnn, dict(augment, cutout=0.0)).layers]

@@ -18,6 +18,10 @@ height and width, ``rotation`` a fraction of a full turn, ``zoom`` a
 fraction of the size (positive zooms out); each is drawn uniformly from
 [-value, value] per image. Pixels that map outside the image take the
 nearest edge pixel (Keras' ``fill_mode="nearest"``).
+
+``Cutout`` (DeVries & Taylor 2017) hides one random square of each training
+face behind the face's mean gray, so the net cannot lean on one region
+alone; the same keras.ops-only design.
 """
 
 import math
@@ -121,3 +125,51 @@ class RandomAffine(keras.layers.Layer):
             "zoom": self.zoom,
             "seed": self.seed,
         }
+
+
+def erase_squares(images, size, top, left):
+    """``images`` (batch, height, width, channels) with a ``size`` x ``size``
+    square per image, rows ``top``.. and columns ``left``.. (shape (batch,),
+    integers, possibly outside the image: the square is clipped), set to the
+    image's mean over all its pixels."""
+    height, width = images.shape[1:3]
+    rows = ops.reshape(ops.arange(height, dtype="int32"), (1, height, 1, 1))
+    cols = ops.reshape(ops.arange(width, dtype="int32"), (1, 1, width, 1))
+    top = ops.reshape(ops.cast(top, "int32"), (-1, 1, 1, 1))
+    left = ops.reshape(ops.cast(left, "int32"), (-1, 1, 1, 1))
+    inside = (rows >= top) & (rows < top + size) & (cols >= left) & (cols < left + size)
+    mean = ops.mean(images, axis=(1, 2, 3), keepdims=True)
+    return ops.where(inside, mean, images)
+
+
+@keras.saving.register_keras_serializable(package="fer_workflow")
+class Cutout(keras.layers.Layer):
+    """Hide one square of side ``size`` x the image side per training image
+    behind the image's mean; its centre is uniform over the image, so the
+    square may be cut by the border (DeVries & Taylor 2017). Pass-through at
+    inference."""
+
+    def __init__(self, size=0.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= size <= 0.5:
+            raise ValueError(f"Cutout: size must be in [0, 0.5], got {size}")
+        self.size, self.seed = size, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=None):
+        side = round(self.size * images.shape[1])
+        if not training or side == 0:
+            return images
+        batch = ops.shape(images)[0]
+
+        def corner(extent):
+            centre = ops.floor(keras.random.uniform((batch,), 0, extent, seed=self.seed_generator))
+            return centre - side // 2
+
+        return erase_squares(images, side, corner(images.shape[1]), corner(images.shape[2]))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "seed": self.seed}

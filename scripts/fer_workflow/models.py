@@ -6,8 +6,8 @@ Only the ``keras`` API is used (no TensorFlow calls), so the same code builds
 and trains under another Keras backend (``KERAS_BACKEND=jax``).
 
 Both models take raw pixels, float32 (n, 48, 48, 1) in 0..255, apply the same
-augmentation layer (``augment.RandomAffine``, active only in training) and
-``Rescaling(1/255)``, and end in a linear ``logits`` Dense layer followed by
+augmentation layers (``augment.RandomAffine``, then ``augment.Cutout`` if
+set; active only in training) and ``Rescaling(1/255)``, and end in a linear ``logits`` Dense layer followed by
 a float32 ``probs`` softmax, so ``model(x)`` gives probabilities and the pre-softmax score is
 ``model.get_layer("logits").output``.
 """
@@ -16,7 +16,7 @@ import keras
 from keras import layers
 
 from fer_workflow import IMAGE_SIZE, NUM_CLASSES, conv_layer_name
-from fer_workflow.augment import RandomAffine
+from fer_workflow.augment import Cutout, RandomAffine
 from fer_workflow.layers import FusedBatchNormalization
 from fer_workflow.sizing import (  # noqa: F401 (Keras-free; re-exported)
     cnn_parameters,
@@ -31,7 +31,7 @@ INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 
 
 def _inputs_and_preprocessing(augment_cfg):
-    """Input, the augmentation layer (identical for both models) and rescaling."""
+    """Input, the augmentation layers (identical for both models) and rescaling."""
     inputs = keras.Input(INPUT_SHAPE, name="image")
     x = inputs
     if augment_cfg and augment_cfg.get("enabled", False):
@@ -45,6 +45,8 @@ def _inputs_and_preprocessing(augment_cfg):
             # the source coordinates would be off by up to 1/8 pixel.
             dtype="float32",
         )(x)
+        if augment_cfg.get("cutout", 0.0):
+            x = Cutout(augment_cfg["cutout"], name="cutout", dtype="float32")(x)
     x = layers.Rescaling(1.0 / 255, name="rescaling")(x)
     return inputs, x
 
