@@ -19,10 +19,11 @@ def block(filters, convs=1, pool=2, batch_norm=True, dropout=0.0, kernel=3):
     )
 
 
-def cnn_cfg(blocks, dense=(32,), head_pool="flatten", separable=False, dense_dropout=0.3):
+def cnn_cfg(blocks, dense=(32,), head_pool="flatten", separable=False, dense_dropout=0.3, residual=False):
     return dict(
         blocks=blocks,
         separable=separable,
+        residual=residual,
         head_pool=head_pool,
         dense=list(dense),
         dense_dropout=dense_dropout,
@@ -38,6 +39,10 @@ CNN_SHAPES = [
     cnn_cfg([block(32, 2), block(64, 2), block(128, 2)], dense=[256], head_pool="avg"),
     cnn_cfg([block(16), block(32, 2), block(64)], separable=True, head_pool="avg", dense=[]),
     cnn_cfg([block(64, 2), block(128, 2), block(256, 2), block(512, 2)], dense=[1024, 1024]),
+    # Residual: a 1x1 shortcut from 1 to 16 channels, an identity one (16 to 16), none in a 1-conv
+    # block; with and without batch norm (the shortcut conv then has biases).
+    cnn_cfg([block(16, 2), block(16, 2), block(32), block(64, 2)], head_pool="avg", residual=True),
+    cnn_cfg([block(8, 2, batch_norm=False), block(16, 3, batch_norm=False)], dense=[], residual=True),
 ]
 
 
@@ -290,3 +295,22 @@ def test_hw3_report_cnn_has_the_study_size():
     assert all(b["dropout"] == 0 for b in config["cnn"]["blocks"])
     params = models.build_cnn(config["cnn"]).count_params()
     assert abs(params - 13.56e6) <= 0.01 * 13.56e6
+
+
+def test_residual_blocks_add_their_input_before_the_last_relu():
+    from fer_workflow import saliency
+
+    cnn = cnn_cfg([block(16, 2), block(16, 2), block(32), block(64, 2)], head_pool="avg", residual=True)
+    model = models.build_cnn(cnn, AUGMENT)
+    names = {layer.name for layer in model.layers}
+    assert {"block1_add", "block2_add", "block4_add", "block1_shortcut", "block4_shortcut_bn"} <= names
+    assert "block2_shortcut" not in names and "block3_add" not in names  # identity; one conv: none
+    add = model.get_layer("block2_add")
+    assert add.input[1] is model.get_layer("block1_pool").output  # the block's input itself
+    assert add.input[0] is model.get_layer("block2_bn2").output
+    assert model.get_layer("block2_relu2").input is add.output
+    # Grad-CAM's last conv layer is still the last block's ReLU, not a shortcut.
+    assert saliency.gradcam_layer(model).name == "block4_relu2"
+    plain = models.build_cnn(dict(cnn, residual=False), AUGMENT)
+    assert not any("add" in layer.name or "shortcut" in layer.name for layer in plain.layers)
+    assert model.count_params() - plain.count_params() == 1 * 16 + 4 * 16 + 32 * 64 + 4 * 64

@@ -63,15 +63,20 @@ def build_cnn(cnn_cfg, augment_cfg=None, name="cnn", fused_batch_norm=True):
     Each block has ``convs`` conv layers (``block{i}_conv{j}``, 'same' padding),
     each followed by batch norm (if set) and ReLU, then max-pooling and
     dropout. With ``separable``, every conv after the very first one is
-    depthwise-separable. The head reduces the last block (flatten or global
+    depthwise-separable. With ``residual``, a block of two or more convs adds
+    its input to its last conv's batch-normed output before that ReLU (He et
+    al. 2016), through a 1x1 conv and batch norm (``block{i}_shortcut``,
+    ``block{i}_shortcut_bn``) where the channel count changes. The head reduces the last block (flatten or global
     average), then dense ReLU layers with dropout before each dense layer,
     the logits included. Batch norm is ``FusedBatchNormalization`` (Keras'
     layer on TensorFlow's fused kernel) unless ``fused_batch_norm=False``.
     """
     inputs, x = _inputs_and_preprocessing(augment_cfg)
     first = True
+    norm = FusedBatchNormalization if fused_batch_norm else layers.BatchNormalization
     for i, block in enumerate(cnn_cfg["blocks"], start=1):
         bn = block["batch_norm"]
+        shortcut = x if cnn_cfg.get("residual", False) and block["convs"] > 1 else None
         for j in range(1, block["convs"] + 1):
             conv = layers.SeparableConv2D if cnn_cfg["separable"] and not first else layers.Conv2D
             # With batch norm right after, a conv bias is redundant.
@@ -83,8 +88,15 @@ def build_cnn(cnn_cfg, augment_cfg=None, name="cnn", fused_batch_norm=True):
                 name=conv_layer_name(i, j),
             )(x)
             if bn:
-                norm = FusedBatchNormalization if fused_batch_norm else layers.BatchNormalization
                 x = norm(name=f"block{i}_bn{j}")(x)
+            if shortcut is not None and j == block["convs"]:
+                if shortcut.shape[-1] != block["filters"]:
+                    shortcut = layers.Conv2D(block["filters"], 1, use_bias=not bn, name=f"block{i}_shortcut")(
+                        shortcut
+                    )
+                    if bn:
+                        shortcut = norm(name=f"block{i}_shortcut_bn")(shortcut)
+                x = layers.Add(name=f"block{i}_add")([x, shortcut])
             x = layers.Activation("relu", name=f"block{i}_relu{j}")(x)
             first = False
         if block["pool"] > 1:

@@ -21,12 +21,16 @@ def cnn_parameters(cnn_cfg, image_size=IMAGE_SIZE, num_classes=NUM_CLASSES):
 
     Conv2D: k*k*cin*cout (+ cout biases without batch norm); SeparableConv2D:
     k*k*cin depthwise + cin*cout pointwise (+ cout biases); batch norm 4*c;
+    with ``residual``, a 1x1 shortcut conv (cin*cout, + batch norm or biases)
+    in each block of two or more convs that changes the channel count;
     'same' convs keep the size, max-pooling by p floors it; the head is
     flatten (h*w*c) or global average (c), then dense layers and the logits.
     """
     total, size, channels, first = 0, image_size, 1, True
     for block in cnn_cfg["blocks"]:
         k, cout, bn = block["kernel"], block["filters"], block["batch_norm"]
+        if cnn_cfg.get("residual", False) and block["convs"] > 1 and channels != cout:
+            total += channels * cout + (4 * cout if bn else cout)  # 1x1 shortcut
         for _ in range(block["convs"]):
             if cnn_cfg["separable"] and not first:
                 total += k * k * channels + channels * cout
