@@ -78,7 +78,7 @@ def test_out_of_range_factor_is_refused():
 
 
 def test_saved_model_loads_with_its_augmentation(tmp_path):
-    augment = {"enabled": True, "flip": True, "shift": 0.1, "rotation": 0.04, "zoom": 0.1}
+    augment = {"enabled": True, "flip": True, "shift": 0.1, "rotation": 0.04, "zoom": 0.1, "cutout": 0.25}
     cnn = {
         "blocks": [{"filters": 4, "convs": 1, "kernel": 3, "batch_norm": True, "pool": 2, "dropout": 0.0}],
         "separable": False,
@@ -93,7 +93,9 @@ def test_saved_model_loads_with_its_augmentation(tmp_path):
     layer = loaded.get_layer("augment")
     assert isinstance(layer, RandomAffine)
     assert (layer.flip, layer.shift, layer.rotation, layer.zoom) == (True, 0.1, 0.04, 0.1)
+    assert loaded.get_layer("cutout").size == 0.25
     np.testing.assert_allclose(np.asarray(loaded(FACES)), np.asarray(model(FACES)), rtol=1e-6)
+    assert "cutout" not in [layer.name for layer in models.build_cnn(cnn, dict(augment, cutout=0.0)).layers]
 
 
 def test_trains_under_xla():
@@ -168,21 +170,3 @@ def test_cutout_hides_one_square_per_image_only_in_training():
     assert len({tuple(np.argwhere(m)[0]) for m in changed}) > 1  # a square per image
     with pytest.raises(ValueError, match="size must be in"):
         Cutout(0.6)
-
-
-def test_cutout_is_built_saved_and_loaded_from_the_config(tmp_path):
-    augment = {"enabled": True, "flip": True, "shift": 0.1, "rotation": 0.0, "zoom": 0.0, "cutout": 0.25}
-    cnn = {
-        "blocks": [{"filters": 4, "convs": 1, "kernel": 3, "batch_norm": True, "pool": 2, "dropout": 0.0}],
-        "separable": False,
-        "head_pool": "avg",
-        "dense": [],
-        "dense_dropout": 0.0,
-    }
-    model = models.build_cnn(cnn, augment)
-    assert model.get_layer("cutout").size == 0.25
-    model.save(tmp_path / "m.keras")
-    loaded = runtime.load_model(tmp_path / "m.keras")
-    assert loaded.get_layer("cutout").size == 0.25
-    np.testing.assert_allclose(loaded.predict(FACES, verbose=0), model.predict(FACES, verbose=0), rtol=1e-5)
-    assert "cutout" not in [layer.name for layer in models.build_cnn(cnn, dict(augment, cutout=0.0)).layers]

@@ -195,7 +195,7 @@ def test_epoch_order_depends_on_seed_and_epoch_only():
 def test_reseed_sets_every_random_stream():
     from fer_workflow import models
 
-    augment = {"enabled": True, "flip": True, "shift": 0.1, "rotation": 0.0, "zoom": 0.0}
+    augment = {"enabled": True, "flip": True, "shift": 0.1, "rotation": 0.0, "zoom": 0.0, "cutout": 0.2}
     cnn = {
         "blocks": [{"filters": 2, "convs": 1, "kernel": 3, "batch_norm": False, "pool": 4, "dropout": 0.5}],
         "separable": False,
@@ -205,7 +205,7 @@ def test_reseed_sets_every_random_stream():
     }
     model = models.build_cnn(cnn, augment)
     states = training.seed_states(model)
-    assert len(states) == 3  # augmentation and two dropout layers
+    assert len(states) == 4  # augmentation, cutout and two dropout layers
     x = np.random.default_rng(0).uniform(0, 255, (4, 48, 48, 1)).astype("float32")
     training.reseed(model, 5, 2)
     first = np.asarray(model(x, training=True))
