@@ -26,6 +26,13 @@ def build_step(config, batch, threads, seed=0):
     """A zero-argument function that runs one training step of the PyTorch
     peer on a fixed random batch and returns its loss as a float (so that the
     step is finished when it returns)."""
+    cnn, train = config["cnn"], config["train"]
+    aug = train["augment"]
+    if cnn.get("residual") or (aug["enabled"] and aug.get("cutout")):
+        raise ValueError(
+            "the PyTorch peer builds plain CNNs with the affine augmentation only: "
+            "set cnn.residual: false and train.augment.cutout: 0 for --peer"
+        )
     # OpenMP threads that spin while they wait for each other stall when the
     # machine is shared (a descheduled thread holds up the others): on the
     # loaded 2-core machine a step took 10x longer with the default policy.
@@ -35,8 +42,6 @@ def build_step(config, batch, threads, seed=0):
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    cnn, train = config["cnn"], config["train"]
-    aug = train["augment"]
 
     layers, channels, first = [], 1, True
     for block in cnn["blocks"]:

@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import REPO, Workflow
+from conftest import REPO, Workflow, default_config, merge
 from fer_workflow import readers
 
 README = (REPO / "README.md").read_text()
@@ -114,6 +114,20 @@ def test_read_data_benchmark_defaults_to_the_repository(tmp_path):
     proc = script("benchmarks/read_data.py", str(tmp_path / "nope"))
     assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
     assert "train.csv.gz: not found. Link the FER2013 files into resources/fer2013/" in proc.stderr
+
+
+def test_pytorch_peer_refuses_what_it_does_not_mirror():
+    """Residual blocks and cutout have no PyTorch twin in the peer: it says so
+    before importing PyTorch (not a requirement of the workflow)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import peer_pytorch
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    config = default_config()
+    for patch in ({"cnn": {"residual": True}}, {"train": {"augment": {"cutout": 0.25}}}):
+        with pytest.raises(ValueError, match=r"cnn\.residual: false and train\.augment\.cutout: 0"):
+            peer_pytorch.build_step(merge(config, patch), 64, 2)
 
 
 @pytest.mark.slow
