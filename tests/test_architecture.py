@@ -54,12 +54,17 @@ def test_workflow_cnn_shows_its_augmentation_as_training_only():
     from fer_workflow import models
 
     config = default_config()
-    model = models.build_cnn(config["cnn"], config["train"]["augment"])
-    augment = evaluation.layer_rows(model)[1]
-    assert model.layers[1].name == "augment"
+    model = models.build_cnn(config["cnn"], config["train"]["augment"] | {"cutout": 0.25})
+    augment, cutout = evaluation.layer_rows(model)[1:3]
+    assert [layer.name for layer in model.layers[1:3]] == ["augment", "cutout"]
     assert (augment["title"], augment["type"], augment["kind"]) == (
         "augmentation (training only)",
         "RandomAffine",
+        "augment",
+    )
+    assert (cutout["title"], cutout["type"], cutout["kind"]) == (
+        "augmentation (training only)",
+        "Cutout",
         "augment",
     )
 

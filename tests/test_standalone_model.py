@@ -11,7 +11,7 @@ import numpy as np
 
 from conftest import TINY, default_config
 from fer_workflow import models, runtime
-from fer_workflow.augment import RandomAffine
+from fer_workflow.augment import TRAINING_ONLY
 from fer_workflow.layers import FusedBatchNormalization
 
 FACES = np.random.default_rng(3).uniform(0, 255, (6, 48, 48, 1)).astype("float32")
@@ -46,10 +46,11 @@ def load_in_plain_python(model_path, faces, tmp_path):
 
 
 def trained_tiny_cnn():
-    """The TINY CNN with its augmentation, fitted a few steps so BN statistics move."""
+    """The TINY CNN with its augmentation (cutout too), fitted a few steps so BN statistics move."""
     keras.utils.set_random_seed(0)
     model = models.build_cnn(
-        TINY["cnn"] | {"separable": False, "dense_dropout": 0.3}, default_config()["train"]["augment"]
+        TINY["cnn"] | {"separable": False, "dense_dropout": 0.3},
+        default_config()["train"]["augment"] | {"cutout": 0.25},
     )
     model.compile(optimizer="adam", loss="categorical_crossentropy")
     rng = np.random.default_rng(0)
@@ -63,8 +64,9 @@ def test_inference_model_drops_only_the_augmentation():
     model = trained_tiny_cnn()
     inference = models.inference_model(model)
     assert [layer.name for layer in inference.layers] == [
-        layer.name for layer in model.layers if not isinstance(layer, RandomAffine)
+        layer.name for layer in model.layers if not isinstance(layer, TRAINING_ONLY)
     ]
+    assert {"augment", "cutout"} <= {layer.name for layer in model.layers}
     # Same weight variables, not copies: later training of one shows in the other.
     assert inference.get_layer("logits") is model.get_layer("logits")
     np.testing.assert_allclose(

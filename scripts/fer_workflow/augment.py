@@ -173,3 +173,7 @@ class Cutout(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "size": self.size, "seed": self.seed}
+
+
+# The layers that act only in training (pass-through at inference).
+TRAINING_ONLY = (RandomAffine, Cutout)

@@ -7,8 +7,9 @@ and trains under another Keras backend (``KERAS_BACKEND=jax``).
 
 Both models take raw pixels, float32 (n, 48, 48, 1) in 0..255, apply the same
 augmentation layers (``augment.RandomAffine``, then ``augment.Cutout`` if
-set; active only in training) and ``Rescaling(1/255)``, and end in a linear ``logits`` Dense layer followed by
-a float32 ``probs`` softmax, so ``model(x)`` gives probabilities and the pre-softmax score is
+set; active only in training) and ``Rescaling(1/255)``, and end in a linear
+``logits`` Dense layer followed by a float32 ``probs`` softmax, so
+``model(x)`` gives probabilities and the pre-softmax score is
 ``model.get_layer("logits").output``.
 """
 
@@ -16,7 +17,7 @@ import keras
 from keras import layers
 
 from fer_workflow import IMAGE_SIZE, NUM_CLASSES, conv_layer_name
-from fer_workflow.augment import Cutout, RandomAffine
+from fer_workflow.augment import TRAINING_ONLY, Cutout, RandomAffine
 from fer_workflow.layers import FusedBatchNormalization
 from fer_workflow.sizing import (  # noqa: F401 (Keras-free; re-exported)
     cnn_parameters,
@@ -66,8 +67,8 @@ def build_cnn(cnn_cfg, augment_cfg=None, name="cnn", fused_batch_norm=True):
     depthwise-separable. With ``residual``, a block of two or more convs adds
     its input to its last conv's batch-normed output before that ReLU (He et
     al. 2016), through a 1x1 conv and batch norm (``block{i}_shortcut``,
-    ``block{i}_shortcut_bn``) where the channel count changes. The head reduces the last block (flatten or global
-    average), then dense ReLU layers with dropout before each dense layer,
+    ``block{i}_shortcut_bn``) where the channel count changes. The head
+    reduces the last block (flatten or global average), then dense ReLU layers with dropout before each dense layer,
     the logits included. Batch norm is ``FusedBatchNormalization`` (Keras'
     layer on TensorFlow's fused kernel) unless ``fused_batch_norm=False``.
     """
@@ -166,7 +167,7 @@ def count_flops(model):
 def inference_model(model):
     """The trained ``model`` with built-in Keras layers only, for saving.
 
-    The training-only augmentation layer is left out (it passes images
+    The training-only augmentation layers are left out (they pass images
     through at inference) and each ``FusedBatchNormalization`` becomes
     Keras' ``BatchNormalization`` with the same weights (the same function).
     The saved ``.keras`` file then loads with ``keras.saving.load_model`` in
@@ -174,7 +175,7 @@ def inference_model(model):
     other layers are shared with ``model`` (same weight variables). The
     training model, and so the resumable backups, are left as they are.
     """
-    own = (RandomAffine, FusedBatchNormalization)
+    own = (*TRAINING_ONLY, FusedBatchNormalization)
     if not any(isinstance(layer, own) for layer in model.layers):
         return model
 
@@ -185,7 +186,7 @@ def inference_model(model):
 
     def call(layer, *args, **kwargs):
         # Skip the augmentation: its input goes straight to the next layer.
-        return args[0] if isinstance(layer, RandomAffine) else layer(*args, **kwargs)
+        return args[0] if isinstance(layer, TRAINING_ONLY) else layer(*args, **kwargs)
 
     clone = keras.models.clone_model(model, clone_function=plain, call_function=call)
     for layer in model.layers:

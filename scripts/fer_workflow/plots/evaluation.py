@@ -74,7 +74,7 @@ def layer_kind(layer):
     name = type(layer).__name__
     if name == "InputLayer":
         return "input"
-    if name.startswith("Random"):
+    if name.startswith("Random") or name == "Cutout":
         return "augment"
     for key, kind in (("Conv", "conv"), ("Normalization", "norm"), ("Pool", "pool"), ("Dropout", "dropout")):
         if key in name:
@@ -103,8 +103,8 @@ def layer_rows(model):
     """The rows the architecture diagram draws, one per layer (box), top to bottom.
 
     Each row is a dict: title (layer name), type, shape (output shape),
-    params (count) and kind (colour group). The augmentation layer
-    (``augment.RandomAffine``, active only in training) is titled so.
+    params (count) and kind (colour group). The augmentation layers
+    (``augment.RandomAffine`` and ``Cutout``, active only in training) are titled so.
     """
     rows = []
     for layer in model.layers:
