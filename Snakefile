@@ -44,6 +44,7 @@ include: "rules/evaluate.smk"
 include: "rules/explain.smk"
 include: "rules/replicates.smk"
 include: "rules/classify.smk"
+include: "rules/findings.smk"
 
 
 rule all:

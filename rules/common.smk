@@ -64,6 +64,9 @@ def all_targets():
         R("figures/saliency_by_class.png"),
         R(f"figures/filters_{config['filters']['layer']}.png"),
         R(f"figures/activations_{config['activations']['layer']}.png"),
+        R("findings.csv"),
+        R("findings.md"),
+        R("findings.html"),
     ]
     for model in MODELS:
         targets += [

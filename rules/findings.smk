@@ -1,0 +1,45 @@
+# The study's findings: each claim with its number, interval, paired test and
+# verdict, written from the run's own files (the report opens on them).
+
+
+def replicates_input(wildcards):
+    """The replicate table, when replicate seeds are configured."""
+    if config["replicates"]["seeds"]:
+        return {"replicates": rules.aggregate_replicates.output.csv}
+    return {}
+
+
+rule write_findings:
+    input:
+        unpack(replicates_input),
+        dataset=rules.split_data.output.dataset,
+        predictions=expand(rules.predict_model.output.predictions, model=MODELS),
+        records=expand(rules.train_model.output.record, model=MODELS),
+        faithfulness=rules.evaluate_faithfulness.output.table,
+        faithfulness_faces=rules.evaluate_faithfulness.output.faces,
+    output:
+        csv=R("findings.csv"),
+        md=R("findings.md"),
+        html=report(
+            R("findings.html"),
+            caption="../report/findings.rst",
+            category="Findings",
+        ),
+    log:
+        R("logs/write_findings.log"),
+    benchmark:
+        R("timings/write_findings.tsv")
+    conda:
+        "../envs/fer.yaml"
+    params:
+        models=MODELS,
+        chosen_on_validation=lookup(
+            dpath="findings/chosen_on_validation", within=config
+        ),
+        top_k=lookup(dpath="evaluate/top_k_pairs", within=config),
+        sanity_threshold=lookup(
+            dpath="saliency/faithfulness/sanity_threshold", within=config
+        ),
+        saliency_method=lookup(dpath="saliency/method", within=config),
+    script:
+        "../scripts/write_findings.py"
