@@ -1,0 +1,167 @@
+"""The findings table: verdicts follow the data, on cases built to be supported
+and to be unsupported, so that no verdict is hard-wired."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fer_workflow import findings, replicates, stats
+
+RNG = np.random.default_rng(0)
+
+
+def labels_and_answers(n=600, accuracy=0.7, seed=0):
+    """Labels (the same for every seed) and answers right on about ``accuracy`` of them."""
+    y = np.random.default_rng(99).integers(0, 7, n)
+    rng = np.random.default_rng(seed)
+    right = rng.random(n) < accuracy
+    wrong = (y + rng.integers(1, 7, n)) % 7
+    return y, np.where(right, y, wrong)
+
+
+def test_a_better_model_is_supported():
+    y, good = labels_and_answers(accuracy=0.7, seed=1)
+    _, bad = labels_and_answers(accuracy=0.35, seed=2)
+    row = findings.model_comparison(y, good, bad, "validation", "nothing")
+    assert row["verdict"] == stats.SUPPORTED
+    assert row["low"] > 0 and 0.25 < row["estimate"] < 0.45
+    assert row["finding"].startswith("The CNN is more accurate than the DNN")
+
+
+def test_a_copy_of_the_other_model_is_not_supported():
+    y, answers = labels_and_answers()
+    row = findings.model_comparison(y, answers, answers.copy(), "validation", "nothing")
+    assert row["verdict"] == stats.NOT_SUPPORTED
+    assert row["estimate"] == 0 and row["p"] == 1.0
+    assert row["finding"].startswith("No difference found")
+
+
+def test_the_worse_model_claimed_better_is_the_opposite():
+    y, good = labels_and_answers(accuracy=0.7, seed=1)
+    _, bad = labels_and_answers(accuracy=0.35, seed=2)
+    row = findings.model_comparison(y, bad, good, "test", "nothing")
+    assert row["verdict"] == stats.NOT_SUPPORTED
+    assert row["finding"].startswith("The opposite holds")
+    assert row["split"] == "test"
+
+
+def test_seed_comparison_from_the_replicate_table():
+    per_seed = []
+    for seed, (a, b) in enumerate([(0.66, 0.40), (0.67, 0.39), (0.65, 0.41)]):
+        per_seed += [
+            {"model": "cnn", "seed": seed, "val_accuracy": a, "val_macro_f1": a},
+            {"model": "dnn", "seed": seed, "val_accuracy": b, "val_macro_f1": b},
+        ]
+    row = findings.seed_comparison(replicates.aggregate(per_seed), "nothing")
+    assert row["verdict"] == stats.SUPPORTED and row["n"] == 3
+    assert row["estimate"] == pytest.approx(0.26)
+    one_seed = replicates.aggregate(per_seed[:2])
+    assert findings.seed_comparison(one_seed, "nothing")["verdict"] == stats.INCONCLUSIVE
+
+
+def faces(share, null_share, centre):
+    return {
+        "methods": np.array(["gradcam", "random"]),
+        "region_names": np.array(["brows", "mouth"]),
+        "region_share": share[None],
+        "region_share_random_model": null_share[None],
+        "centre_prior_share": np.asarray(centre, float),
+    }
+
+
+def test_a_region_is_attended_only_beyond_both_nulls():
+    n = 200
+    null_share = np.clip(RNG.normal([0.10, 0.10], 0.02, (n, 2)), 0, 1)
+    trained = null_share + np.array([0.0, 0.15]) + RNG.normal(0, 0.02, (n, 2))
+    # the mouth beats the re-initialised CNN and the centre prior; the brows beat neither
+    rows = findings.region_rows(faces(trained, null_share, [0.10, 0.12]), "gradcam", "nothing")
+    verdicts = {r["claim_id"]: r["verdict"] for r in rows}
+    assert verdicts == {"attends_brows": stats.NOT_SUPPORTED, "attends_mouth": stats.SUPPORTED}
+    # a centre prior that already puts more mass on the mouth than the CNN does: not attended
+    rows = findings.region_rows(faces(trained, null_share, [0.10, 0.40]), "gradcam", "nothing")
+    assert rows[1]["verdict"] == stats.NOT_SUPPORTED
+
+
+def test_random_region_shares_are_not_attended():
+    n = 200
+    null_share = RNG.dirichlet(np.ones(2), n)
+    trained = RNG.dirichlet(np.ones(2), n)
+    rows = findings.region_rows(faces(trained, null_share, [0.5, 0.5]), "gradcam", "nothing")
+    assert [r["verdict"] for r in rows] == [stats.NOT_SUPPORTED] * 2
+
+
+def test_sane_method_prefers_the_configured_passing_method():
+    table = pd.DataFrame(
+        {
+            "method": ["vanilla", "smoothgrad", "gradcam", "random"],
+            "sanity_correlation": [0.13, 0.52, 0.08, np.nan],
+            "sanity_flagged": [False, True, False, np.nan],
+        }
+    )
+    assert findings.sane_method(table) == "gradcam"
+    assert findings.sane_method(table, preferred="vanilla") == "vanilla"
+    assert findings.sane_method(table, preferred="smoothgrad") == "gradcam"
+    table["sanity_flagged"] = [True, True, True, np.nan]
+    assert findings.sane_method(table) is None
+
+
+def test_a_systematic_confusion_is_supported_and_even_spread_is_not():
+    y = np.repeat(np.arange(7), 100)
+    pred = y.copy()
+    fear = np.flatnonzero(y == 2)
+    pred[fear[:30]] = 4  # Fear taken for Sad 30 times
+    angry = np.flatnonzero(y == 0)
+    pred[angry[:30]] = np.repeat([1, 2, 3, 4, 5, 6], 5)  # Angry's errors spread evenly
+    rows = findings.confusion_rows(y, pred, 2, "validation", "nothing")
+    by_pair = {(r["claim"]): r for r in rows}
+    fear_sad = by_pair["The CNN takes Fear for Sad"]
+    assert fear_sad["verdict"] == stats.SUPPORTED and fear_sad["estimate"] == pytest.approx(0.3)
+    assert fear_sad["low"] < 0.3 < fear_sad["high"]
+    spread = [r for r in rows if r["claim"].startswith("The CNN takes Angry")]
+    assert spread and all(r["verdict"] == stats.NOT_SUPPORTED for r in spread)
+
+
+def faithfulness_table(verdict_deletion, verdict_insertion):
+    row = {
+        "method": "vanilla", "n_faces": 200, "n_valid": 198, "sanity_n_valid": 197,
+        "sanity_correlation": 0.1, "sanity_correlation_low": 0.08, "sanity_correlation_high": 0.12,
+        "sanity_flagged": False,
+    }  # fmt: skip
+    for curve, verdict in (("deletion", verdict_deletion), ("insertion", verdict_insertion)):
+        row |= {
+            f"{curve}_vs_random": -0.01, f"{curve}_vs_random_low": -0.03, f"{curve}_vs_random_high": 0.01,
+            f"{curve}_vs_random_p": 0.2, f"{curve}_vs_random_p_holm": 0.4, f"{curve}_beats_random": verdict,
+        }  # fmt: skip
+    return pd.DataFrame([row, {"method": "random", "n_faces": 200, "n_valid": 200}])
+
+
+def test_faithfulness_rows_follow_the_tables_verdicts_and_name_the_failing_method():
+    rows = findings.faithfulness_rows(faithfulness_table(stats.NOT_SUPPORTED, stats.SUPPORTED), "nothing")
+    assert [r["claim_id"] for r in rows] == [
+        "vanilla_deletion_beats_random",
+        "vanilla_insertion_beats_random",
+    ]
+    assert rows[0]["verdict"] == stats.NOT_SUPPORTED
+    assert "vanilla is not shown to beat a random pixel order on the deletion curve" in rows[0]["finding"]
+    assert "198 of 200 faces" in rows[0]["finding"]
+    sanity = findings.sanity_rows(faithfulness_table("", ""), 0.5, "nothing")
+    assert sanity[0]["verdict"] == stats.SUPPORTED and sanity[0]["n"] == 197
+    flagged = findings.sanity_rows(faithfulness_table("", "").assign(sanity_correlation_high=0.55), 0.5, "x")
+    assert flagged[0]["verdict"] == stats.NOT_SUPPORTED
+
+
+def test_chosen_on_validation_phrase():
+    phrase = findings.chosen_on_validation(
+        {"cnn": 24, "dnn": 0}, {"cnn": "none", "dnn": "validation"}, tta=True
+    )
+    assert phrase == "recipe (CNN 24 trials); kept epoch (DNN); TTA views"
+    assert findings.chosen_on_validation({"cnn": 0}, {"cnn": "none"}) == "nothing"
+
+
+def test_markdown_and_html_carry_every_claim():
+    y, good = labels_and_answers(accuracy=0.7, seed=1)
+    table = findings.table([findings.model_comparison(y, good, good.copy(), "validation", "nothing")])
+    text = findings.markdown(table)
+    assert "1 claims: 0 supported, 1 not supported, 0 inconclusive" in text
+    assert "No difference found" in text
+    assert "not supported" in findings.html_page(table)
