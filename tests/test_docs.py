@@ -149,3 +149,32 @@ def test_fer2013_csv_with_a_preset_needs_no_test_file(tmp_path):
     assert proc.returncode == 0, proc.output[-3000:]
     assert "resources/fer2013/test.csv.gz" not in proc.output
     assert "read_data" in proc.output
+
+
+def numbers_in(text):
+    """Every decimal number written in ``text`` (thousands separators removed)."""
+    return [
+        m.replace(",", "") for m in re.findall(r"(?<![\w.])\d{1,3}(?:,\d{3})*\.\d+|(?<![\w.])\d+\.\d+", text)
+    ]
+
+
+def section(text, heading):
+    """The text under a '## heading' up to the next '## ' heading."""
+    return text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_fer2013_numbers_come_from_the_run_files_in_docs():
+    """No hand-typed result: each decimal number in the README's FER2013 results is
+    the rounding of a number in a file a run wrote (docs/fer2013/*.csv, *.md)."""
+    values = set()
+    for path in (REPO / "docs" / "fer2013").glob("*.*"):
+        if path.suffix in (".csv", ".md"):
+            values.update(float(v) for v in numbers_in(path.read_text()))
+    quoted = numbers_in(section(README, "Results on FER2013"))
+    assert len(quoted) >= 20, "the FER2013 results section changed form"
+    missing = []
+    for number in quoted:
+        digits = len(number.split(".")[1])
+        if not any(abs(round(v, digits) - float(number)) < 10 ** -(digits + 3) for v in values):
+            missing.append(number)
+    assert not missing, f"README numbers found in no file under docs/fer2013/: {missing}"
