@@ -241,8 +241,8 @@ def versus_random(method_aucs, random_aucs, direction, seed=stats.BOOTSTRAP_SEED
     rows = []
     for d in differences:
         mean, low, high, _ = stats.bootstrap_mean(d, seed=seed)
-        rows.append({"vs_random": mean, "vs_random_low": low, "vs_random_high": high})
-        rows[-1]["vs_random_p"] = stats.signed_rank_p(d)
+        p = stats.signed_rank_p(d)
+        rows.append({"vs_random": mean, "vs_random_low": low, "vs_random_high": high, "vs_random_p": p})
     adjusted = stats.holm([row["vs_random_p"] for row in rows])
     for row, p in zip(rows, adjusted, strict=True):
         row["vs_random_p_holm"] = float(p)
