@@ -91,6 +91,8 @@ rule evaluate_faithfulness:
             caption="../report/faithfulness.rst",
             category="Explainability",
         ),
+        # Per-face AUCs, sanity correlations and region shares (for the findings).
+        faces=R("eval/faithfulness_faces.npz"),
     log:
         R("logs/evaluate_faithfulness.log"),
     benchmark:
@@ -106,6 +108,7 @@ rule evaluate_faithfulness:
         sanity_threshold=lookup(
             dpath="saliency/faithfulness/sanity_threshold", within=config
         ),
+        regions=lookup(dpath="saliency/regions", within=config),
         smooth_samples=lookup(dpath="saliency/smooth_samples", within=config),
         noise=lookup(dpath="saliency/noise", within=config),
         ig_steps=lookup(dpath="saliency/ig_steps", within=config),

@@ -1,6 +1,7 @@
 """Rule evaluate_faithfulness: deletion and insertion AUCs per saliency
 method and for a random pixel order, with the model-randomisation sanity
-check, on validation faces spread over the classes."""
+check, on validation faces spread over the classes; each method against the
+random order face by face; the per-face results for the findings."""
 
 import logging
 
@@ -23,7 +24,7 @@ def maps_of(net, images, classes, method):
     return saliency.compute(net, images, classes, method=method, **options)
 
 
-table, mean_curves = faithfulness.evaluate(
+table, mean_curves, faces = faithfulness.evaluate(
     model,
     dataset.x_val[chosen],
     val_probs[chosen].argmax(axis=1),
@@ -33,7 +34,10 @@ table, mean_curves = faithfulness.evaluate(
     blur_sigma=params.blur_sigma,
     seed=params.seed,
     threshold=params.sanity_threshold,
+    regions=params.regions,
+    rows=chosen,
 )
 logging.info("faithfulness:\n%s", table.to_string(index=False))
 table.to_csv(snakemake.output.table, index=False)
+arrays.save(snakemake.output.faces, faces)
 plots.save(explain.faithfulness_curves(mean_curves, table), snakemake.output.figure)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, Workflow, merge, tiny_config
-from fer_workflow import CLASS_NAMES
+from fer_workflow import CLASS_NAMES, arrays, faithfulness
 
 pytestmark = pytest.mark.slow
 
@@ -31,15 +31,33 @@ def test_faithfulness_table_and_region_table(completed_tiny_workflow):
     table = pd.read_csv(wf.path("results/eval/faithfulness.csv"))
     methods = wf.config["saliency"]["faithfulness"]["methods"]
     assert table["method"].tolist() == [*methods, "random"]
-    assert (table["n_faces"] == wf.config["saliency"]["faithfulness"]["n_images"]).all()
+    n_images = wf.config["saliency"]["faithfulness"]["n_images"]
+    assert (table["n_faces"] == n_images).all()
+    # A constant map (the 2-epoch tiny CNN may give an all-zero Grad-CAM) is
+    # counted out of n_valid, and a method without any valid face has no AUC.
+    assert table["n_valid"].between(0, n_images).all() and table["n_valid"].iloc[-1] == n_images
+    scored = table[table["n_valid"] > 0]
+    assert table.loc[table["n_valid"] == 0, "deletion_auc"].isna().all()
     for mode in ("deletion", "insertion"):
-        assert table[f"{mode}_auc"].between(0, 1).all()
-        assert (table[f"{mode}_auc_low"] <= table[f"{mode}_auc"]).all()
-    # NaN where every map is constant: the 2-epoch tiny CNN may still predict
-    # the same probabilities for every face (zero gradients).
-    sanity = table.loc[table["method"] != "random", "sanity_correlation"]
+        assert scored[f"{mode}_auc"].between(0, 1).all()
+        assert (scored[f"{mode}_auc_low"] <= scored[f"{mode}_auc"]).all()
+        verdicts = table[f"{mode}_beats_random"]
+        assert verdicts[:-1].isin(["supported", "not supported", "inconclusive"]).all()
+        assert verdicts.iloc[-1:].isna().all()
+    methods_only = table[table["method"] != "random"]
+    assert methods_only["sanity_n_valid"].between(0, n_images).all()
+    sanity = methods_only["sanity_correlation"]
     assert (sanity.between(-1, 1) | sanity.isna()).all()
     assert wf.path("results/figures/faithfulness.png").stat().st_size > 0
+    faces = arrays.load(wf.path("results/eval/faithfulness_faces.npz"))
+    assert list(faces) == faithfulness.FACE_KEYS
+    m, n, r = len(methods), n_images, len(wf.config["saliency"]["regions"])
+    assert faces["methods"].tolist() == [*methods, "random"]
+    assert faces["deletion_auc"].shape == faces["valid"].shape == (m + 1, n)
+    assert faces["valid"].sum(axis=1).tolist() == table["n_valid"].tolist()
+    assert faces["region_share"].shape == faces["region_share_random_model"].shape == (m, n, r)
+    assert faces["region_names"].tolist() == list(wf.config["saliency"]["regions"])
+    assert faces["val_rows"].shape == faces["classes"].shape == (n,)
     regions = pd.read_csv(wf.path("results/eval/saliency_regions.csv"))
     assert list(regions.columns) == ["class", "n_faces", "region", "mass_share", "area_share", "ratio"]
     assert set(regions["region"]) == set(wf.config["saliency"]["regions"])
@@ -55,7 +73,10 @@ def test_faithfulness_table_and_region_table(completed_tiny_workflow):
         ({"saliency": {"deletion_fraction": 0.2}}, {"score_saliency"}),
         ({"saliency": {"method": "vanilla"}}, {"plot_saliency"}),
         ({"saliency": {"by_class": {"method": "gradcam"}}}, {"plot_saliency_by_class"}),
-        ({"saliency": {"regions": {"mouth": [[10, 30, 38, 44]]}}}, {"plot_saliency_by_class"}),
+        (
+            {"saliency": {"regions": {"mouth": [[10, 30, 38, 44]]}}},
+            {"plot_saliency_by_class", "evaluate_faithfulness"},
+        ),
         ({"saliency": {"faithfulness": {"steps": 8}}}, {"evaluate_faithfulness"}),
         ({"saliency": {"faithfulness": {"sanity_threshold": 0.3}}}, {"evaluate_faithfulness"}),
         (
@@ -122,8 +143,11 @@ def test_every_rule_runs_with_the_gpu_switches(tmp_path, switches, dtype):
     check_filter_classes(table, config["filters"]["n_filters"])
     metrics = pd.read_csv(wf.path("results/metrics.csv"))
     assert metrics["val_accuracy"].between(0, 1).all()
-    faithfulness = pd.read_csv(wf.path("results/eval/faithfulness.csv"))
-    assert np.isfinite(faithfulness[["deletion_auc", "insertion_auc"]]).all().all()
+    table = pd.read_csv(wf.path("results/eval/faithfulness.csv"))
+    # Every method with a non-constant map on some face has its AUCs (and random always).
+    scored = table[table["n_valid"] > 0]
+    assert scored["method"].iloc[-1] == "random"
+    assert np.isfinite(scored[["deletion_auc", "insertion_auc"]]).all().all()
 
 
 def check_filter_classes(table, n_filters):

@@ -1,14 +1,19 @@
 """Deletion and insertion curves on a model whose answer is known, the
-vectorised curves against the one-step-at-a-time reference, the sanity check
-separating a real method from one that ignores the weights, and the face
+vectorised curves against the one-step-at-a-time reference, constant maps
+counted as invalid and ties broken at random, the paired comparison with the
+random order (a map of the pixels the model uses beats it, noise does not),
+the sanity check separating a real method from one that ignores the weights,
+the per-face results, region shares with the centre prior, and the face
 region table."""
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 
+from fer_workflow import arrays, saliency, stats
 from fer_workflow import faithfulness as fa
-from fer_workflow import saliency
+from fer_workflow.plots import explain
 from fer_workflow.predict import predict_probs
 from fer_workflow.saliency import blur
 
@@ -135,7 +140,7 @@ def test_sanity_check_separates_a_real_method_from_an_edge_detector():
         return saliency.compute(m, faces, classes, method=method)
 
     predicted = predict_probs(model, images[:12]).argmax(axis=1)
-    table, mean_curves = fa.evaluate(
+    table, mean_curves, _ = fa.evaluate(
         model, images[:12], predicted, maps_of, ["vanilla", "edges"], steps=8, seed=0
     )
     rows = table.set_index("method")
@@ -168,3 +173,239 @@ def test_region_table_and_face_choice():
     labels = np.array([0, 0, 0, 1, 3, 3])
     chosen = fa.correct_faces_by_class(labels, np.array([0, 0, 1, 1, 3, 2]), max_per_class=1, seed=0)
     assert len(chosen) == 3 and set(labels[chosen]) == {0, 1, 3}
+
+
+# ---- invalid maps, ties, the paired comparison with the random order -------------------
+
+
+def test_a_constant_map_is_invalid():
+    maps = np.random.default_rng(0).random((4, 48, 48))
+    maps[0] = 0.0  # an all-zero Grad-CAM
+    maps[1] = 3.0
+    maps[2, 5, 5] = np.nan
+    assert fa.invalid_maps(maps).tolist() == [True, True, True, False]
+
+
+def test_ties_are_broken_at_random_not_by_index():
+    maps = np.zeros((1, 48, 48))
+    maps[0, 8:24, 8:24] = 1.0
+    box = set(np.flatnonzero(maps[0].ravel()))
+    orders = [fa.pixel_order(maps, seed=seed)[0] for seed in (0, 1)]
+    for order in orders:
+        assert set(order[:256]) == box  # the salient pixels first, still
+        assert sorted(order[:256]) != order[:256].tolist()  # but not top-left first
+        assert sorted(order[256:]) != order[256:].tolist()
+    assert not np.array_equal(orders[0], orders[1])
+    np.testing.assert_array_equal(orders[0], fa.pixel_order(maps, seed=0)[0])  # seeded
+
+
+PATCH = (slice(8, 24), slice(8, 24))
+
+
+@pytest.fixture(scope="module")
+def patch_model():
+    """A model whose class-0 score is a checkerboard inside a 16x16 patch and
+    nothing else, on faces that carry that checkerboard: blurring the patch
+    (deletion) takes the score from 10 to about 0, restoring it (insertion)
+    gives it back, and no pixel outside the patch matters. 12 faces."""
+    checker = np.indices((16, 16)).sum(axis=0) % 2 == 0
+    weights = np.zeros((48, 48), np.float32)
+    weights[PATCH] = np.where(checker, 0.08, -0.08)
+    images = np.random.default_rng(1).integers(40, 120, (12, 48, 48)).astype(np.uint8)
+    images[:, PATCH[0], PATCH[1]] = np.where(checker, 255, 0)
+    return linear_model(weights), images
+
+
+def patch_maps(net, faces, classes, method, model=None):
+    """``patch``: exactly the pixels the model uses; ``noise``: uniform noise;
+    ``holey``: the patch, but all zero on face 0 of the trained model and on
+    face 1 of the re-initialised one."""
+    trained = net is model
+    if method == "noise":
+        return np.random.default_rng(10 if trained else 11).random(faces.shape)
+    maps = np.zeros(faces.shape)
+    maps[:, PATCH[0], PATCH[1]] = 1.0
+    if method == "holey":
+        maps[0 if trained else 1] = 0.0
+    return maps
+
+
+REGIONS = {"patch": [[8, 8, 24, 24]], "corner": [[40, 40, 48, 48]]}
+
+
+@pytest.fixture(scope="module")
+def patch_result(patch_model):
+    model, images = patch_model
+    rows = np.arange(100, 112)
+    return fa.evaluate(
+        model,
+        images,
+        np.zeros(len(images), int),
+        lambda net, x, c, k: patch_maps(net, x, c, k, model=model),
+        ["patch", "noise", "holey"],
+        steps=8,
+        blur_sigma=3.0,
+        seed=0,
+        regions=REGIONS,
+        rows=rows,
+    )
+
+
+def test_the_pixels_the_model_uses_beat_random_and_noise_does_not(patch_result):
+    table = patch_result[0].set_index("method")
+    assert list(patch_result[0].columns) == fa.COLUMNS
+    assert list(table.index) == ["patch", "noise", "holey", "random"]
+    patch, noise = table.loc["patch"], table.loc["noise"]
+    assert patch["deletion_beats_random"] == stats.SUPPORTED
+    assert patch["insertion_beats_random"] == stats.SUPPORTED
+    assert patch["deletion_vs_random_high"] < 0 < patch["insertion_vs_random_low"]
+    # Noise is another random order: a small difference (its verdicts: the next test).
+    for mode in ("deletion", "insertion"):
+        assert abs(noise[f"{mode}_vs_random"]) < abs(patch[f"{mode}_vs_random"]) / 5
+    for mode in ("deletion", "insertion"):
+        p = table[f"{mode}_vs_random_p"]
+        # Holm over the three methods, per curve; the random row has no comparison with itself.
+        np.testing.assert_allclose(table[f"{mode}_vs_random_p_holm"][:3], stats.holm(p[:3]))
+        assert (table[f"{mode}_vs_random_p_holm"][:3] >= p[:3]).all()
+        assert table.loc["random", [f"{mode}_{c}" for c in fa.PAIRED]].isna().all()
+
+
+def test_noise_maps_do_not_beat_random(patch_model):
+    """A noise map is one more random order, so it beats the random order only
+    as often as the test errs (at most 5%, here one-sided claims: 2.5%): over 20
+    draws of both, at most 2 per curve are 'supported'. (One draw alone is
+    'supported' now and then: the rate is what a test can promise.)"""
+    model, images = patch_model
+    classes = np.zeros(len(images), int)
+    verdicts = {mode: [] for mode in fa.CLAIMS}
+    for draw in range(20):
+        noise = np.random.default_rng([draw, 2]).random(images.shape)
+        orders = fa.pixel_order(noise, seed=[draw, 1]), fa.random_order(len(images), 48 * 48, draw)
+        for mode, direction in fa.CLAIMS.items():
+            noise_auc, random_auc = (
+                fa.auc(fa.curves(model, images, order, classes, steps=8, blur_sigma=3.0, mode=mode))
+                for order in orders
+            )
+            verdicts[mode].append(fa.versus_random(noise_auc[None], random_auc, direction)[0]["beats_random"])
+    for mode, found in verdicts.items():
+        assert found.count(stats.SUPPORTED) <= 2, (mode, found)
+        assert stats.INCONCLUSIVE not in found
+
+
+def test_constant_maps_are_counted_not_dropped(patch_result):
+    table, mean_curves, faces = patch_result
+    rows = table.set_index("method")
+    assert rows["n_faces"].tolist() == [12, 12, 12, 12]
+    assert rows["n_valid"].tolist() == [12, 12, 11, 12]
+    assert rows.loc[["patch", "noise", "holey"], "sanity_n_valid"].tolist() == [12, 12, 10]
+    assert pd.isna(rows.loc["random", "sanity_n_valid"])
+    holey = 2
+    assert not faces["valid"][holey, 0] and faces["valid"][holey, 1:].all()
+    # Face 0 has no AUC for holey (not a top-left-first order); the others are the patch's.
+    for mode in ("deletion", "insertion"):
+        aucs = faces[f"{mode}_auc"]
+        assert np.isnan(aucs[holey, 0]) and np.isfinite(aucs[holey, 1:]).all()
+        np.testing.assert_allclose(aucs[holey, 1:], aucs[0, 1:], rtol=1e-5)
+        assert rows.loc["holey", f"{mode}_auc"] == pytest.approx(np.mean(aucs[holey, 1:]))
+    assert np.isnan(faces["sanity_correlation"][holey, :2]).all()
+    assert np.isnan(faces["region_share"][holey, 0]).all()
+    assert np.isnan(faces["region_share_random_model"][holey, 1]).all()
+    assert mean_curves["holey", "deletion"].shape == (9,)
+
+
+def test_the_per_face_arrays(patch_result, tmp_path):
+    _, _, faces = patch_result
+    arrays.save(tmp_path / "faces.npz", faces)
+    faces = arrays.load(tmp_path / "faces.npz")
+    assert list(faces) == fa.FACE_KEYS
+    shapes = {key: value.shape for key, value in faces.items()}
+    assert shapes == {
+        "methods": (4,),
+        "deletion_auc": (4, 12),
+        "insertion_auc": (4, 12),
+        "valid": (4, 12),
+        "sanity_correlation": (3, 12),
+        "sanity_flagged": (3,),
+        "val_rows": (12,),
+        "classes": (12,),
+        "region_names": (2,),
+        "region_area": (2,),
+        "region_share": (3, 12, 2),
+        "region_share_random_model": (3, 12, 2),
+        "centre_prior_share": (2,),
+    }
+    assert faces["methods"].tolist() == ["patch", "noise", "holey", "random"]
+    assert faces["valid"].dtype == bool and faces["sanity_flagged"].dtype == bool
+    assert faces["val_rows"].tolist() == list(range(100, 112)) and (faces["classes"] == 0).all()
+    assert faces["region_names"].tolist() == ["patch", "corner"]
+    np.testing.assert_allclose(faces["region_area"], [256 / 2304, 64 / 2304])
+    np.testing.assert_allclose(faces["region_share"][0], [[1.0, 0.0]] * 12)
+    # The patch maps ignore the weights: the sanity check flags them; noise is not flagged.
+    assert faces["sanity_flagged"].tolist() == [True, False, True]
+
+
+def test_the_figure_says_how_many_faces_a_curve_has(patch_result):
+    table, mean_curves, _ = patch_result
+    figure = explain.faithfulness_curves(mean_curves, table)
+    labels = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert labels[2].startswith("holey") and labels[2].endswith("(11 of 12 faces)")
+    assert "faces)" not in labels[0]
+
+
+def test_versus_random():
+    rng = np.random.default_rng(0)
+    random = rng.uniform(0.4, 0.6, 40)
+    methods = np.stack(
+        [
+            random - 0.1 + rng.normal(0, 0.01, 40),  # lower: beats random on deletion
+            random + rng.normal(0, 0.05, 40),  # no difference
+            random + 0.1 + rng.normal(0, 0.01, 40),  # higher: worse on deletion
+            np.full(40, np.nan),  # every face invalid
+        ]
+    )
+    methods[0, :5] = np.nan  # invalid faces are left out of the test
+    rows = fa.versus_random(methods, random, direction=-1)
+    assert [row["beats_random"] for row in rows] == [
+        stats.SUPPORTED,
+        stats.NOT_SUPPORTED,
+        stats.NOT_SUPPORTED,
+        stats.INCONCLUSIVE,
+    ]
+    assert rows[0]["vs_random_low"] < rows[0]["vs_random"] < rows[0]["vs_random_high"] < 0
+    assert rows[0]["vs_random_p"] == stats.signed_rank_p(methods[0, 5:] - random[5:])
+    p = [row["vs_random_p"] for row in rows]
+    np.testing.assert_allclose([row["vs_random_p_holm"] for row in rows], stats.holm(p))
+    # Adjusted over the three tested (the all-NaN method does not count): the
+    # smallest p times 3, the next times 2.
+    assert rows[2]["vs_random_p"] < rows[0]["vs_random_p"] < rows[1]["vs_random_p"]
+    assert rows[2]["vs_random_p_holm"] == pytest.approx(3 * rows[2]["vs_random_p"])
+    assert rows[0]["vs_random_p_holm"] == pytest.approx(2 * rows[0]["vs_random_p"])
+    # The same differences claimed the other way round.
+    assert fa.versus_random(methods, random, direction=1)[2]["beats_random"] == stats.SUPPORTED
+
+
+# ---- region shares and the centre prior ------------------------------------------------
+
+
+def test_region_shares_sum_to_one_over_a_partition():
+    maps = np.random.default_rng(0).random((3, 48, 48))
+    maps[2] = 0.0
+    quadrants = {
+        "top_left": [[0, 0, 24, 24]],
+        "top_right": [[24, 0, 48, 24]],
+        "bottom": [[0, 24, 48, 48]],
+    }
+    shares = fa.region_shares(maps, fa.region_masks(quadrants))
+    assert shares.shape == (3, 3)
+    np.testing.assert_allclose(shares[:2].sum(axis=1), 1.0)
+    assert np.isnan(shares[2]).all()  # a constant map has no share anywhere
+    np.testing.assert_allclose(fa.region_shares(fa.centre_prior()[None], fa.region_masks(quadrants)).sum(), 1)
+
+
+def test_the_centre_prior_prefers_the_middle():
+    prior = fa.centre_prior()
+    assert prior.sum() == pytest.approx(1.0) and fa.CENTRE_PRIOR_SIGMA == 48 / 4
+    np.testing.assert_allclose(prior, prior[::-1, ::-1])  # centred
+    masks = fa.region_masks({"centre": [[20, 20, 28, 28]], "corner": [[0, 0, 8, 8]]})
+    centre, corner = fa.region_shares(prior[None], masks)[0]
+    assert centre > 5 * corner > 0

@@ -331,7 +331,7 @@ def test_every_method_on_a_saved_mixed_precision_model(tmp_path, faces):
         # (nanmean: an all-zero Grad-CAM has no ranks)
         assert np.nanmean(faithfulness.rank_correlation(maps, reference)) > 0.8, method
     predicted = predict_probs(half, images[:4]).argmax(axis=1)
-    table, _ = faithfulness.evaluate(
+    table, _, _ = faithfulness.evaluate(
         half,
         images[:4],
         predicted,

@@ -11,6 +11,18 @@ random pixel order is the baseline. All faces x steps are built at once
 (vectorised) and predicted in large batches; ``curves_stepwise`` is the
 one-forward-pass-per-step form kept as the reference and for the benchmark.
 
+A constant map (every pixel equal, e.g. an all-zero Grad-CAM) ranks no
+pixel: that face is invalid for that method, its curves are left out of the
+method's AUC (NaN) and counted (``n_valid``). Ties inside a map that is not
+constant are broken at random (seeded), never by pixel index, which would
+move the top-left pixels first.
+
+Each method is compared with the random order face by face on the same
+faces (``versus_random``): the mean paired AUC difference with its bootstrap
+interval, the signed-rank test, Holm's correction over the methods and the
+verdict on "deletion lower / insertion higher than random"
+(``fer_workflow.stats``).
+
 Sanity check (Adebayo et al., 2018): the Spearman rank correlation between a
 method's maps from the trained model and from the same architecture with
 freshly initialised weights. A method whose maps barely change when the
@@ -23,7 +35,7 @@ import weakref
 import numpy as np
 import pandas as pd
 
-from . import CLASS_NAMES, NUM_CLASSES
+from . import CLASS_NAMES, NUM_CLASSES, stats
 from .data import as_model_input
 from .saliency import blur
 
@@ -40,10 +52,31 @@ CHUNK_IMAGES = 8192
 # ---- deletion and insertion ----------------------------------------------------------
 
 
-def pixel_order(maps):
-    """Each map's pixel indices, most salient first (n, h*w); ties by index."""
-    flat = np.asarray(maps, np.float64).reshape(len(maps), -1)
-    return np.argsort(-flat, axis=1, kind="stable")
+def _flat(maps):
+    """Maps as float64 rows (n, h*w), also for no maps."""
+    maps = np.asarray(maps, np.float64)
+    return maps.reshape(len(maps), int(np.prod(maps.shape[1:])))
+
+
+def invalid_maps(maps):
+    """True for each map that ranks no pixel: constant (all pixels equal,
+    e.g. an all-zero Grad-CAM) or with a non-finite value. (n,) bool."""
+    flat = _flat(maps)
+    if flat.shape[1] == 0:
+        return np.ones(len(flat), bool)
+    return ~np.isfinite(flat).all(axis=1) | (flat.max(axis=1) == flat.min(axis=1))
+
+
+def pixel_order(maps, seed=0):
+    """Each map's pixel indices, most salient first (n, h*w).
+
+    Ties are broken at random (``seed``: anything ``np.random.default_rng``
+    takes), not by index: ranking tied pixels by index would move the
+    top-left of the face first, an order of its own, not the map's.
+    """
+    flat = _flat(maps)
+    tiebreak = np.random.default_rng(seed).random(flat.shape)
+    return np.lexsort((tiebreak, -flat), axis=1)
 
 
 def random_order(n, n_pixels, seed):
@@ -149,7 +182,9 @@ def auc(curve):
 
 
 def interval(values, z=1.96):
-    """Mean and normal-approximation 95% interval of the mean over faces."""
+    """Mean and normal-approximation 95% interval of the mean over faces.
+
+    NaNs (invalid faces) are left out: the caller counts them (``n_valid``)."""
     v = np.asarray(values, np.float64)
     v = v[np.isfinite(v)]
     if len(v) == 0:
@@ -186,50 +221,192 @@ def rank_correlation(maps_a, maps_b):
         return np.where(denom > 0, (a * b).sum(axis=1) / np.where(denom > 0, denom, 1), np.nan)
 
 
+# ---- paired comparison with the random order ------------------------------------------
+
+# Each curve's claim against the random order: deletion AUC lower (-1), insertion AUC higher (+1).
+CLAIMS = {"deletion": -1, "insertion": 1}
+PAIRED = ["vs_random", "vs_random_low", "vs_random_high", "vs_random_p", "vs_random_p_holm", "beats_random"]
+
+
+def versus_random(method_aucs, random_aucs, direction, seed=stats.BOOTSTRAP_SEED):
+    """Each method against the random order on the same faces, one dict per method.
+
+    ``method_aucs`` (m, n): per-face AUCs, NaN where the face is invalid for
+    that method (left out of its test); ``random_aucs`` (n,). Per method the
+    mean paired difference method - random with its bootstrap interval, the
+    signed-rank p-value, that p Holm-corrected over the ``m`` methods, and
+    the verdict on the claim that the difference has the sign of ``direction``.
+    """
+    differences = np.asarray(method_aucs, np.float64) - np.asarray(random_aucs, np.float64)[None, :]
+    rows = []
+    for d in differences:
+        mean, low, high, _ = stats.bootstrap_mean(d, seed=seed)
+        p = stats.signed_rank_p(d)
+        rows.append({"vs_random": mean, "vs_random_low": low, "vs_random_high": high, "vs_random_p": p})
+    adjusted = stats.holm([row["vs_random_p"] for row in rows])
+    for row, p in zip(rows, adjusted, strict=True):
+        row["vs_random_p_holm"] = float(p)
+        row["beats_random"] = stats.verdict(p, row["vs_random"], direction)
+    return rows
+
+
 # ---- the table -------------------------------------------------------------------------
 
 COLUMNS = [
-    "method", "n_faces",
+    "method", "n_faces", "n_valid",
     "deletion_auc", "deletion_auc_low", "deletion_auc_high",
     "insertion_auc", "insertion_auc_low", "insertion_auc_high",
-    "sanity_correlation", "sanity_correlation_low", "sanity_correlation_high", "sanity_flagged",
+    *[f"deletion_{column}" for column in PAIRED],
+    *[f"insertion_{column}" for column in PAIRED],
+    "sanity_n_valid", "sanity_correlation", "sanity_correlation_low", "sanity_correlation_high",
+    "sanity_flagged",
+]  # fmt: skip
+
+# The arrays of the per-face results (``evaluate``'s third value, eval/faithfulness_faces.npz).
+FACE_KEYS = [
+    "methods", "deletion_auc", "insertion_auc", "valid", "sanity_correlation", "sanity_flagged",
+    "val_rows", "classes", "region_names", "region_area", "region_share", "region_share_random_model",
+    "centre_prior_share",
 ]  # fmt: skip
 
 
-def evaluate(model, images, classes, maps_of, methods, steps=32, blur_sigma=4.0, seed=0, threshold=0.5):
-    """The faithfulness table and the mean curves.
+def _valid_curves(model, images, order, classes, valid, **kwargs):
+    """The curves of the valid faces; NaN rows for the others."""
+    out = np.full((len(images), kwargs["steps"] + 1), np.nan)
+    if valid.any():
+        out[valid] = curves(model, images[valid], order[valid], classes[valid], **kwargs)
+    return out
+
+
+def _mean_curve(curve):
+    """Mean over the valid faces (NaN when there is none)."""
+    finite = np.isfinite(curve).all(axis=1)
+    return curve[finite].mean(axis=0) if finite.any() else np.full(curve.shape[1], np.nan)
+
+
+def evaluate(
+    model,
+    images,
+    classes,
+    maps_of,
+    methods,
+    steps=32,
+    blur_sigma=4.0,
+    seed=0,
+    threshold=0.5,
+    regions=None,
+    rows=None,
+):
+    """The faithfulness table, the mean curves and the per-face results.
 
     ``classes`` are the classes the model predicts on the original faces
     (e.g. the argmax of the stored ``val_probs``); every method explains
     them, and the curves follow their probability.
-    ``maps_of(model, images, classes, method)`` computes a method's maps. Returns
-    (table, mean_curves) where mean_curves maps (method, mode) to the mean
-    curve over faces; the ``random`` row has no sanity check.
+    ``maps_of(model, images, classes, method)`` computes a method's maps.
+    ``regions`` (name -> [x0, y0, x1, y1] boxes, see ``region_masks``) are
+    the face regions of the per-face mass shares; ``rows`` the faces'
+    indices into the validation split (stored as ``val_rows``).
+
+    Returns (table, mean_curves, faces): the table has ``COLUMNS``, one row
+    per method and one for ``random`` (no sanity check, no comparison with
+    itself); mean_curves maps (method, mode) to the mean curve over the
+    method's valid faces; faces holds the arrays ``FACE_KEYS`` (see
+    ``face_arrays``).
     """
     images = np.asarray(images)
     classes = np.asarray(classes, np.int64)
+    n = len(images)
+    masks = region_masks(regions or {}, images.shape[1:])
     random_model = randomized_copy(model, seed=seed + 1)
-    n_pixels = images.shape[1] * images.shape[2]
-    rows, mean_curves = [], {}
-    for method in [*methods, "random"]:
+    names = [*methods, "random"]
+    aucs = {mode: np.full((len(names), n), np.nan) for mode in CLAIMS}
+    valid = np.ones((len(names), n), bool)
+    correlation = np.full((len(methods), n), np.nan)
+    share = np.full((len(methods), n, len(masks)), np.nan)
+    share_random = np.full_like(share, np.nan)
+    mean_curves = {}
+    for k, method in enumerate(names):
         if method == "random":
-            order, corr = random_order(len(images), n_pixels, seed), None
+            order = random_order(n, images.shape[1] * images.shape[2], seed)
         else:
             maps = maps_of(model, images, classes, method)
-            order = pixel_order(maps)
-            corr = rank_correlation(maps, maps_of(random_model, images, classes, method))
-        row = {"method": method, "n_faces": len(images)}
-        for mode in ("deletion", "insertion"):
-            curve = curves(model, images, order, classes, steps=steps, blur_sigma=blur_sigma, mode=mode)
-            mean_curves[method, mode] = curve.mean(axis=0)
-            row[f"{mode}_auc"], row[f"{mode}_auc_low"], row[f"{mode}_auc_high"] = interval(auc(curve))
-        if corr is not None:
-            mean, low, high = interval(corr)
-            row.update(sanity_correlation=mean, sanity_correlation_low=low, sanity_correlation_high=high)
-            row["sanity_flagged"] = bool(mean > threshold)
-        log.info("faithfulness %s: %s", method, row)
-        rows.append(row)
-    return pd.DataFrame(rows, columns=COLUMNS), mean_curves
+            random_maps = maps_of(random_model, images, classes, method)
+            valid[k] = ~invalid_maps(maps)
+            # Ties broken by a stream of their own (not the random order's).
+            order = pixel_order(maps, seed=[seed, 1])
+            correlation[k] = rank_correlation(maps, random_maps)
+            share[k], share_random[k] = region_shares(maps, masks), region_shares(random_maps, masks)
+            _log_invalid(method, valid[k], correlation[k])
+        for mode in CLAIMS:
+            curve = _valid_curves(
+                model, images, order, classes, valid[k], steps=steps, blur_sigma=blur_sigma, mode=mode
+            )
+            mean_curves[method, mode] = _mean_curve(curve)
+            aucs[mode][k] = auc(curve)
+    table = faithfulness_table(names, aucs, valid, correlation, threshold, seed=seed)
+    flagged = table["sanity_flagged"][: len(methods)]
+    rows = np.arange(n) if rows is None else rows
+    faces = face_arrays(names, aucs, valid, correlation, flagged, rows, classes, masks, share, share_random)
+    return table, mean_curves, faces
+
+
+def _log_invalid(method, valid, correlation):
+    invalid, undefined = int((~valid).sum()), int((~np.isfinite(correlation)).sum())
+    level = logging.WARNING if invalid or undefined else logging.INFO
+    log.log(
+        level,
+        "%s: %d of %d maps constant (left out of the curves), sanity correlation undefined on %d faces",
+        method,
+        invalid,
+        len(valid),
+        undefined,
+    )
+
+
+def faithfulness_table(names, aucs, valid, correlation, threshold, seed=stats.BOOTSTRAP_SEED):
+    """The table (``COLUMNS``) from the per-face results: ``names`` the
+    methods then ``random`` (last), ``aucs`` mode -> (m + 1, n) AUCs (NaN where
+    invalid), ``valid`` (m + 1, n), ``correlation`` (m, n) sanity correlations."""
+    m = len(names) - 1
+    rows = [
+        {"method": name, "n_faces": valid.shape[1], "n_valid": int(valid[k].sum())}
+        for k, name in enumerate(names)
+    ]
+    for mode, direction in CLAIMS.items():
+        for row, values in zip(rows, aucs[mode], strict=True):
+            row[f"{mode}_auc"], row[f"{mode}_auc_low"], row[f"{mode}_auc_high"] = interval(values)
+        paired = versus_random(aucs[mode][:m], aucs[mode][m], direction, seed=seed)
+        for row, columns in zip(rows[:m], paired, strict=True):
+            row.update({f"{mode}_{key}": value for key, value in columns.items()})
+    for row, values in zip(rows[:m], correlation, strict=True):
+        mean, low, high = interval(values)
+        row.update(sanity_correlation=mean, sanity_correlation_low=low, sanity_correlation_high=high)
+        row["sanity_n_valid"] = int(np.isfinite(values).sum())
+        row["sanity_flagged"] = bool(mean > threshold)
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    # Counts stay integers beside the empty cell of the random row.
+    table["sanity_n_valid"] = table["sanity_n_valid"].astype("Int64")
+    return table
+
+
+def face_arrays(names, aucs, valid, correlation, flagged, rows, classes, masks, share, share_random):
+    """The per-face results as named arrays (``FACE_KEYS``) for ``arrays.save``."""
+    region_names = list(masks)
+    return {
+        "methods": np.array(names, dtype=str),
+        "deletion_auc": np.asarray(aucs["deletion"], np.float64),
+        "insertion_auc": np.asarray(aucs["insertion"], np.float64),
+        "valid": np.asarray(valid, bool),
+        "sanity_correlation": np.asarray(correlation, np.float64),
+        "sanity_flagged": np.asarray(flagged, bool),
+        "val_rows": np.asarray(rows, np.int64),
+        "classes": np.asarray(classes, np.int64),
+        "region_names": np.array(region_names, dtype=str),
+        "region_area": np.array([masks[name].mean() for name in region_names], np.float64),
+        "region_share": np.asarray(share, np.float64),
+        "region_share_random_model": np.asarray(share_random, np.float64),
+        "centre_prior_share": region_shares(centre_prior()[None], masks)[0],
+    }
 
 
 # ---- face regions ----------------------------------------------------------------------
@@ -245,6 +422,38 @@ def region_masks(regions, shape=(48, 48)):
             mask[y0:y1, x0:x1] = True
         masks[name] = mask
     return masks
+
+
+def region_shares(maps, masks):
+    """Each map's share of its saliency mass inside each region: (n, r) for
+    the r masks (name -> bool mask), NaN for an invalid map (constant, see
+    ``invalid_maps``) or one without positive mass."""
+    maps = np.asarray(maps, np.float64)
+    stack = np.array([masks[name] for name in masks], np.float64).reshape(len(masks), *maps.shape[1:])
+    inside = np.einsum("nhw,rhw->nr", maps, stack)
+    total = maps.sum(axis=(1, 2))
+    ok = ~invalid_maps(maps) & (total > 0)
+    shares = np.full(inside.shape, np.nan)
+    shares[ok] = inside[ok] / total[ok, None]
+    return shares
+
+
+# Std of the centre prior in pixels: a quarter of the 48-pixel side, so the
+# prior holds most of its mass on the middle of the face and little on the
+# border.
+CENTRE_PRIOR_SIGMA = 12.0
+
+
+def centre_prior(shape=(48, 48), sigma=CENTRE_PRIOR_SIGMA):
+    """The null for "saliency falls on a region": a map that only looks at
+    the middle of the face, an isotropic Gaussian centred on the image centre
+    with std ``sigma`` pixels (unit mass). A region that gets more of a
+    method's mass than of this prior's is preferred by the model, not merely
+    central (faces are centred, so most salient pixels are too)."""
+    h, w = shape
+    y, x = np.mgrid[0:h, 0:w]
+    prior = np.exp(-(((y - (h - 1) / 2) ** 2) + (x - (w - 1) / 2) ** 2) / (2 * sigma**2))
+    return prior / prior.sum()
 
 
 def region_table(maps, labels, regions):

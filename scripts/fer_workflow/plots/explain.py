@@ -147,12 +147,15 @@ def faithfulness_curves(mean_curves, table):
         for method in rows.index:
             curve = mean_curves[method, mode]
             auc, low, high = rows.loc[method, [f"{mode}_auc", f"{mode}_auc_low", f"{mode}_auc_high"]]
+            # Faces whose map is constant are left out: say so where there are any.
+            n_valid, n_faces = rows.loc[method, ["n_valid", "n_faces"]]
+            note = f" ({int(n_valid)} of {int(n_faces)} faces)" if n_valid < n_faces else ""
             ax.plot(
                 np.linspace(0, 1, len(curve)),
                 curve,
                 color=METHOD_COLORS.get(method),
                 linestyle="--" if method == "random" else "-",
-                label=f"{method}: AUC {auc:.3f} [{low:.3f}, {high:.3f}]",
+                label=f"{method}: AUC {auc:.3f} [{low:.3f}, {high:.3f}]{note}",
             )
         better = "lower" if mode == "deletion" else "higher"
         ax.set_title(f"{mode.capitalize()} ({better} AUC is better)", fontsize=10)
