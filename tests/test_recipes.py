@@ -2,9 +2,17 @@
 over it, and nothing else changed."""
 
 import copy
+import os
+import shutil
+import subprocess
+import sys
 
-from conftest import default_config, tiny_config
+import numpy as np
+import pytest
+
+from conftest import REPO, default_config, tiny_config
 from fer_workflow import recipes
+from fer_workflow.readers import Raw
 
 
 def test_without_overrides_both_models_train_with_train():
@@ -28,3 +36,22 @@ def test_an_override_changes_its_model_only_and_merges_groups_key_by_key():
     assert list(dnn) == list(config["train"])  # same key order: unchanged params stay unchanged
     dnn["augment"]["flip"] = False  # a new dict: the config is left as it was
     assert config == before
+
+
+@pytest.mark.slow
+def test_train_preset_trains_the_dnn_with_the_dnns_recipe(tmp_path):
+    rng = np.random.default_rng(0)
+    empty = np.zeros((0, 48, 48), np.uint8)
+    x, y = rng.integers(0, 256, (70, 48, 48)).astype(np.uint8), (np.arange(70) % 7).astype(np.int8)
+    Raw(x, y, empty, np.zeros(0, np.int8), np.zeros(0, np.int64)).save(tmp_path / "raw.npz")
+    label = f"test-recipes-{os.getpid()}"
+    sets = ["train.mixed_precision=false", "train_overrides.dnn.learning_rate=0.0123"]
+    cmd = [sys.executable, "benchmarks/train_preset.py", "--raw", str(tmp_path / "raw.npz"), "--model", "dnn"]
+    cmd += ["--epochs", "1", "--threads", "2", "--label", label, *(f"--set={s}" for s in sets)]
+    try:
+        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    finally:
+        shutil.rmtree(f"/tmp/train_preset_{label}", ignore_errors=True)  # its backup folder
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # The epoch line shows the rate it trained at: the DNN's, not train's 0.002.
+    assert "epoch 1/1" in proc.stdout and "lr 0.0123" in proc.stdout, proc.stdout
