@@ -6,7 +6,8 @@ import json
 import pandas as pd
 import pytest
 
-from fer_workflow import record
+from conftest import default_config
+from fer_workflow import recipes, record
 
 HISTORY = pd.DataFrame(
     {
@@ -18,6 +19,11 @@ HISTORY = pd.DataFrame(
         "learning_rate": [1e-3] * 4,
         "seconds": [10.0, 9.5, 9.5, 11.25],
     }
+)
+# The DNN's recipe with an override, as train_model gets it.
+RECIPE = recipes.recipe(
+    {**default_config(), "train_overrides": {"dnn": {"learning_rate": 0.01, "augment": {"enabled": False}}}},
+    "dnn",
 )
 
 
@@ -34,7 +40,13 @@ def test_record_of_a_dnn_holds_its_facts(tmp_path):
     model = models.build_dnn(widths, {"batch_norm": True, "dropout": 0.0})
     dnn = {"hidden_widths": widths, "hidden_ratios": [1.0, 0.5], "matched_to_cnn_parameters": 23_000}
     facts = record.describe(
-        model, HISTORY, flops=models.count_flops(model), precision_policy="float32", seed=7, dnn=dnn
+        model,
+        HISTORY,
+        flops=models.count_flops(model),
+        precision_policy="float32",
+        seed=7,
+        recipe=RECIPE,
+        dnn=dnn,
     )
     assert list(facts)[: len(record.FIELDS)] == record.FIELDS
     # 2304 -> 10 -> 5 -> 7 dense layers; batch norm after each hidden one (moving
@@ -46,6 +58,8 @@ def test_record_of_a_dnn_holds_its_facts(tmp_path):
     assert facts["widths"] == {"dense1": 10, "dense2": 5, "logits": 7}
     assert (facts["epochs"], facts["best_epoch"], facts["train_seconds"]) == (4, 3, 40.25)
     assert facts["precision_policy"] == "float32" and facts["seed"] == 7 and facts["model"] == "dnn"
+    # The recipe it trained with, overrides merged in, for a reader to compare with the CNN's.
+    assert facts["recipe"] == RECIPE and facts["recipe"]["learning_rate"] == 0.01
 
     path = tmp_path / "dnn.json"
     record.write(facts, path)
@@ -67,7 +81,10 @@ def test_record_of_a_cnn_lists_its_conv_widths():
         "dense_dropout": 0.0,
     }
     model = models.build_cnn(cnn)
-    facts = record.describe(model, HISTORY, flops=123, precision_policy="mixed_bfloat16", seed=0)
+    recipe = default_config()["train"]
+    facts = record.describe(
+        model, HISTORY, flops=123, precision_policy="mixed_bfloat16", seed=0, recipe=recipe
+    )
     assert facts["widths"] == {
         "block1_conv1": 4,
         "block1_conv2": 4,

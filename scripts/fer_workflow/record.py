@@ -22,6 +22,7 @@ FIELDS = [
     "train_seconds",
     "precision_policy",
     "seed",
+    "recipe",
 ]
 COUNTS = ["parameters", "trainable_parameters", "flops", "epochs", "best_epoch", "seed"]
 
@@ -48,13 +49,16 @@ def layer_widths(model):
     return widths
 
 
-def describe(model, history, *, flops, precision_policy, seed, dnn=None):
+def describe(model, history, *, flops, precision_policy, seed, recipe, dnn=None):
     """The record of ``model`` after training (a dict, ``FIELDS`` in order).
 
     ``flops``: forward-pass FLOPs per image (``models.count_flops``);
     ``precision_policy``: the dtype policy it trained under
-    (``training.set_precision``); ``dnn``: for the DNN, its hidden widths and
-    the CNN parameter count they were solved for.
+    (``training.set_precision``); ``recipe``: the training recipe it trained
+    with (``recipes.recipe``: ``train`` with the model's ``train_overrides``),
+    so that the CNN's and the DNN's records show where they differ; ``dnn``:
+    for the DNN, its hidden widths and the CNN parameter count they were
+    solved for.
     """
     trainable = sum(int(np.prod(v.shape)) for v in model.trainable_weights)
     facts = {
@@ -66,6 +70,7 @@ def describe(model, history, *, flops, precision_policy, seed, dnn=None):
         **history_stats(history),
         "precision_policy": str(precision_policy),
         "seed": int(seed),
+        "recipe": recipe,
     }
     if dnn is not None:
         facts["dnn"] = dnn
