@@ -43,6 +43,7 @@ history.to_csv(output.history, index=False)
 facts = record.describe(
     model,
     history,
+    restored_best=training.restores_best(params.train),
     flops=models.count_flops(model),
     precision_policy=policy,
     seed=params.seed,
