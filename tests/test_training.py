@@ -274,6 +274,17 @@ def test_learning_curves_figure():
     assert len(acc_ax.lines) == 4 and len(loss_ax.lines) == 4
     labels = [t.get_text() for t in acc_ax.get_legend().get_texts()]
     assert any("1,234" in label for label in labels) and any("1,240" in label for label in labels)
+    # The kept epoch (the record's kept_epoch) is ringed on the validation accuracy curve.
+    histories = {"cnn": history([0.3, 0.6]), "dnn": history([0.2, 0.3])}
+    fig = training_plots.learning_curves(histories, {"cnn": 1234, "dnn": 1240}, kept={"cnn": 1, "dnn": 2})
+    acc_ax = fig.axes[0]
+    rings = {
+        line.get_label(): line.get_xydata().tolist() for line in acc_ax.lines if "kept" in line.get_label()
+    }
+    assert rings == {
+        "CNN (1,234 parameters), kept epoch 1": [[1, 0.3]],
+        "DNN (1,240 parameters), kept epoch 2": [[2, 0.3]],
+    }
 
 
 @pytest.mark.slow
