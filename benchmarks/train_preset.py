@@ -78,7 +78,7 @@ def main():
 
     import keras
 
-    from fer_workflow import data, models, readers, training
+    from fer_workflow import data, models, readers, record, training
 
     raw = readers.Raw.load(args.raw)
     dataset, _ = data.make_dataset(
@@ -120,6 +120,7 @@ def main():
     if args.save:
         model.save(args.save)
     seconds = history["seconds"].to_numpy()
+    stats = record.history_stats(history, training.restores_best(recipe))
     steady = float(np.median(seconds[1:])) if len(seconds) > 1 else float(seconds[0])
     images = (
         len(dataset.y_train)
@@ -137,6 +138,8 @@ def main():
         "train_images_per_s": round(images / steady, 1),
         "best_val_accuracy": round(float(history["val_accuracy"].max()), 4),
         "best_epoch": int(history["val_accuracy"].idxmax()) + 1,
+        # The epoch whose weights the model ends with (--save), and whether validation chose it.
+        **{k: stats[k] for k in ("kept_epoch", "epoch_chosen_on")},
         "val_accuracy_by_epoch": [round(float(v), 4) for v in history["val_accuracy"]],
         "wall_s": round(wall, 1),
     }

@@ -2,6 +2,7 @@
 over it, and nothing else changed."""
 
 import copy
+import json
 import os
 import shutil
 import subprocess
@@ -55,3 +56,5 @@ def test_train_preset_trains_the_dnn_with_the_dnns_recipe(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     # The epoch line shows the rate it trained at: the DNN's, not train's 0.002.
     assert "epoch 1/1" in proc.stdout and "lr 0.0123" in proc.stdout, proc.stdout
+    result = json.loads(proc.stdout.split("RESULT ", 1)[1])
+    assert (result["kept_epoch"], result["epoch_chosen_on"]) == (1, "validation")  # early stopping is on
