@@ -45,9 +45,8 @@ def test_a_recipe_override_retrains_its_model_alone(workflow):
     figures = [f"results/figures/architecture_{m}.png" for m in ("cnn", "dnn")]
     targets = ["--", *models, *figures, "results/figures/learning_curves.png"]
     workflow.run(*targets, config=config)
-    changed = merge(
-        config, {"train_overrides": {"dnn": {"learning_rate": 0.01, "augment": {"enabled": False}}}}
-    )
+    dnn_recipe = {"learning_rate": 0.01, "augment": {"enabled": False}, "early_stopping": {"patience": 0}}
+    changed = merge(config, {"train_overrides": {"dnn": dnn_recipe}})
     assert workflow.dry_run_jobs(*targets, config=changed) == {
         "train_model": 1,
         "plot_architecture": 1,
@@ -66,4 +65,7 @@ def test_a_recipe_override_retrains_its_model_alone(workflow):
     assert cnn["recipe"] == recipes.recipe(changed, "cnn") == changed["train"]
     assert dnn["recipe"] == recipes.recipe(changed, "dnn")
     assert dnn["recipe"]["learning_rate"] == 0.01 and dnn["recipe"]["augment"]["enabled"] is False
+    # The CNN's early stopping restored its best epoch; the DNN's recipe has none: its last epoch.
+    assert (cnn["kept_epoch"], cnn["epoch_chosen_on"]) == (1, "validation")
+    assert (dnn["kept_epoch"], dnn["epoch_chosen_on"]) == (1, "none")
     assert workflow.dry_run_jobs(*targets, config=changed) == {}
