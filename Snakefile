@@ -9,7 +9,7 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-from fer_workflow import config_check, runs
+from fer_workflow import config_check, recipes, runs
 
 
 configfile: "config.yaml"

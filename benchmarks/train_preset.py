@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from common import load_config  # noqa: E402
-from fer_workflow import runtime  # noqa: E402
+from fer_workflow import recipes, runtime  # noqa: E402
 
 
 class TimeLimit:
@@ -51,7 +51,7 @@ def main():
     parser.add_argument("--configfile", action="append", default=[], help="preset(s) merged over config.yaml")
     parser.add_argument("--set", action="append", default=[], help="override, e.g. train.batch_size=128")
     parser.add_argument("--model", choices=["cnn", "dnn"], default="cnn")
-    parser.add_argument("--epochs", type=int, help="override train.epochs")
+    parser.add_argument("--epochs", type=int, help="override the model's train.epochs")
     parser.add_argument("--max-seconds", type=float, default=0, help="stop after the epoch crossing this")
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: all)")
     parser.add_argument("--label", default="", help="name printed in the RESULT line")
@@ -70,13 +70,15 @@ def main():
     # with the RESULT line, as benchmarks/gpu_presets.py reads them.
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
     config = load_config(args.configfile, args.set)
+    # The model's own recipe: train with its train_overrides merged over it.
+    recipe = recipes.recipe(config, args.model)
     if args.epochs:
-        config["train"]["epochs"] = args.epochs
+        recipe["epochs"] = args.epochs
     runtime.configure_backend(threads=args.threads or None, seed=config["seed"])
 
     import keras
 
-    from fer_workflow import data, models, readers, training
+    from fer_workflow import data, models, readers, record, training
 
     raw = readers.Raw.load(args.raw)
     dataset, _ = data.make_dataset(
@@ -90,8 +92,8 @@ def main():
         config["data"]["drop_duplicates"],
     )
 
-    training.set_precision(config["train"])
-    augment = config["train"]["augment"]
+    training.set_precision(recipe)
+    augment = recipe["augment"]
     model = cnn = models.build_cnn(config["cnn"], augment)
     if args.model == "dnn":
         widths = models.match_dnn_widths(
@@ -109,7 +111,7 @@ def main():
     history = training.train(
         model,
         dataset,
-        config["train"],
+        recipe,
         config["seed"],
         f"/tmp/train_preset_{args.label}",
         callbacks=callbacks,
@@ -118,11 +120,12 @@ def main():
     if args.save:
         model.save(args.save)
     seconds = history["seconds"].to_numpy()
+    stats = record.history_stats(history, training.restores_best(recipe))
     steady = float(np.median(seconds[1:])) if len(seconds) > 1 else float(seconds[0])
     images = (
         len(dataset.y_train)
-        if not config["train"]["steps_per_epoch"]
-        else (config["train"]["steps_per_epoch"] * config["train"]["batch_size"])
+        if not recipe["steps_per_epoch"]
+        else (recipe["steps_per_epoch"] * recipe["batch_size"])
     )
     result = {
         "label": args.label or args.model,
@@ -135,6 +138,8 @@ def main():
         "train_images_per_s": round(images / steady, 1),
         "best_val_accuracy": round(float(history["val_accuracy"].max()), 4),
         "best_epoch": int(history["val_accuracy"].idxmax()) + 1,
+        # The epoch whose weights the model ends with (--save), and whether validation chose it.
+        **{k: stats[k] for k in ("kept_epoch", "epoch_chosen_on")},
         "val_accuracy_by_epoch": [round(float(v), 4) for v in history["val_accuracy"]],
         "wall_s": round(wall, 1),
     }

@@ -95,10 +95,10 @@ def main():
     runtime.configure_backend(threads=args.threads, seed=0)
     import keras
 
-    from fer_workflow import models, training
+    from fer_workflow import models, recipes, training
 
     config = load_config(args.configfile, args.set)
-    train_cfg = config["train"]
+    train_cfg = config["train"] = recipes.recipe(config, "cnn")  # the CNN's recipe (--peer reads it too)
     if args.jit_compile != "config":
         train_cfg["jit_compile"] = args.jit_compile == "on"
     if args.precision != "config":

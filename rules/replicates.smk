@@ -1,6 +1,7 @@
 # Replicate seeds (replicates.seeds): each (model, seed) pair is its own
-# training job, with the train_model script and recipe and only the seed
-# changed, so a cluster trains them side by side; one rule aggregates them.
+# training job, with the train_model script and the model's recipe and only
+# the seed changed, so a cluster trains them side by side; one rule
+# aggregates them.
 
 
 rule train_replicate:
@@ -26,7 +27,7 @@ rule train_replicate:
     params:
         cnn=lookup(dpath="cnn", within=config),
         dnn=lambda wildcards: config["dnn"] if wildcards.model == "dnn" else None,
-        train=lookup(dpath="train", within=config),
+        train=lambda wildcards: recipes.recipe(config, wildcards.model),
         seed=lambda wildcards: int(wildcards.seed),
         backup_dir=lambda wildcards: (
             R(f"replicates/.{wildcards.model}_seed{wildcards.seed}.backup")

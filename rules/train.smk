@@ -1,5 +1,7 @@
 # Training: one rule for both models; the DNN's widths follow the CNN's
-# parameter count, so the CNN's architecture is a parameter of both. Then
+# parameter count, so the CNN's architecture is a parameter of both. Each
+# model's recipe is `train` with its `train_overrides` merged over it
+# (fer_workflow.recipes), so an override retrains that model alone. Then
 # the learning curves and each model's architecture figure.
 
 
@@ -27,7 +29,7 @@ rule train_model:
     params:
         cnn=lookup(dpath="cnn", within=config),
         dnn=lambda wildcards: config["dnn"] if wildcards.model == "dnn" else None,
-        train=lookup(dpath="train", within=config),
+        train=lambda wildcards: recipes.recipe(config, wildcards.model),
         seed=lookup(dpath="seed", within=config),
         backup_dir=lambda wildcards: R(f"models/.{wildcards.model}.backup"),
     script:

@@ -1,4 +1,4 @@
-"""Rule plot_learning_curves: CNN vs. DNN accuracy and loss per epoch."""
+"""Rule plot_learning_curves: CNN vs. DNN accuracy and loss per epoch, the kept epochs ringed."""
 
 import pandas as pd
 
@@ -8,6 +8,7 @@ from fer_workflow.plots import training as training_plots
 runtime.setup(snakemake)
 names = snakemake.params.models
 histories = {n: pd.read_csv(p) for n, p in zip(names, snakemake.input.histories, strict=True)}
-records = zip(names, snakemake.input.records, strict=True)
-parameters = {n: record.read(p)["parameters"] for n, p in records}
-plots.save(training_plots.learning_curves(histories, parameters), snakemake.output.figure)
+records = {n: record.read(p) for n, p in zip(names, snakemake.input.records, strict=True)}
+parameters = {n: facts["parameters"] for n, facts in records.items()}
+kept = {n: facts["kept_epoch"] for n, facts in records.items()}
+plots.save(training_plots.learning_curves(histories, parameters, kept), snakemake.output.figure)

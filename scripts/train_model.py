@@ -12,6 +12,7 @@ from fer_workflow import data, models, record, resume, training  # noqa: E402
 
 params, output = snakemake.params, snakemake.output  # noqa: F821
 name = snakemake.wildcards.model  # noqa: F821
+# params.train: this model's recipe (train with its train_overrides merged over it).
 augment = params.train["augment"]
 
 policy = training.set_precision(params.train)
@@ -40,7 +41,14 @@ history = training.train(model, dataset, params.train, params.seed, params.backu
 models.inference_model(model).save(output.model)
 history.to_csv(output.history, index=False)
 facts = record.describe(
-    model, history, flops=models.count_flops(model), precision_policy=policy, seed=params.seed, dnn=dnn
+    model,
+    history,
+    restored_best=training.restores_best(params.train),
+    flops=models.count_flops(model),
+    precision_policy=policy,
+    seed=params.seed,
+    recipe=params.train,
+    dnn=dnn,
 )
 record.write(facts, output.record)
 with open(output.summary, "w") as f:

@@ -84,11 +84,42 @@ def test_unknown_key_names_the_closest_valid_key():
         ({"data": {"validaton_fraction": 0.2}}, "data.validaton_fraction", "validation_fraction"),
         ({"train": {"augment": {"fliip": True}}}, "train.augment.fliip", "flip"),
         ({"cnn": {"blocks": [{**TINY["cnn"]["blocks"][0], "filter": 8}]}}, "cnn.blocks[0].filter", "filters"),
+        # Each model's recipe override takes the train keys, and only those.
+        (
+            {"train_overrides": {"dnn": {"learning_rat": 0.1}}},
+            "train_overrides.dnn.learning_rat",
+            "learning_rate",
+        ),
+        (
+            {"train_overrides": {"cnn": {"augment": {"fliip": True}}}},
+            "train_overrides.cnn.augment.fliip",
+            "flip",
+        ),
+        ({"train_overrides": {"dnnn": {}}}, "train_overrides.dnnn", "dnn"),
     ],
 )
 def test_unknown_keys_everywhere(override, key, suggestion):
     message = failure(merge(tiny_config(), override))
     assert f"{key}: unknown key; did you mean `{suggestion}`?" in message
+
+
+def test_a_recipe_override_is_partial_and_checked_like_train():
+    partial = {"learning_rate": "1e-3", "augment": {"enabled": "false"}, "reduce_lr": {"patience": 0}}
+    out = checked(tiny_config(train_overrides={"dnn": partial}))
+    assert out["train_overrides"]["dnn"] == {
+        "learning_rate": pytest.approx(1e-3),
+        "augment": {"enabled": False},
+        "reduce_lr": {"patience": 0},
+    }
+    message = failure(tiny_config(train_overrides={"dnn": {"epochs": 0}}))
+    epochs = SCHEMA["$defs"]["recipe"]["properties"]["epochs"]["description"]
+    assert message.splitlines()[1:] == [
+        f"  train_overrides.dnn.epochs: 0 is less than the minimum of 1 -- {epochs}"
+    ]
+    # train itself must still give every key, in its groups too.
+    config = tiny_config()
+    del config["train"]["augment"]["flip"]
+    assert "train.augment.flip: missing (required key)" in failure(config)
 
 
 def test_misspelt_choice_names_the_closest_choice():
@@ -141,7 +172,9 @@ def schema_keys(node, path=""):
     """(key path, schema) of every key a config can have, at every level: the
     properties of each object, the fields of list items (``cnn.blocks[].filters``)
     and the schema of free-named keys (``saliency.regions.<name>``). Not the
-    keywords of ``if``/``then``, which name keys already listed."""
+    keywords of ``if``/``then``, which name keys already listed. A ``$ref``
+    (``train``, ``train_overrides.dnn``) is followed, as config_check follows it."""
+    node = config_check._resolve(node, SCHEMA)
     for key, sub in node.get("properties", {}).items():
         yield f"{path}.{key}" if path else key, sub
         yield from schema_keys(sub, f"{path}.{key}" if path else key)
@@ -155,6 +188,7 @@ def schema_keys(node, path=""):
 def test_every_key_in_the_schema_says_what_it_means():
     keys = dict(schema_keys(SCHEMA))
     assert {"seed", "cnn.blocks", "cnn.blocks[].filters", "train.reduce_lr.patience"} <= set(keys)
+    assert {"train_overrides.dnn.augment.flip", "train_overrides.cnn.learning_rate"} <= set(keys)
     assert "saliency.regions.<name>" in keys and len(keys) > 100
     missing = [
         path
@@ -202,7 +236,7 @@ def test_missing_key_is_named_with_its_meaning():
     config = tiny_config()
     del config["train"]["epochs"]
     message = failure(config)
-    epochs = SCHEMA["properties"]["train"]["properties"]["epochs"]["description"]
+    epochs = SCHEMA["$defs"]["recipe"]["properties"]["epochs"]["description"]
     assert message.splitlines()[1:] == [f"  train.epochs: missing (required key) -- {epochs}"]
 
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from conftest import tiny_config
+from conftest import merge, tiny_config
+from fer_workflow import recipes, record
 
 FORMATS = {
     "synthetic": {},
@@ -33,3 +34,38 @@ def test_dag_and_rulegraph(workflow, fmt):
     dag = workflow.run("--dag", config=config).stdout
     assert dag.startswith("digraph")
     assert "model: cnn" in dag and "model: dnn" in dag
+
+
+@pytest.mark.slow
+def test_a_recipe_override_retrains_its_model_alone(workflow):
+    """train_overrides.dnn is a parameter of the DNN's training only (and of what
+    reads the DNN); the CNN's model is not stale."""
+    config = tiny_config(train={"epochs": 1})
+    models = ["results/models/cnn.json", "results/models/dnn.json"]
+    figures = [f"results/figures/architecture_{m}.png" for m in ("cnn", "dnn")]
+    targets = ["--", *models, *figures, "results/figures/learning_curves.png"]
+    workflow.run(*targets, config=config)
+    dnn_recipe = {"learning_rate": 0.01, "augment": {"enabled": False}, "early_stopping": {"patience": 0}}
+    changed = merge(config, {"train_overrides": {"dnn": dnn_recipe}})
+    assert workflow.dry_run_jobs(*targets, config=changed) == {
+        "train_model": 1,
+        "plot_architecture": 1,
+        "plot_learning_curves": 1,
+    }
+    assert workflow.dry_run_jobs("--", models[0], config=changed) == {}
+    assert workflow.dry_run_jobs("--", models[1], config=changed) == {"train_model": 1}
+    # The CNN's own override retrains the CNN; the DNN's size follows the CNN's
+    # architecture, not its recipe, so the DNN stays.
+    cnn_changed = merge(config, {"train_overrides": {"cnn": {"label_smoothing": 0.1}}})
+    assert workflow.dry_run_jobs("--", models[0], config=cnn_changed) == {"train_model": 1}
+    assert workflow.dry_run_jobs("--", models[1], config=cnn_changed) == {}
+
+    workflow.run(*targets, config=changed)
+    cnn, dnn = (record.read(workflow.path(path)) for path in models)
+    assert cnn["recipe"] == recipes.recipe(changed, "cnn") == changed["train"]
+    assert dnn["recipe"] == recipes.recipe(changed, "dnn")
+    assert dnn["recipe"]["learning_rate"] == 0.01 and dnn["recipe"]["augment"]["enabled"] is False
+    # The CNN's early stopping restored its best epoch; the DNN's recipe has none: its last epoch.
+    assert (cnn["kept_epoch"], cnn["epoch_chosen_on"]) == (1, "validation")
+    assert (dnn["kept_epoch"], dnn["epoch_chosen_on"]) == (1, "none")
+    assert workflow.dry_run_jobs(*targets, config=changed) == {}

@@ -125,7 +125,8 @@ def history_frame():
 
 def facts(parameters):
     """A model's record as ``record.read`` gives it (the fields the table takes)."""
-    return {"model": "cnn", "parameters": parameters, "flops": 99, **record.history_stats(history_frame())}
+    stats = record.history_stats(history_frame(), restored_best=True)
+    return {"model": "cnn", "parameters": parameters, "flops": 99, **stats}
 
 
 def test_model_row_uses_validation_and_test_labels():
@@ -141,7 +142,10 @@ def test_model_row_uses_validation_and_test_labels():
     }
     row = metrics.model_row("cnn", facts(1234), ds, predictions)
     assert row["model"] == "cnn" and row["parameters"] == 1234
-    assert row["epochs"] == 2 and row["best_epoch"] == 1 and row["train_seconds"] == 3.0
+    assert row["epochs"] == 2 and row["train_seconds"] == 3.0
+    # Early stopping restored epoch 1 (the best val_accuracy): validation chose it.
+    assert row["kept_epoch"] == 1 and row["epoch_chosen_on"] == "validation"
+    assert "best_val_epoch" not in row  # the kept epoch says it; the record keeps it
     assert row["val_accuracy"] == pytest.approx(0.7)
     assert row["val_accuracy_flip"] == pytest.approx(1.0)
     assert row["macro_f1"] == pytest.approx((2 / 3 + 1 / 2 + 1 + 6 / 7 + 0) / 5)
@@ -153,14 +157,14 @@ def test_model_row_uses_validation_and_test_labels():
         "model",
         "parameters",
         "epochs",
-        "best_epoch",
+        "kept_epoch",
+        "epoch_chosen_on",
         "train_seconds",
         "val_accuracy",
         "val_accuracy_flip",
         "macro_f1",
         "recall_Angry",
         "recall_Disgust",
-        "recall_Fear",
     ]
     # Without shifted views the shift-TTA columns are empty; they come last.
     assert list(row)[-2:] == metrics.TTA_COLUMNS
@@ -278,11 +282,12 @@ def test_evaluation_outputs_of_the_tiny_run(completed_tiny_workflow):
     table = pd.read_csv(wf.path("results/metrics.csv"))
     assert table["val_accuracy_tta"].between(0, 1).all() and table["test_accuracy_tta"].between(0, 1).all()
     assert list(table["model"]) == ["cnn", "dnn"]
-    assert list(table.columns[:8]) == [
+    assert list(table.columns[:9]) == [
         "model",
         "parameters",
         "epochs",
-        "best_epoch",
+        "kept_epoch",
+        "epoch_chosen_on",
         "train_seconds",
         "val_accuracy",
         "val_accuracy_flip",
@@ -292,15 +297,18 @@ def test_evaluation_outputs_of_the_tiny_run(completed_tiny_workflow):
     cnn = table.iloc[0]
     # Size and training come from the model's record, which agrees with its history.
     facts = record.read(wf.path("results/models/cnn.json"))
-    assert [cnn[c] for c in ("parameters", "epochs", "best_epoch")] == [
+    assert [cnn[c] for c in ("parameters", "epochs", "kept_epoch", "epoch_chosen_on")] == [
         facts["parameters"],
         facts["epochs"],
-        facts["best_epoch"],
+        facts["kept_epoch"],
+        facts["epoch_chosen_on"],
     ]
     assert cnn["train_seconds"] == pytest.approx(facts["train_seconds"], rel=1e-12)
     history = pd.read_csv(wf.path("results/models/cnn.history.csv"))
     assert cnn["epochs"] == len(history) <= wf.config["train"]["epochs"]
-    assert cnn["best_epoch"] == history["epoch"][history["val_accuracy"].idxmax()]
+    # TINY keeps early stopping on: the kept epoch is the best validation epoch.
+    assert cnn["epoch_chosen_on"] == "validation"
+    assert cnn["kept_epoch"] == facts["best_val_epoch"] == history["epoch"][history["val_accuracy"].idxmax()]
     assert cnn["train_seconds"] == pytest.approx(history["seconds"].sum(), rel=1e-12)
     y_val = ds.y_val
     assert cnn["val_accuracy"] == pytest.approx(np.mean(preds["val_probs"].argmax(axis=1) == y_val))
@@ -443,6 +451,9 @@ def test_model_row_reports_intervals_and_the_unseen_test_subset():
     assert "- cnn: validation accuracy 0.700 [0.397, 0.892]; macro-F1" in text
     assert "accuracy on the 3 test images with no copy in the training file 0.333 [" in text
     assert "Wilson" in tables.metrics_html(table, {})
+    # The epoch columns are explained under the table.
+    assert "| kept_epoch | epoch_chosen_on |" in text and "| 1 | validation |" in text
+    assert tables.EPOCH_NOTE in text and tables.EPOCH_NOTE in tables.metrics_html(table, {})
 
 
 def test_model_row_without_test_labels_leaves_test_intervals_empty():

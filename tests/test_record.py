@@ -6,7 +6,8 @@ import json
 import pandas as pd
 import pytest
 
-from fer_workflow import record
+from conftest import default_config
+from fer_workflow import recipes, record
 
 HISTORY = pd.DataFrame(
     {
@@ -19,12 +20,35 @@ HISTORY = pd.DataFrame(
         "seconds": [10.0, 9.5, 9.5, 11.25],
     }
 )
+# The DNN's recipe with an override, as train_model gets it.
+RECIPE = recipes.recipe(
+    {**default_config(), "train_overrides": {"dnn": {"learning_rate": 0.01, "augment": {"enabled": False}}}},
+    "dnn",
+)
 
 
-def test_history_stats():
-    assert record.history_stats(HISTORY) == {"epochs": 4, "best_epoch": 3, "train_seconds": 40.25}
+def test_history_stats_of_a_run_whose_best_epoch_was_restored():
+    # Early stopping restored epoch 3 (the best val_accuracy) after epoch 4:
+    # the saved weights are epoch 3's, chosen on the validation split.
+    assert record.history_stats(HISTORY, restored_best=True) == {
+        "epochs": 4,
+        "kept_epoch": 3,
+        "epoch_chosen_on": "validation",
+        "best_val_epoch": 3,
+        "train_seconds": 40.25,
+    }
     with pytest.raises(ValueError, match="history is empty"):
-        record.history_stats(HISTORY.iloc[:0])
+        record.history_stats(HISTORY.iloc[:0], restored_best=True)
+
+
+def test_history_stats_of_a_fixed_number_of_epochs():
+    # No early stopping: the last epoch is saved, fixed in advance; the best
+    # validation epoch is still recorded, under its own name.
+    stats = record.history_stats(HISTORY, restored_best=False)
+    assert (stats["kept_epoch"], stats["epoch_chosen_on"], stats["best_val_epoch"]) == (4, "none", 3)
+    # Ties: the first of the best epochs, as early stopping counts only a gain.
+    tied = HISTORY.assign(val_accuracy=[0.2, 0.4, 0.4, 0.3])
+    assert record.history_stats(tied, restored_best=True)["kept_epoch"] == 2
 
 
 def test_record_of_a_dnn_holds_its_facts(tmp_path):
@@ -34,7 +58,14 @@ def test_record_of_a_dnn_holds_its_facts(tmp_path):
     model = models.build_dnn(widths, {"batch_norm": True, "dropout": 0.0})
     dnn = {"hidden_widths": widths, "hidden_ratios": [1.0, 0.5], "matched_to_cnn_parameters": 23_000}
     facts = record.describe(
-        model, HISTORY, flops=models.count_flops(model), precision_policy="float32", seed=7, dnn=dnn
+        model,
+        HISTORY,
+        restored_best=False,
+        flops=models.count_flops(model),
+        precision_policy="float32",
+        seed=7,
+        recipe=RECIPE,
+        dnn=dnn,
     )
     assert list(facts)[: len(record.FIELDS)] == record.FIELDS
     # 2304 -> 10 -> 5 -> 7 dense layers; batch norm after each hidden one (moving
@@ -44,8 +75,11 @@ def test_record_of_a_dnn_holds_its_facts(tmp_path):
     assert facts["trainable_parameters"] == parameters - 2 * (10 + 5)
     assert facts["flops"] == 2 * (2304 * 10 + 10 * 5 + 5 * 7)
     assert facts["widths"] == {"dense1": 10, "dense2": 5, "logits": 7}
-    assert (facts["epochs"], facts["best_epoch"], facts["train_seconds"]) == (4, 3, 40.25)
+    assert (facts["epochs"], facts["kept_epoch"], facts["epoch_chosen_on"]) == (4, 4, "none")
+    assert (facts["best_val_epoch"], facts["train_seconds"]) == (3, 40.25)
     assert facts["precision_policy"] == "float32" and facts["seed"] == 7 and facts["model"] == "dnn"
+    # The recipe it trained with, overrides merged in, for a reader to compare with the CNN's.
+    assert facts["recipe"] == RECIPE and facts["recipe"]["learning_rate"] == 0.01
 
     path = tmp_path / "dnn.json"
     record.write(facts, path)
@@ -67,7 +101,17 @@ def test_record_of_a_cnn_lists_its_conv_widths():
         "dense_dropout": 0.0,
     }
     model = models.build_cnn(cnn)
-    facts = record.describe(model, HISTORY, flops=123, precision_policy="mixed_bfloat16", seed=0)
+    recipe = default_config()["train"]
+    facts = record.describe(
+        model,
+        HISTORY,
+        restored_best=True,
+        flops=123,
+        precision_policy="mixed_bfloat16",
+        seed=0,
+        recipe=recipe,
+    )
+    assert (facts["kept_epoch"], facts["epoch_chosen_on"]) == (3, "validation")
     assert facts["widths"] == {
         "block1_conv1": 4,
         "block1_conv2": 4,
@@ -86,12 +130,15 @@ def test_record_of_a_cnn_lists_its_conv_widths():
         ("[1, 2]", "a JSON object expected"),
         ('{"model": "cnn", "parameters": 1234}', "no trainable_parameters, flops"),
         (None, "parameters not whole numbers"),
+        ("chosen_on", "epoch_chosen_on 'early', not one of validation, none"),
     ],
 )
 def test_a_garbled_record_names_the_file(tmp_path, text, reason):
     path = tmp_path / "cnn.json"
     if text is None:  # every field, but the count is text
         path.write_text(json.dumps({**dict.fromkeys(record.FIELDS, 1), "parameters": "1,234"}))
+    elif text == "chosen_on":  # every field right but what chose the kept epoch
+        path.write_text(json.dumps({**dict.fromkeys(record.FIELDS, 1), "epoch_chosen_on": "early"}))
     else:
         path.write_text(text)
     with pytest.raises(ValueError, match="not a model record") as error:

@@ -274,6 +274,17 @@ def test_learning_curves_figure():
     assert len(acc_ax.lines) == 4 and len(loss_ax.lines) == 4
     labels = [t.get_text() for t in acc_ax.get_legend().get_texts()]
     assert any("1,234" in label for label in labels) and any("1,240" in label for label in labels)
+    # The kept epoch (the record's kept_epoch) is ringed on the validation accuracy curve.
+    histories = {"cnn": history([0.3, 0.6]), "dnn": history([0.2, 0.3])}
+    fig = training_plots.learning_curves(histories, {"cnn": 1234, "dnn": 1240}, kept={"cnn": 1, "dnn": 2})
+    acc_ax = fig.axes[0]
+    rings = {
+        line.get_label(): line.get_xydata().tolist() for line in acc_ax.lines if "kept" in line.get_label()
+    }
+    assert rings == {
+        "CNN (1,234 parameters), kept epoch 1": [[1, 0.3]],
+        "DNN (1,240 parameters), kept epoch 2": [[2, 0.3]],
+    }
 
 
 @pytest.mark.slow
@@ -378,6 +389,62 @@ def test_every_epoch_has_steps_per_epoch_steps(tmp_path, steps):
     history = training.train(model, data, train_cfg, 0, tmp_path / "backup")
     assert len(history) == 3
     assert int(np.asarray(model.optimizer.iterations)) == 3 * steps
+
+
+def train_with_snapshots(tmp_path, **train):
+    """A tiny in-process training run with the recipe changed by ``train``:
+    (history, record.history_stats of it, {epoch: weights at its end}, the model)."""
+    import keras
+    import yaml
+
+    from fer_workflow import models
+    from fer_workflow.data import Dataset
+
+    # Random labels: validation accuracy wanders instead of climbing every epoch.
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 255, (64, 48, 48)).astype("uint8"), rng.integers(0, 7, 64).astype("int8")
+    xv, yv = rng.integers(0, 255, (28, 48, 48)).astype("uint8"), rng.integers(0, 7, 28).astype("int8")
+    empty = np.zeros((0, 48, 48), "uint8")
+    data = Dataset(
+        x, y, xv, yv, empty, np.zeros(0, "int8"), np.zeros(0, "int64"), np.arange(64), np.arange(28)
+    )
+    train_cfg = yaml.safe_load((REPO / "config.yaml").read_text())["train"]
+    train_cfg.update(batch_size=16, learning_rate=0.05, mixed_precision=False, **train)
+    cnn = {"blocks": [{"filters": 2, "convs": 1, "kernel": 3, "batch_norm": True, "pool": 4, "dropout": 0.0}]}
+    model = models.build_cnn(
+        {**cnn, "separable": False, "head_pool": "avg", "dense": [], "dense_dropout": 0.0}
+    )
+    weights = {}
+
+    class Snapshot(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            weights[epoch + 1] = self.model.get_weights()
+
+    history = training.train(model, data, train_cfg, 0, tmp_path / "backup", callbacks=[Snapshot()])
+    return history, record.history_stats(history, training.restores_best(train_cfg)), weights, model
+
+
+def same_weights(a, b):
+    return len(a) == len(b) and all(np.array_equal(u, v) for u, v in zip(a, b, strict=True))
+
+
+def test_early_stopping_keeps_the_best_epoch_and_says_validation_chose_it(tmp_path):
+    history, stats, weights, model = train_with_snapshots(tmp_path, epochs=8, early_stopping={"patience": 1})
+    last = int(history["epoch"].iloc[-1])
+    assert last < 8, "expected early stopping on the wandering validation accuracy"
+    assert stats["epoch_chosen_on"] == "validation"
+    assert stats["kept_epoch"] == stats["best_val_epoch"] < last  # stopped after a worse epoch
+    assert history["val_accuracy"].max() == history["val_accuracy"][stats["kept_epoch"] - 1]
+    # The weights training ends with (and train_model saves) are the kept epoch's, not the last's.
+    assert same_weights(model.get_weights(), weights[stats["kept_epoch"]])
+    assert not same_weights(model.get_weights(), weights[last])
+
+
+def test_a_fixed_number_of_epochs_keeps_the_last_and_says_nothing_chose_it(tmp_path):
+    history, stats, weights, model = train_with_snapshots(tmp_path, epochs=3, early_stopping={"patience": 0})
+    assert history["epoch"].tolist() == [1, 2, 3]
+    assert (stats["kept_epoch"], stats["epoch_chosen_on"]) == (3, "none")
+    assert same_weights(model.get_weights(), weights[3])
 
 
 def test_cosine_schedule_warms_up_then_decays_to_zero():

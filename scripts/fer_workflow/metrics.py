@@ -20,8 +20,10 @@ LABELS = list(range(NUM_CLASSES))
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 0
-# Columns of the metrics table taken from each model's record.
-RECORD_COLUMNS = ["parameters", "epochs", "best_epoch", "train_seconds"]
+# Columns of the metrics table taken from each model's record: kept_epoch is
+# the epoch whose weights are scored, epoch_chosen_on what chose it
+# (validation: early stopping, so the validation scores are optimistic; none).
+RECORD_COLUMNS = ["parameters", "epochs", "kept_epoch", "epoch_chosen_on", "train_seconds"]
 PAIR_COLUMNS = [
     "rank",
     "true",
@@ -205,7 +207,8 @@ def model_row(model, facts, dataset, predictions, test_seen=None):
     """One row of the metrics table (a dict, columns in table order).
 
     First the model's size and training from its record (``facts``, from
-    ``record.read``): parameters, epochs, best epoch, training seconds.
+    ``record.read``): parameters, epochs, the kept epoch and what chose it,
+    training seconds.
     Validation scores use the plain predictions; ``val_accuracy_flip`` shows
     what flip TTA adds. Test accuracy uses ``dataset.y_test`` and is NaN
     (an empty cell in the CSV) when the test labels are unknown.

@@ -18,22 +18,41 @@ FIELDS = [
     "flops",
     "widths",
     "epochs",
-    "best_epoch",
+    "kept_epoch",
+    "epoch_chosen_on",
+    "best_val_epoch",
     "train_seconds",
     "precision_policy",
     "seed",
+    "recipe",
 ]
-COUNTS = ["parameters", "trainable_parameters", "flops", "epochs", "best_epoch", "seed"]
+COUNTS = ["parameters", "trainable_parameters", "flops", "epochs", "kept_epoch", "best_val_epoch", "seed"]
+# What chose the kept epoch: validation accuracy, or nothing (fixed in advance).
+CHOSEN_ON = ("validation", "none")
 
 
-def history_stats(history):
-    """Epochs trained, best epoch (1-based, highest val_accuracy) and training seconds."""
+def history_stats(history, restored_best):
+    """Epochs trained, the kept epoch and what chose it, the best-validation
+    epoch and the training seconds (epochs 1-based).
+
+    ``kept_epoch`` is the epoch whose weights were saved. With
+    ``restored_best`` (early stopping restored the weights of the epoch with
+    the highest val_accuracy, ``training.restores_best``) it is that epoch,
+    whether or not training stopped early, and the validation split chose it
+    (``epoch_chosen_on: validation``: its validation scores are optimistic).
+    Otherwise it is the last epoch, fixed in advance by the epoch count
+    (``none``). ``best_val_epoch``: the epoch with the highest val_accuracy
+    (the first of ties: early stopping counts only a gain), kept or not.
+    """
     if len(history) == 0:
         raise ValueError("training history is empty")
-    best = int(history["epoch"].iloc[int(np.argmax(history["val_accuracy"].to_numpy()))])
+    epochs = history["epoch"].to_numpy()
+    best = int(epochs[int(np.argmax(history["val_accuracy"].to_numpy()))])
     return {
         "epochs": len(history),
-        "best_epoch": best,
+        "kept_epoch": best if restored_best else int(epochs[-1]),
+        "epoch_chosen_on": CHOSEN_ON[0] if restored_best else CHOSEN_ON[1],
+        "best_val_epoch": best,
         "train_seconds": float(history["seconds"].sum()),
     }
 
@@ -48,13 +67,17 @@ def layer_widths(model):
     return widths
 
 
-def describe(model, history, *, flops, precision_policy, seed, dnn=None):
+def describe(model, history, *, restored_best, flops, precision_policy, seed, recipe, dnn=None):
     """The record of ``model`` after training (a dict, ``FIELDS`` in order).
 
-    ``flops``: forward-pass FLOPs per image (``models.count_flops``);
+    ``restored_best``: training ended with the best val_accuracy epoch's
+    weights (``training.restores_best``; see ``history_stats``); ``flops``: forward-pass FLOPs per image (``models.count_flops``);
     ``precision_policy``: the dtype policy it trained under
-    (``training.set_precision``); ``dnn``: for the DNN, its hidden widths and
-    the CNN parameter count they were solved for.
+    (``training.set_precision``); ``recipe``: the training recipe it trained
+    with (``recipes.recipe``: ``train`` with the model's ``train_overrides``),
+    so that the CNN's and the DNN's records show where they differ; ``dnn``:
+    for the DNN, its hidden widths and the CNN parameter count they were
+    solved for.
     """
     trainable = sum(int(np.prod(v.shape)) for v in model.trainable_weights)
     facts = {
@@ -63,9 +86,10 @@ def describe(model, history, *, flops, precision_policy, seed, dnn=None):
         "trainable_parameters": trainable,
         "flops": int(flops),
         "widths": layer_widths(model),
-        **history_stats(history),
+        **history_stats(history, restored_best),
         "precision_policy": str(precision_policy),
         "seed": int(seed),
+        "recipe": recipe,
     }
     if dnn is not None:
         facts["dnn"] = dnn
@@ -94,5 +118,10 @@ def read(path):
     if wrong:
         raise ValueError(
             f"{path}: not a model record ({', '.join(wrong)} not whole numbers); rerun train_model"
+        )
+    if facts["epoch_chosen_on"] not in CHOSEN_ON:
+        raise ValueError(
+            f"{path}: not a model record (epoch_chosen_on {facts['epoch_chosen_on']!r}, "
+            f"not one of {', '.join(CHOSEN_ON)}); rerun train_model"
         )
     return facts

@@ -50,6 +50,12 @@ def _with_interval(row, column, what):
     return f"{what} {value:.3f} [{row[f'{column}_low']:.3f}, {row[f'{column}_high']:.3f}]"
 
 
+EPOCH_NOTE = (
+    "kept_epoch: the epoch whose weights are scored; epoch_chosen_on: validation when it was "
+    "chosen as the epoch of highest validation accuracy (early stopping restored it: the validation "
+    "scores are then optimistic), none when it was the last of a number of epochs fixed in advance."
+)
+
 INTERVAL_NOTE = (
     f"95% intervals in brackets: Wilson score interval for accuracies, percentile bootstrap "
     f"over images ({BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED}) for macro-F1; "
@@ -82,6 +88,8 @@ def interval_sentences(table):
 def metrics_markdown(table, pairs_by_model):
     """metrics.md: the table, then each model's most-confused pairs as sentences."""
     parts = ["# Metrics", "", markdown_table(table, column_digits={"train_seconds": 1}), ""]
+    if "kept_epoch" in table.columns:
+        parts += [EPOCH_NOTE, ""]
     sentences = interval_sentences(table)
     if sentences:
         parts += [INTERVAL_NOTE, ""] + [f"- {line}" for line in sentences] + [""]
@@ -111,6 +119,8 @@ def metrics_html(table, pairs_by_model):
     shown = table.round(3).astype(object).where(table.notna(), "")
     parts = [f"<html><head><meta charset='utf-8'><style>{HTML_STYLE}</style></head><body>"]
     parts += ["<h2>Metrics</h2>", shown.to_html(index=False, border=0)]
+    if "kept_epoch" in table.columns:
+        parts.append(f"<p>{EPOCH_NOTE}</p>")
     sentences = interval_sentences(table)
     if sentences:
         parts += [f"<p>{INTERVAL_NOTE}</p><ul>"] + [f"<li>{line}</li>" for line in sentences] + ["</ul>"]

@@ -130,6 +130,15 @@ def _persistent(callback_class):
     return _Persistent
 
 
+def restores_best(train_cfg):
+    """Whether ``train`` ends with the weights of the epoch with the highest
+    val_accuracy (early stopping on: restored whether or not it stopped
+    early, so validation chose the epoch) rather than the last epoch's (a
+    number of epochs fixed in advance). ``record.history_stats`` says which
+    epoch that is."""
+    return int(train_cfg["early_stopping"]["patience"]) > 0
+
+
 def epoch_order(n, epoch, seed, epoch_size=None):
     """Indices of the training images for ``epoch`` (0-based), in order.
 
@@ -217,7 +226,7 @@ def train(model, dataset, train_cfg, seed, backup_dir, callbacks=()):
     state = resume.load_backup(backup_dir, key)
 
     es = rlr = None
-    if train_cfg["early_stopping"]["patience"] > 0:
+    if restores_best(train_cfg):
         es = _persistent(keras.callbacks.EarlyStopping)(
             monitor="val_accuracy",
             mode="max",
@@ -268,9 +277,9 @@ def train(model, dataset, train_cfg, seed, backup_dir, callbacks=()):
     if es is not None and es.best_weights is not None:
         # What Keras' EarlyStopping does at the end of training.
         model.set_weights(es.best_weights)
-    if es is not None and history:
-        best = max(history, key=lambda row: row["val_accuracy"])
-        log.info("best val_accuracy %.4f at epoch %d", best["val_accuracy"], best["epoch"])
+        log.info("kept epoch %d: the best val_accuracy, %.4f", es.best_epoch + 1, es.best)
+    elif history:
+        log.info("kept epoch %d: the last", history[-1]["epoch"])
     return pd.DataFrame(history, columns=HISTORY_COLUMNS)
 
 

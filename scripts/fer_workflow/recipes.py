@@ -1,0 +1,21 @@
+"""Each model's training recipe: the shared ``train:`` group with that model's
+``train_overrides.<model>`` merged over it.
+
+The one place that says what a model trains with: the train_model and
+train_replicate rules' params (so the record and the backup's fingerprint see
+it too) and benchmarks/train_preset.py all ask ``recipe``. Keras-free: the
+Snakefile calls it while it is parsed, so it is not in ``training``.
+"""
+
+import copy
+
+from .runtime import merge_config
+
+
+def recipe(config, model):
+    """The training recipe of ``model`` (cnn or dnn): ``config["train"]`` with
+    ``config["train_overrides"][model]`` deep-merged over it (nested groups such
+    as ``augment`` merge key by key, other values are replaced). Without an
+    override it equals ``train``. A new dict; ``config`` is left as it is."""
+    overrides = (config.get("train_overrides") or {}).get(model) or {}
+    return copy.deepcopy(merge_config(config["train"], overrides))
