@@ -9,11 +9,13 @@ import re
 import shutil
 import subprocess
 
+import pandas as pd
 import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CATEGORIES = {
+    "Findings": ["results/findings.html"],
     "Data": [
         "results/data/class_counts.csv",
         "results/data/data_quality.csv",
@@ -137,6 +139,12 @@ def test_report_lists_every_figure_in_a_browser(completed_tiny_workflow, chromiu
     home = tmp_path / "home.png"
     browse(chromium, report, tmp_path, f"--screenshot={home}")
     assert home.is_file() and home.stat().st_size > 20_000
+    # The report opens on the findings: every claim's sentence is on the first page.
+    front = visible_text(chromium, report, [], tmp_path)
+    findings = pd.read_csv(wf.path("results/findings.csv"))
+    assert "Findings" in front
+    for sentence in findings["finding"]:
+        assert sentence in front, sentence
 
     for category, files in CATEGORIES.items():
         listed = set()

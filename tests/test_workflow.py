@@ -35,6 +35,10 @@ ARTIFACTS = [
     "results/figures/filter_classes_block2_conv1.png",
     "results/eval/filter_classes_block2_conv1.csv",
     "results/figures/activations_block1_conv1.png",
+    "results/findings.csv",
+    "results/findings.md",
+    "results/findings.html",
+    "results/eval/faithfulness_faces.npz",
 ]
 
 
@@ -49,6 +53,28 @@ def test_every_artifact_is_written(completed_tiny_workflow):
     submission = pd.read_csv(wf.path("results/submission.csv"))
     assert list(submission.columns) == ["id", "label"]
     assert len(submission) == wf.config["synthetic"]["n_test"]
+
+
+def test_findings_state_every_claim_with_its_test(completed_tiny_workflow):
+    findings = pd.read_csv(completed_tiny_workflow.path("results/findings.csv"))
+    ids = set(findings["claim_id"])
+    # the CNN against the DNN on both labelled splits; every method against random on both curves
+    assert {"cnn_beats_dnn_validation", "cnn_beats_dnn_test"} <= ids
+    for method in completed_tiny_workflow.config["saliency"]["faithfulness"]["methods"]:
+        assert {f"{method}_deletion_beats_random", f"{method}_insertion_beats_random"} <= ids
+        assert f"{method}_passes_sanity" in ids
+    assert any(i.startswith("cnn_confuses_") for i in ids)
+    assert set(findings["verdict"]) <= {"supported", "not supported", "inconclusive"}
+    assert set(findings["split"]) == {"validation", "test"}
+    assert findings["finding"].str.len().min() > 20
+    tested = findings[findings["verdict"] != "inconclusive"]
+    assert tested["estimate"].notna().all() and (tested["n"] > 0).all()
+    # the wording follows the verdict
+    for row in findings.itertuples():
+        negative = "not shown" in row.finding or "No difference" in row.finding or "opposite" in row.finding
+        assert negative == (row.verdict == "not supported"), row.finding
+    markdown = completed_tiny_workflow.path("results/findings.md").read_text()
+    assert f"{len(findings)} claims:" in markdown
 
 
 def test_nothing_to_do_after_a_run(completed_tiny_workflow):

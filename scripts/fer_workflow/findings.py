@@ -71,6 +71,7 @@ def chosen_on_validation(recipe_trials, epoch_chosen_on, tta=False, saliency_met
 
 
 def _row(claim_id, claim, split, chosen, estimate, low, high, test, statistic, p, n, verdict, finding):
+    n = int(n) if np.isfinite(n) else 0
     return dict(
         zip(
             COLUMNS,
@@ -187,7 +188,7 @@ def faithfulness_rows(table, chosen):
             p, verdict = record[f"{key}_p_holm"], record[f"{curve}_beats_random"]
             evidence = (
                 f"AUC difference to random {_ci(estimate, low, high)}, Holm-corrected {_p(p)}, "
-                f"{record['n_valid']} of {record['n_faces']} faces with a usable map"
+                f"{int(record['n_valid'])} of {int(record['n_faces'])} faces with a usable map"
             )
             if verdict == stats.SUPPORTED:
                 finding = f"{method} {what} than a random pixel order: {evidence}."
@@ -207,7 +208,7 @@ def faithfulness_rows(table, chosen):
                     low,
                     high,
                     "Wilcoxon signed-rank, Holm over methods; bootstrap interval",
-                    f"{record['n_valid']} paired faces",
+                    f"{int(record['n_valid'])} paired faces",
                     p,
                     record["n_valid"],
                     verdict,
@@ -227,7 +228,7 @@ def sanity_rows(table, threshold, chosen):
         verdict = stats.interval_verdict(low - threshold, high - threshold, direction=-1)
         evidence = (
             f"rank correlation with the re-initialised CNN's maps {mean:.2f} [{low:.2f}, {high:.2f}] "
-            f"against the threshold {threshold}, {record['sanity_n_valid']} faces"
+            f"against the threshold {threshold}, {int(record['sanity_n_valid'])} faces"
         )
         if verdict == stats.SUPPORTED:
             finding = f"{method}'s maps depend on the trained weights: {evidence}."
@@ -280,6 +281,7 @@ def region_rows(faces, method, chosen):
     centre = np.asarray(faces["centre_prior_share"], np.float64)
     rows = []
     for r, region in enumerate(str(name) for name in faces["region_names"]):
+        place = region.replace("_", " ")
         vs_model = stats.bootstrap_mean(share[:, r] - null_model[:, r])
         vs_centre = stats.bootstrap_mean(share[:, r] - centre[r])
         p = max(
@@ -298,13 +300,13 @@ def region_rows(faces, method, chosen):
             f"{_ci(*vs_model[:3])}, against a centre prior {_ci(*vs_centre[:3])}"
         )
         if verdict == stats.SUPPORTED:
-            finding = f"The CNN attends to the {region}: {evidence}."
+            finding = f"The CNN attends to the {place} region: {evidence}."
         else:
-            finding = f"The {region} are not shown to be attended beyond the nulls: {evidence}."
+            finding = f"The {place} region is not shown to be attended beyond the nulls: {evidence}."
         rows.append(
             _row(
                 f"attends_{region}",
-                f"The CNN attends to the {region} ({method} maps)",
+                f"The CNN attends to the {place} region ({method} maps)",
                 "validation",
                 chosen,
                 weaker[0],
