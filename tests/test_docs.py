@@ -178,3 +178,16 @@ def test_readme_fer2013_numbers_come_from_the_run_files_in_docs():
         if not any(abs(round(v, digits) - float(number)) < 10 ** -(digits + 3) for v in values):
             missing.append(number)
     assert not missing, f"README numbers found in no file under docs/fer2013/: {missing}"
+
+
+def test_readme_findings_blocks_are_the_run_files():
+    """The findings the README quotes are generated from the files in docs/ (docs/update_readme.py)."""
+    sys.path.insert(0, str(REPO / "docs"))
+    try:
+        import update_readme
+    finally:
+        sys.path.remove(str(REPO / "docs"))
+    for name, source in update_readme.BLOCKS.items():
+        assert f"<!-- {name}:start -->" in README, name
+        assert (REPO / source).is_file(), source
+    assert update_readme.rendered(README) == README, "run: python docs/update_readme.py"

@@ -487,3 +487,25 @@ def collect(
             y, cnn.argmax(1), top_k, split, on_val if split == "validation" else NOTHING_CHOSEN
         )
     return table(rows)
+
+
+# ---- quoting a run's findings in the README ---------------------------------------------------
+
+
+def quoted_block(findings, source):
+    """The README's generated block for one run's findings: one line per claim,
+    verdict first, from the findings table a run wrote (``source`` names it)."""
+    lines = [f"Generated from [`{source}`]({source}) by `docs/update_readme.py`; do not edit by hand.", ""]
+    lines += ["| verdict | split (also chose) | finding |", "|---|---|---|"]
+    for r in findings.to_dict("records"):
+        lines.append(f"| **{r['verdict']}** | {r['split']} ({r['chosen_on_split']}) | {r['finding']} |")
+    return "\n".join(lines)
+
+
+def replace_block(text, name, block):
+    """``text`` with the part between ``<!-- name:start -->`` and ``<!-- name:end -->`` replaced."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if start not in text or end not in text:
+        raise ValueError(f"no {start} ... {end} block")
+    head, rest = text.split(start, 1)
+    return head + start + "\n" + block + "\n" + end + rest.split(end, 1)[1]
