@@ -274,7 +274,15 @@ def test_quality_counts_of_the_votes():
     }
     raw = readers.Raw(faces(6), labels.astype(np.int8), faces(0), np.zeros(0, np.int8), np.zeros(0, np.int64))
     raw.votes_train = v
-    table = votes.quality_table(votes.raw_quality_counts(raw, votes.not_a_face(v)))
+    assert votes.dropped_rows(raw, False) is None and votes.dropped_rows(raw, True).tolist() == [
+        1,
+        1,
+        0,
+        0,
+        0,
+        0,
+    ]
+    table = votes.quality_table(votes.raw_quality_counts(raw, votes.dropped_rows(raw, True)))
     assert table["check"].tolist()[-1] == "train_dropped_not_faces" and table["count"].tolist()[-1] == 2
     assert table["description"].str.len().min() > 10
     assert votes.raw_quality_counts(readers.Raw(faces(1), labels[:1], faces(0), labels[:0], labels[:0])) == {}

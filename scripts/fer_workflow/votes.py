@@ -196,6 +196,12 @@ def not_a_face(votes):
     return np.isin(plurality(votes), [NOT_FACE, UNKNOWN])
 
 
+def dropped_rows(raw, drop_not_faces):
+    """The mask of training-file rows that ``data.drop_not_faces`` removes before the
+    split (``not_a_face``), or None when it is off or there are no votes."""
+    return not_a_face(raw.votes_train) if drop_not_faces and len(raw.votes_train) else None
+
+
 def soft_targets(votes, labels):
     """Training targets from the votes: float32 (n, 7), FER2013 order.
 
