@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from test_readers import faces, feature, write_label_feature_test, write_label_feature_train
 
-from conftest import REPO, SHARED_FER2013
+from conftest import REPO, SHARED_FER2013, tiny_config
 from fer_workflow import arrays, data, readers, votes
 
 SHARED_FERPLUS = REPO.parent / "shared" / "data" / "ferplus" / "fer2013new_training.csv"
@@ -339,3 +339,17 @@ def test_training_on_votes_fits_the_votes_not_the_labels(tmp_path):
     answers = predict.predict_probs(model, dataset.x_val).argmax(axis=1)
     assert (answers == 3).all(), answers
     assert (history["val_accuracy"] == 0).all()  # validation is scored against the labels, never Happy
+
+
+@pytest.mark.slow
+def test_workflow_trains_on_the_votes(workflow):
+    """The ferplus preset's switches end to end on the built-in faces: train.targets: votes
+    with data.drop_not_faces (the simulated annotators never say "not a face")."""
+    config = tiny_config(train={"targets": "votes"}, data={"drop_not_faces": True})
+    workflow.run("results/eval/agreement_findings.csv", config=config)  # no explanations needed
+    log = workflow.path("results/logs/train_cnn.log").read_text()
+    assert "targets: the FER+ vote distributions (0 faces without votes for the 7 keep their label)" in log
+    quality = pd.read_csv(workflow.path("results/data/data_quality.csv")).set_index("check")["count"]
+    assert quality["train_dropped_not_faces"] == 0
+    findings = pd.read_csv(workflow.path("results/eval/agreement_findings.csv"))
+    assert len(findings) >= 6

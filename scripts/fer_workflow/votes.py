@@ -228,6 +228,10 @@ def training_targets(dataset, targets="labels"):
             f"train.targets: votes needs annotator votes, but the dataset holds {len(dataset.votes_train)} "
             f"rows of votes for {len(labels)} training faces: set data.votes (a FER+ file)"
         )
+    without = int((class_votes(dataset.votes_train).sum(axis=1) == 0).sum())
+    log.info(
+        "targets: the FER+ vote distributions (%d faces without votes for the 7 keep their label)", without
+    )
     return soft_targets(dataset.votes_train, labels)
 
 
