@@ -337,8 +337,8 @@ def pair_findings(pairs, model="cnn", k=CLAIM_VOTES):
                 f"The {m}'s {t}-as-{j} errors fall on faces people also read as {j}",
                 f"The opposite holds: the {m}'s {t}-as-{j} errors fall on faces people read as {j} "
                 "less often than its right answers do",
-                f"the {m}'s {t}-as-{j} errors fall on faces people read as {j} no more often than its "
-                "right answers do",
+                f"the {m}'s {t}-as-{j} errors are not shown to fall on faces people read as {j} more "
+                "often than its right answers",
                 evidence,
             )
         )
@@ -390,7 +390,7 @@ def model_findings(y_true, y_pred, face_votes, model, split="validation"):
                 f"The {m} agrees more often with the FER+ plurality than with the FER2013 labels",
                 f"The opposite holds: the {m} agrees more often with the FER2013 labels than with the "
                 "FER+ plurality",
-                f"the {m} agrees as often with the FER+ plurality as with the FER2013 labels",
+                f"the {m} is not shown to agree more often with the FER+ plurality than with the labels",
             ),
             lambda a, b: f"{_pct(a)} against the plurality, {_pct(b)} against the labels",
         ),
@@ -406,7 +406,7 @@ def model_findings(y_true, y_pred, face_votes, model, split="validation"):
                 f"FER+ plurality more often than the {m} does",
                 f"The opposite holds: the {m} agrees with the FER+ plurality more often than FER2013's "
                 "labels do",
-                f"the {m} agrees with the FER+ plurality as often as FER2013's labels do",
+                f"the {m} is not shown to agree with the FER+ plurality less often than FER2013's labels",
             ),
             lambda a, b: f"labels {_pct(a)}, {m} {_pct(b)} against the plurality",
         ),
@@ -422,7 +422,7 @@ def model_findings(y_true, y_pred, face_votes, model, split="validation"):
                 f"Many of the {m}'s errors are plausible readings: counting an answer at least "
                 f"{PLAUSIBLE_VOTES} of 10 annotators chose, it is right more often than the labels say",
                 f"The opposite holds: the {m}'s plausible accuracy is below its accuracy against the labels",
-                f"the {m}'s plausible accuracy equals its accuracy against the labels",
+                f"the {m}'s plausible accuracy is not shown to differ from its accuracy against the labels",
             ),
             lambda a, b: f"plausible {_pct(a)}, against the labels {_pct(b)}",
         ),

@@ -118,7 +118,7 @@ def _test_usage_of_csv(path, numbers, usage, n_test):
     return np.repeat(np.array(TEST_USAGES), counts)
 
 
-def _match(path, numbers, usage, image_usage, what):
+def _match(path, numbers, usage, image_usage):
     """Row of each image (positions within each Usage); DataError for any count that differs."""
     rows = np.empty(len(image_usage), np.int64)
     for u in USAGES:
@@ -128,13 +128,13 @@ def _match(path, numbers, usage, image_usage, what):
             if not len(images):
                 reason = f"{len(vote_rows)} {u} rows of votes, but this run has no {u} images"
             else:
-                reason = f"{len(vote_rows)} {u} rows of votes for {len(images)} {u} images of {what}"
+                reason = f"{len(vote_rows)} {u} rows of votes for {len(images)} {u} images"
             raise DataError(path, f"{reason}: votes without images from here on", line=first)
         if len(vote_rows) < len(images):
             last = numbers[vote_rows[-1]] if len(vote_rows) else numbers[-1]
             raise DataError(
                 path,
-                f"{len(vote_rows)} {u} rows of votes for {len(images)} {u} images of {what}: "
+                f"{len(vote_rows)} {u} rows of votes for {len(images)} {u} images: "
                 f"{len(images) - len(vote_rows)} image(s) without votes after this line "
                 "(rows match images one to one, by position within each Usage)",
                 line=last,
@@ -156,11 +156,12 @@ def read_aligned(path, n_train, n_test, test_usage=None):
         test_usage = _test_usage_of_csv(path, numbers, usage, n_test) if has_test_votes else None
     elif not has_test_votes:
         test_usage = None
-    image_usage = np.array(["Training"] * n_train + ([] if test_usage is None else list(test_usage)))
+    test_images = [] if test_usage is None else list(test_usage)
+    image_usage = np.array(["Training"] * n_train + test_images, dtype=str)
     if test_usage is None:  # no test votes: only the Training rows are matched
         keep = usage == "Training"
         numbers, usage, votes = numbers[keep], usage[keep], votes[keep]
-    rows = _match(path, numbers, usage, image_usage, "the training and test data")
+    rows = _match(path, numbers, usage, image_usage)
     matched = votes[rows]
     log.info(
         "%s: votes of %d training and %d test images", path, n_train, 0 if test_usage is None else n_test
