@@ -41,6 +41,7 @@ wildcard_constraints:
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
+include: "rules/agreement.smk"
 include: "rules/explain.smk"
 include: "rules/replicates.smk"
 include: "rules/classify.smk"

@@ -78,7 +78,7 @@ def main():
 
     import keras
 
-    from fer_workflow import data, models, readers, record, training
+    from fer_workflow import data, models, readers, record, training, votes
 
     raw = readers.Raw.load(args.raw)
     dataset, _ = data.make_dataset(
@@ -90,7 +90,9 @@ def main():
         config["data"]["validation_fraction"],
         config["seed"],
         config["data"]["drop_duplicates"],
+        exclude=votes.dropped_rows(raw, config["data"]["drop_not_faces"]),
     )
+    dataset = votes.attach(dataset, raw.votes_train, raw.votes_test)  # for train.targets: votes
 
     training.set_precision(recipe)
     augment = recipe["augment"]

@@ -20,6 +20,11 @@ def has_test_data():
     return fmt in ("synthetic", "fer2013") or bool(config["data"]["test"])
 
 
+def has_votes():
+    """Whether the run has FER+ votes: data.votes, or the built-in data's simulated ones."""
+    return config["data"]["format"] == "synthetic" or bool(config["data"]["votes"])
+
+
 def raw_inputs(wildcards):
     """Input files of read_data for the configured data format."""
     data = config["data"]
@@ -29,8 +34,11 @@ def raw_inputs(wildcards):
             "train": synthetic.train,
             "test": synthetic.test,
             "test_labels": synthetic.test_labels,
+            "votes": synthetic.votes,
         }
     files = {"train": data["train"]}
+    if data["votes"]:
+        files["votes"] = data["votes"]
     # fer2013.csv holds its own test rows: data.test (set by the presets for
     # the label_feature_csv files) is ignored, as the reader ignores it.
     if data["test"] and data["format"] != "fer2013":
@@ -77,6 +85,8 @@ def all_targets():
         ]
     if has_test_data():
         targets.append(R("submission.csv"))
+    if has_votes():
+        targets += list(rules.annotator_agreement.output)
     if config["replicates"]["seeds"]:
         targets += [
             R("replicates.csv"),

@@ -8,6 +8,8 @@ rule generate_synthetic:
         test="resources/synthetic/test.csv",
         test_labels="resources/synthetic/test_labels.csv",
         masks="resources/synthetic/masks.npz",
+        # simulated FER+ votes of the training and test faces
+        votes="resources/synthetic/votes.csv",
     log:
         R("logs/generate_synthetic.log"),
     benchmark:
@@ -66,6 +68,7 @@ rule split_data:
     params:
         validation_fraction=lookup(dpath="data/validation_fraction", within=config),
         drop_duplicates=lookup(dpath="data/drop_duplicates", within=config),
+        drop_not_faces=lookup(dpath="data/drop_not_faces", within=config),
         seed=lookup(dpath="seed", within=config),
         # Config values only the data can judge (checked before training). An
         # object, not a number, so Snakemake leaves it out of its params-changed

@@ -1,4 +1,5 @@
-"""Rule generate_synthetic: built-in faces in the label_feature_csv format, and their cue masks."""
+"""Rule generate_synthetic: built-in faces in the label_feature_csv format, their cue masks
+and simulated FER+ votes."""
 
 import logging
 
@@ -16,6 +17,7 @@ train, test = synthetic.write_all(
     test_path=out.test,
     test_labels_path=out.test_labels,
     masks_path=out.masks,
+    votes_path=out.votes,
 )
 for name, (_, labels, _) in (("train", train), ("test", test)):
     counts = np.bincount(labels, minlength=len(CLASS_NAMES))

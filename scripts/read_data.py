@@ -17,6 +17,9 @@ raw = readers.read(
     inputs.train,
     test=inputs.get("test"),
     test_labels=inputs.get("test_labels"),
+    votes=inputs.get("votes"),
 )
 logging.info("read %d training and %d test images", len(raw.y_train), len(raw.y_test))
+if len(raw.votes_train):
+    logging.info("FER+ votes of %d training and %d test images", len(raw.votes_train), len(raw.votes_test))
 raw.save(snakemake.output.raw)

@@ -1,12 +1,17 @@
-"""Rule split_data: leak-free stratified validation split, class counts, data quality."""
+"""Rule split_data: leak-free stratified validation split, class counts, data quality.
+The FER+ votes (if any) go with their faces."""
 
 import logging
 
-from fer_workflow import config_check, data, readers, runtime
+import pandas as pd
+
+from fer_workflow import config_check, data, readers, runtime, votes
 
 runtime.setup(snakemake)
 params = snakemake.params
 raw = readers.Raw.load(snakemake.input.raw)
+# data.drop_not_faces: rows whose FER+ plurality is "not a face" or "unknown" (None: keep all).
+not_faces = votes.dropped_rows(raw, params.drop_not_faces)
 dataset, dropped = data.make_dataset(
     raw.x_train,
     raw.y_train,
@@ -16,16 +21,21 @@ dataset, dropped = data.make_dataset(
     validation_fraction=params.validation_fraction,
     seed=params.seed,
     drop_duplicates=params.drop_duplicates,
+    exclude=not_faces,
 )
+dataset = votes.attach(dataset, raw.votes_train, raw.votes_test)
 # Before anything is written: an activations.image_index past the validation
 # split, or evaluate.split test without test labels, fails here, not after training.
 config_check.check_dataset(dataset, params.checks.image_index, params.checks.evaluate_split)
 counts = data.quality_counts(raw.x_train, raw.y_train, raw.x_test)
 counts.update(data.split_quality_counts(dataset, dropped, raw.x_train, raw.y_train))
+vote_counts = votes.raw_quality_counts(raw, not_faces)  # empty without votes
+quality = pd.concat([data.quality_table(counts), votes.quality_table(vote_counts)], ignore_index=True)
+counts.update(vote_counts)
 for name, count in counts.items():
     logging.info("%-26s %7d", name, count)
 class_counts = data.class_count_table(dataset)
 logging.info("images per class:\n%s", class_counts.to_string(index=False))
 data.save(dataset, snakemake.output.dataset)
 class_counts.to_csv(snakemake.output.counts, index=False)
-data.quality_table(counts).to_csv(snakemake.output.quality, index=False)
+quality.to_csv(snakemake.output.quality, index=False)

@@ -281,6 +281,8 @@ def test_default_config_and_presets_pass(tmp_path, monkeypatch):
     (tmp_path / "resources" / "fer2013").mkdir(parents=True)
     for name in ("train.csv.gz", "test.csv.gz"):
         (tmp_path / "resources" / "fer2013" / name).write_bytes(b"")
+    (tmp_path / "resources" / "ferplus").mkdir(parents=True)  # and the FER+ votes
+    (tmp_path / "resources" / "ferplus" / "fer2013new_training.csv").write_bytes(b"")
     for preset in PRESETS:
         checked(merge(default_config(), yaml.safe_load(preset.read_text())))
 
@@ -392,6 +394,26 @@ START_CHECKS = [
         {"activations": {"image_index": 43}},
         [],
         "activations.image_index: 43 is past the validation split of the built-in data (43 images, so 0..42)",
+    ),
+    (
+        {"data": {"format": "label_feature_csv", "train": "in/train.csv"}, "train": {"targets": "votes"}},
+        ["in/train.csv"],
+        "train.targets: votes needs FER+ votes, but data.votes is empty",
+    ),
+    (
+        {"data": {"format": "label_feature_csv", "train": "in/train.csv", "drop_not_faces": True}},
+        ["in/train.csv"],
+        "data.drop_not_faces: needs FER+ votes, but data.votes is empty",
+    ),
+    (
+        {"data": {"format": "label_feature_csv", "train": "in/train.csv", "votes": "in/v.csv"}},
+        ["in/train.csv"],
+        "data.votes: in/v.csv not found",
+    ),
+    (
+        {"data": {"format": "folder", "train": "in/train", "votes": "in/v.csv"}},
+        ["in/train/happy", "in/v.csv"],
+        "data.votes: votes are matched to images by their position in the file, but format folder",
     ),
     # hw3, the old name of label_feature_csv, is checked as that format.
     (

@@ -36,6 +36,14 @@ CATEGORIES = {
         "results/eval/confused_pairs_cnn.csv",
         "results/eval/confused_pairs_dnn.csv",
     ],
+    "Annotators": [
+        "results/figures/annotator_confusion.png",
+        "results/figures/agreement_pairs.png",
+        "results/eval/annotator_confusion.csv",
+        "results/eval/agreement_pairs.csv",
+        "results/eval/agreement_accuracy.csv",
+        "results/eval/agreement_findings.csv",
+    ],
     "Explainability": [
         "results/figures/saliency.png",
         "results/eval/saliency_scores.csv",

@@ -39,6 +39,14 @@ ARTIFACTS = [
     "results/findings.md",
     "results/findings.html",
     "results/eval/faithfulness_faces.npz",
+    # the built-in faces' simulated FER+ votes, and the annotator analysis
+    "resources/synthetic/votes.csv",
+    "results/figures/annotator_confusion.png",
+    "results/figures/agreement_pairs.png",
+    "results/eval/annotator_confusion.csv",
+    "results/eval/agreement_pairs.csv",
+    "results/eval/agreement_accuracy.csv",
+    "results/eval/agreement_findings.csv",
 ]
 
 
@@ -50,6 +58,14 @@ def test_every_artifact_is_written(completed_tiny_workflow):
         assert rule_log.suffix == ".log"
     metrics = pd.read_csv(wf.path("results/metrics.csv"))
     assert list(metrics["model"]) == ["cnn", "dnn"]
+    findings = pd.read_csv(wf.path("results/eval/agreement_findings.csv"))
+    assert list(findings.columns) == [
+        "claim_id", "claim", "split", "chosen_on_split", "estimate", "low", "high",
+        "test", "statistic", "p", "n", "verdict", "finding",
+    ]  # fmt: skip
+    assert set(findings["verdict"]) <= {"supported", "not supported", "inconclusive"}
+    quality = pd.read_csv(wf.path("results/data/data_quality.csv")).set_index("check")["count"]
+    assert quality["train_votes_not_face"] == 0 and quality["train_dropped_not_faces"] == 0
     submission = pd.read_csv(wf.path("results/submission.csv"))
     assert list(submission.columns) == ["id", "label"]
     assert len(submission) == wf.config["synthetic"]["n_test"]

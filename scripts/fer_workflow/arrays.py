@@ -34,11 +34,12 @@ def save(path, arrays, compressed=True):
             zf.writestr(info, buffer.getvalue())
 
 
-def load(path, names=None):
+def load(path, names=None, optional=()):
     """The arrays of the ``.npz`` file ``path`` as a dict (name -> array).
 
     ``names``: read only these, in this order; a missing one is an error
-    that lists what the file holds. A file that is not a readable ``.npz``
+    that lists what the file holds. ``optional``: also these, where the file
+    has them (files written before they existed still load). A file that is not a readable ``.npz``
     raises ``ValueError`` naming it (a missing file: ``FileNotFoundError``).
     """
     try:
@@ -51,6 +52,7 @@ def load(path, names=None):
         raise ValueError(f"{path}: not a .npz file (it holds one array, written by np.save)")
     with npz:
         names = npz.files if names is None else list(names)
+        names += [name for name in optional if name in npz.files and name not in names]
         missing = [name for name in names if name not in npz.files]
         if missing:
             raise ValueError(

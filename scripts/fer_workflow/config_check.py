@@ -300,6 +300,32 @@ def _data_problems(config):
     return out
 
 
+def _votes_problems(config):
+    """data.votes: a file, for a format whose images are in file order; what needs votes."""
+    data, out = config["data"], []
+    fmt, path = canonical_format(data["format"]), data.get("votes", "")
+    if path and fmt != "synthetic":
+        if not os.path.exists(path):
+            out.append(f"data.votes: {path} not found (relative paths start at {os.getcwd()})")
+        elif os.path.isdir(path):
+            out.append(f"data.votes: {path} is a folder; it should be a FER+ CSV file (fer2013new.csv form)")
+        if fmt == "folder":
+            out.append(
+                "data.votes: votes are matched to images by their position in the file, but format folder "
+                "orders images by class and file name; use format label_feature_csv or fer2013"
+            )
+    if fmt == "synthetic" or path:
+        return out
+    needs = "needs FER+ votes, but data.votes is empty (and the data is not the built-in synthetic faces)"
+    for key in ["train", *(f"train_overrides.{m}" for m in config.get("train_overrides", {}))]:
+        group = config["train"] if key == "train" else config["train_overrides"][key.split(".")[1]]
+        if (group or {}).get("targets") == "votes":
+            out.append(f"{key}.targets: votes {needs}; set data.votes or use targets: labels")
+    if data.get("drop_not_faces"):
+        out.append(f"data.drop_not_faces: {needs}; set data.votes or drop_not_faces: false")
+    return out
+
+
 def _evaluate_problems(config):
     if config["evaluate"]["split"] != "test":
         return []
@@ -328,6 +354,7 @@ def problems(config):
         _layer_problems(config)
         + _architecture_problems(config)
         + _data_problems(config)
+        + _votes_problems(config)
         + _evaluate_problems(config)
         + _synthetic_problems(config)
     )

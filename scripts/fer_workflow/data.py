@@ -4,10 +4,12 @@ Images are ``uint8`` arrays of shape (n, 48, 48); labels are ``int8`` in
 FER2013 order (see ``fer_workflow.CLASS_NAMES``), -1 where unknown (test
 images without labels). ``train_index`` / ``val_index`` give each image's
 row in the original training file (0-based), so per-image side data such as
-the synthetic cue masks can be looked up.
+the synthetic cue masks can be looked up. ``votes_train`` / ``votes_val`` /
+``votes_test`` hold the FER+ votes of those faces (``fer_workflow.votes``;
+(0, 10) without votes, and in a file written before votes existed).
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
@@ -29,6 +31,10 @@ class Dataset:
     test_ids: np.ndarray
     train_index: np.ndarray
     val_index: np.ndarray
+    # FER+ votes of each face, int32 (n, 10) in FER+ column order; (0, 10) without votes.
+    votes_train: np.ndarray = field(default_factory=lambda: np.zeros((0, 10), np.int32))
+    votes_val: np.ndarray = field(default_factory=lambda: np.zeros((0, 10), np.int32))
+    votes_test: np.ndarray = field(default_factory=lambda: np.zeros((0, 10), np.int32))
 
     @property
     def has_test_labels(self):
@@ -42,13 +48,19 @@ class Dataset:
 
 def save(dataset, path):
     """Write a Dataset to ``path`` (npz). Not compressed: face pixels shrink only
-    ~5% while compressing the FER2013 arrays takes ~5 s."""
-    arrays.save(path, {f.name: getattr(dataset, f.name) for f in fields(Dataset)}, compressed=False)
+    ~5% while compressing the FER2013 arrays takes ~5 s. Empty votes are left out."""
+    stored = {f.name: getattr(dataset, f.name) for f in fields(Dataset)}
+    stored = {k: v for k, v in stored.items() if len(v) or k not in OPTIONAL_ARRAYS}
+    arrays.save(path, stored, compressed=False)
+
+
+OPTIONAL_ARRAYS = ("votes_train", "votes_val", "votes_test")
 
 
 def load(path):
-    """Read a Dataset written by ``save``."""
-    return Dataset(**arrays.load(path, [f.name for f in fields(Dataset)]))
+    """Read a Dataset written by ``save`` (one without votes gets empty votes)."""
+    names = [f.name for f in fields(Dataset) if f.name not in OPTIONAL_ARRAYS]
+    return Dataset(**arrays.load(path, names, optional=OPTIONAL_ARRAYS))
 
 
 def as_model_input(images):
@@ -203,17 +215,21 @@ def copies_in(images, reference):
 
 
 def make_dataset(
-    x_train, y_train, x_test, y_test, test_ids, validation_fraction, seed, drop_duplicates=False
+    x_train, y_train, x_test, y_test, test_ids, validation_fraction, seed, drop_duplicates=False, exclude=None
 ):
     """Build the Dataset from the validated arrays of ``raw.npz``.
 
     The split is leak-free: each group of pixel-identical training images
     goes wholly to training or wholly to validation. With
     ``drop_duplicates``, the extra copies are also removed before the split
-    (conflicting-label groups entirely). Returns (Dataset, number of
-    training-file rows dropped).
+    (conflicting-label groups entirely). ``exclude`` (a boolean mask over the
+    training-file rows, e.g. ``votes.not_a_face``) removes rows before the
+    split too. Returns (Dataset, number of training-file rows dropped as duplicates).
     """
     keep = deduplicate(x_train, y_train) if drop_duplicates else np.ones(len(y_train), bool)
+    dropped = int((~keep).sum())
+    if exclude is not None:
+        keep = keep & ~np.asarray(exclude, bool)
     train_index, val_index = stratified_split(
         y_train, validation_fraction, seed, np.flatnonzero(keep), groups=duplicate_groups(x_train)
     )
@@ -228,7 +244,7 @@ def make_dataset(
         train_index=train_index,
         val_index=val_index,
     )
-    return dataset, int((~keep).sum())
+    return dataset, dropped
 
 
 # Rows that split_data adds to data_quality.csv: check name -> what it counts.

@@ -22,6 +22,12 @@ Formats (``read(fmt, train, test, test_labels)``):
   faces that are not cropped like FER2013, so other sizes are an error.
   Test ids are 0..M-1 in sorted (class, file name) order.
 
+FER+ votes (``votes``, optional): read and matched to the images by
+``fer_workflow.votes.read_aligned`` (rows by position within each Usage),
+stored as ``votes_train`` and ``votes_test`` (int32 (n, 10), FER+ column
+order; (0, 10) without votes). The ``folder`` format's images are sorted by
+class and file name, so no vote file can be matched to them.
+
 Speed: the pixel text of the 28,709-row FER2013 training file (240 MB
 uncompressed) is parsed line by line with NumPy's C text parser
 (``np.fromstring(..., sep=" ")``, ~50 us per row); a row that does not parse
@@ -31,7 +37,7 @@ to exactly 2304 values is then diagnosed in Python to name the bad token.
 import gzip
 import logging
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -66,13 +72,20 @@ class Raw:
     x_test: np.ndarray  # uint8 (M, 48, 48)
     y_test: np.ndarray  # int8 (M,), -1 where unknown
     test_ids: np.ndarray  # int64 (M,)
+    # FER+ votes (int32 (N, 10) and (M, 10)); (0, 10) without votes.
+    votes_train: np.ndarray = field(default_factory=lambda: np.zeros((0, 10), np.int32))
+    votes_test: np.ndarray = field(default_factory=lambda: np.zeros((0, 10), np.int32))
 
     def save(self, path):
-        arrays.save(path, self.__dict__, compressed=False)  # uncompressed, as data.save
+        """Write ``raw.npz``, uncompressed (as data.save); empty votes are left out."""
+        stored = {k: v for k, v in self.__dict__.items() if len(v) or not k.startswith("votes_")}
+        arrays.save(path, stored, compressed=False)
 
     @classmethod
     def load(cls, path):
-        return cls(**arrays.load(path, cls.__dataclass_fields__))
+        """Read a ``raw.npz``; one written without votes loads with empty ones."""
+        names = [name for name in cls.__dataclass_fields__ if not name.startswith("votes_")]
+        return cls(**arrays.load(path, names, optional=("votes_train", "votes_test")))
 
 
 def canonical_format(fmt):
@@ -80,15 +93,16 @@ def canonical_format(fmt):
     return FORMAT_ALIASES.get(fmt, fmt)
 
 
-def read(fmt, train, test=None, test_labels=None):
+def read(fmt, train, test=None, test_labels=None, votes=None):
     """Read and validate one input; see the module docstring for the formats."""
     fmt = canonical_format(fmt)
     if fmt not in FORMATS:
         raise ValueError(f"unknown data format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    test_usage = None
     if fmt == "fer2013":
         if test:
             log.warning("data.test is ignored for format fer2013: the test rows come from %s", train)
-        raw = read_fer2013(train)
+        raw, test_usage = read_fer2013(train, with_usage=True)
     elif fmt == "folder":
         x_train, y_train = read_folder(train, labelled=True)
         if test:
@@ -107,6 +121,18 @@ def read(fmt, train, test=None, test_labels=None):
         if not len(raw.test_ids):
             raise DataError(test_labels, "test labels given but there is no test set")
         raw.y_test = read_test_labels(test_labels, raw.test_ids)
+    if votes:
+        if fmt == "folder":
+            raise DataError(
+                votes,
+                "votes are matched to images by their position in the file, but format folder orders "
+                "images by class and file name: use format label_feature_csv or fer2013",
+            )
+        from . import votes as ferplus  # imports this module
+
+        raw.votes_train, raw.votes_test = ferplus.read_aligned(
+            votes, len(raw.y_train), len(raw.y_test), test_usage
+        )
     return raw
 
 
@@ -284,10 +310,11 @@ def read_test_labels(path, test_ids):
     return y
 
 
-def read_fer2013(path):
-    """Kaggle ``fer2013.csv`` (emotion,pixels,Usage) as a Raw with labelled test."""
+def read_fer2013(path, with_usage=False):
+    """Kaggle ``fer2013.csv`` (emotion,pixels,Usage) as a Raw with labelled test
+    (``with_usage``: and the Usage of each test image, as (Raw, array of str))."""
     numbers, (emotion, pixels, usage) = read_csv_rows(path, ["emotion", "pixels", "Usage"])
-    split = []
+    split, texts = [], []
     for number, value in zip(numbers, usage, strict=True):
         text = value.strip().strip(b'"').decode("utf-8", "replace")
         if text not in FER2013_USAGE:
@@ -295,11 +322,13 @@ def read_fer2013(path):
                 path, f"unknown Usage {text!r} (expected {', '.join(FER2013_USAGE)})", line=number
             )
         split.append(FER2013_USAGE[text])
+        texts.append(text)
     is_train = np.array(split) == "train"
     y = parse_labels(path, numbers, emotion, what="emotion")
     x = parse_pixels(path, numbers, pixels)
     n_test = int((~is_train).sum())
-    return Raw(x[is_train], y[is_train], x[~is_train], y[~is_train], np.arange(n_test, dtype=np.int64))
+    raw = Raw(x[is_train], y[is_train], x[~is_train], y[~is_train], np.arange(n_test, dtype=np.int64))
+    return (raw, np.array(texts, dtype=str)[~is_train]) if with_usage else raw
 
 
 # ---- image folders -----------------------------------------------------------

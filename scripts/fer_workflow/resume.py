@@ -36,6 +36,8 @@ def fingerprint(model, train_cfg, seed, dataset):
     h.update(str(seed).encode())
     for array in (dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val):
         h.update(np.ascontiguousarray(array).tobytes())
+    if train_cfg.get("targets") == "votes":  # trained on the votes: they are data too
+        h.update(np.ascontiguousarray(dataset.votes_train).tobytes())
     return h.hexdigest()
 
 

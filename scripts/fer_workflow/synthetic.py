@@ -18,6 +18,13 @@ Class structure mirrors FER2013:
 * intensity: each face shows its expression at a random strength between
   subtle and full, so weak expressions drift towards Neutral.
 
+Simulated annotators (``simulate_votes``): like FER+, ten people vote on
+every face. They read most faces as their class; a known share of each
+class's faces (``VOTE_CONFUSIONS``), those whose expression lies nearest the
+other class of a confusable pair, they read as that class. The votes are
+written as a FER+ file (``write_votes_csv``), so the workflow's annotator
+analysis can be checked against rates it should recover.
+
 Everything is vectorised over a batch: pixel coordinates are mapped into each
 face's own frame (translate, rotate, scale), and every part is a soft-edged
 shape given by a distance in that frame. The default 4000 + 700 faces render
@@ -26,7 +33,7 @@ in about 1.5 s on one core.
 
 import numpy as np
 
-from . import CLASS_NAMES, IMAGE_SIZE, arrays
+from . import CLASS_NAMES, IMAGE_SIZE, arrays, votes
 
 # FER2013 training counts per class (Angry .. Neutral): the class proportions.
 FER2013_TRAIN_COUNTS = (3995, 436, 4097, 7215, 4830, 3171, 4965)
@@ -220,10 +227,11 @@ def render(p, rng):
     return np.clip(np.rint(image), 0, 255).astype(np.uint8), mask
 
 
-def generate(n, rng, proportions=FER2013_TRAIN_COUNTS):
+def generate(n, rng, proportions=FER2013_TRAIN_COUNTS, with_params=False):
     """``n`` faces with labels in FER2013 proportions, in random order.
 
-    Returns images uint8 (n, 48, 48), labels int8 (n,), masks uint8 (n, 48, 48).
+    Returns images uint8 (n, 48, 48), labels int8 (n,), masks uint8 (n, 48, 48)
+    (``with_params``: and the faces' parameters, ``sample_params``'s dict).
     """
     counts = class_counts(n, proportions)
     labels = rng.permutation(np.repeat(np.arange(len(counts)), counts)).astype(np.int8)
@@ -233,16 +241,94 @@ def generate(n, rng, proportions=FER2013_TRAIN_COUNTS):
     for start in range(0, n, BATCH):
         part = {k: v[start : start + BATCH] for k, v in params.items()}
         images[start : start + BATCH], masks[start : start + BATCH] = render(part, rng)
-    return images, labels, masks
+    return (images, labels, masks, params) if with_params else (images, labels, masks)
 
 
-def generate_splits(n_train, n_test, seed):
+def generate_splits(n_train, n_test, seed, with_params=False):
     """Training and test faces from one seed; each split has its own stream,
     so the training set does not change when ``n_test`` does."""
     train_ss, test_ss = np.random.SeedSequence(seed).spawn(2)
-    train = generate(n_train, np.random.default_rng(train_ss))
-    test = generate(n_test, np.random.default_rng(test_ss))
+    train = generate(n_train, np.random.default_rng(train_ss), with_params=with_params)
+    test = generate(n_test, np.random.default_rng(test_ss), with_params=with_params)
     return train, test
+
+
+# ---- simulated annotators ----------------------------------------------------
+
+# The share of each class's faces that the annotators read as another class:
+# the generator's confusable pairs (Angry/Disgust, Fear/Sad, Sad/Neutral),
+# both ways. These faces are the ones whose expression parameters lie nearest
+# the other class (``readings``), so they are also the faces a model finds hard.
+VOTE_CONFUSIONS = {
+    (CLASS_NAMES.index("Angry"), CLASS_NAMES.index("Disgust")): 0.10,
+    (CLASS_NAMES.index("Disgust"), CLASS_NAMES.index("Angry")): 0.30,
+    (CLASS_NAMES.index("Fear"), CLASS_NAMES.index("Sad")): 0.20,
+    (CLASS_NAMES.index("Sad"), CLASS_NAMES.index("Fear")): 0.10,
+    (CLASS_NAMES.index("Sad"), CLASS_NAMES.index("Neutral")): 0.20,
+    (CLASS_NAMES.index("Neutral"), CLASS_NAMES.index("Sad")): 0.15,
+}
+ANNOTATORS = 10
+# Each annotator votes for the face's reading with READING_VOTE, for its
+# class (when the reading is another) with LABEL_VOTE, and otherwise for one
+# of the other columns but "not a face" at random (other expressions,
+# contempt, unknown). When the reading is the class, it gets both shares.
+READING_VOTE = 0.7
+LABEL_VOTE = 0.2
+
+
+def expression_distance(params, label):
+    """Distance of each face's expression to class ``label``'s, in units of the
+    per-image spread (the sneer's side ignored): (n,)."""
+    expr = np.stack([params[name] for name in PARAM_NAMES], axis=1)
+    expr[:, PARAM_NAMES.index("sneer")] = np.abs(expr[:, PARAM_NAMES.index("sneer")])
+    return np.sqrt((((expr - CLASS_PARAMS[label]) / PARAM_SPREAD) ** 2).sum(axis=1))
+
+
+def readings(labels, params, confusions=None):
+    """The class the annotators read each face as: its label, except for the
+    share ``confusions[(i, j)]`` (rounded to whole faces) of class i's faces
+    nearest class j relative to class i, which they read as j. A face is read
+    as at most one other class (pairs taken in ``confusions`` order)."""
+    confusions = VOTE_CONFUSIONS if confusions is None else confusions
+    labels = np.asarray(labels, np.int64)
+    read = labels.copy()
+    for (i, j), rate in confusions.items():
+        faces = np.flatnonzero((labels == i) & (read == i))
+        count = int(round(rate * (labels == i).sum()))
+        closeness = expression_distance(params, i)[faces] - expression_distance(params, j)[faces]
+        read[faces[np.argsort(-closeness, kind="stable")[:count]]] = j
+    return read
+
+
+def simulate_votes(labels, params, rng, confusions=None):
+    """Ten annotators' votes per face, int32 (n, 10) in FER+ column order (``votes.COLUMNS``)."""
+    labels = np.asarray(labels, np.int64)
+    reading = votes.COLUMN_OF_CLASS[readings(labels, params, confusions)][:, None]
+    label = votes.COLUMN_OF_CLASS[labels][:, None]
+    u = rng.random((len(labels), ANNOTATORS))
+    # A stray vote: any column but the reading and "not a face" (NF is the last column).
+    stray = rng.integers(0, votes.NOT_FACE - 1, (len(labels), ANNOTATORS))
+    stray = stray + (stray >= reading)
+    choice = np.where(u < READING_VOTE, reading, np.where(u < READING_VOTE + LABEL_VOTE, label, stray))
+    out = np.zeros((len(labels), votes.NUM_COLUMNS), np.int32)
+    np.add.at(out, (np.repeat(np.arange(len(labels)), ANNOTATORS), choice.ravel()), 1)
+    return out
+
+
+def write_votes_csv(path, votes_train, votes_test):
+    """A FER+ file: the training faces' rows (Usage Training), then the test
+    faces' (PublicTest), in the order of train.csv and test.csv."""
+    header = ",".join(["Usage", "Image name", *votes.COLUMNS])
+    with open(path, "w", newline="\n") as f:
+        f.write(header + "\n")
+        for usage, block, offset in (
+            ("Training", votes_train, 0),
+            ("PublicTest", votes_test, len(votes_train)),
+        ):
+            f.writelines(
+                f"{usage},syn{offset + k:07d}.png,{','.join(map(str, row))}\n"
+                for k, row in enumerate(block.tolist())
+            )
 
 
 # ---- writing -----------------------------------------------------------------
@@ -270,9 +356,17 @@ def write_label_feature_csv(train, test, train_path, test_path, test_labels_path
         f.writelines(f"{i},{y}\n" for i, y in enumerate(y_test.tolist()))
 
 
-def write_all(n_train, n_test, seed, train_path, test_path, test_labels_path, masks_path):
-    """Generate both splits and write the CSVs and ``masks.npz`` (train, test)."""
-    train, test = generate_splits(n_train, n_test, seed)
+def write_all(n_train, n_test, seed, train_path, test_path, test_labels_path, masks_path, votes_path=None):
+    """Generate both splits and write the CSVs and ``masks.npz`` (train, test),
+    and with ``votes_path`` the simulated annotators' votes (a FER+ file).
+    The votes have their own random streams: the faces do not change with them."""
+    train, test = generate_splits(n_train, n_test, seed, with_params=True)
+    train, params_train, test, params_test = train[:3], train[3], test[:3], test[3]
     write_label_feature_csv(train, test, train_path, test_path, test_labels_path)
     arrays.save(masks_path, {"train": train[2], "test": test[2]})
+    if votes_path:
+        train_ss, test_ss = np.random.SeedSequence(seed).spawn(4)[2:]
+        votes_train = simulate_votes(train[1], params_train, np.random.default_rng(train_ss))
+        votes_test = simulate_votes(test[1], params_test, np.random.default_rng(test_ss))
+        write_votes_csv(votes_path, votes_train, votes_test)
     return train, test

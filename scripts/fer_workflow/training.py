@@ -25,7 +25,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from fer_workflow import NUM_CLASSES, resume
+from fer_workflow import NUM_CLASSES, resume, votes
 from fer_workflow.data import as_model_input
 
 log = logging.getLogger(__name__)
@@ -214,7 +214,8 @@ def train(model, dataset, train_cfg, seed, backup_dir, callbacks=()):
     Returns the history, one row per epoch, HISTORY_COLUMNS.
     """
     x_train, x_val = as_model_input(dataset.x_train), as_model_input(dataset.x_val)
-    y_train = keras.utils.to_categorical(dataset.y_train, NUM_CLASSES).astype("float32")
+    # train.targets: one-hot labels, or the FER+ vote distributions (validation stays on the labels).
+    y_train = votes.training_targets(dataset, train_cfg.get("targets", "labels"))
     y_val = keras.utils.to_categorical(dataset.y_val, NUM_CLASSES).astype("float32")
     epochs = int(train_cfg["epochs"])
     steps = int(train_cfg["steps_per_epoch"]) or None

@@ -18,11 +18,23 @@ def confusion_matrix_figure(counts, model, split, accuracy):
     scale so that figures of different models compare directly.
     """
     counts = np.asarray(counts)
+    fig, ax = plt.subplots(figsize=(8.2, 7.0))
+    image = confusion_panel(ax, counts)
+    ax.set_title(f"{model.upper()} on the {split} split: accuracy {accuracy:.1%} ({int(counts.sum())} faces)")
+    bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    bar.set_label("% of the true class (row)")
+    fig.tight_layout()
+    return fig
+
+
+def confusion_panel(ax, counts, xlabel="Predicted class", ylabel="True class"):
+    """Draw a row-normalized 7 x 7 confusion matrix on ``ax`` (percentage and
+    count in each cell, colour on the fixed 0-100 % scale); returns the image
+    for a colour bar."""
+    counts = np.asarray(counts)
     percent = normalize_rows(counts)
     support = counts.sum(axis=1)
     n = len(CLASS_NAMES)
-
-    fig, ax = plt.subplots(figsize=(8.2, 7.0))
     image = ax.imshow(percent, cmap="Blues", vmin=0, vmax=100)
     for t in range(n):
         for p in range(n):
@@ -37,20 +49,14 @@ def confusion_matrix_figure(counts, model, split, accuracy):
             ax.text(p, t, text, ha="center", va="center", color=colour, fontsize=9, fontweight=weight)
     ax.set_xticks(range(n), CLASS_NAMES, rotation=30, ha="right")
     ax.set_yticks(range(n), [f"{name} (n={s})" for name, s in zip(CLASS_NAMES, support, strict=True)])
-    ax.set_xlabel("Predicted class")
-    ax.set_ylabel("True class")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     # Thin white grid lines between the cells.
     ax.set_xticks(np.arange(n + 1) - 0.5, minor=True)
     ax.set_yticks(np.arange(n + 1) - 0.5, minor=True)
     ax.grid(which="minor", color="white", linewidth=1.5)
     ax.tick_params(which="minor", length=0)
-    ax.set_title(
-        f"{model.upper()} on the {split} split: accuracy {accuracy:.1%} ({int(support.sum())} faces)"
-    )
-    bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    bar.set_label("% of the true class (row)")
-    fig.tight_layout()
-    return fig
+    return image
 
 
 # --- architecture -------------------------------------------------------------------------------
