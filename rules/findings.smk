@@ -2,16 +2,19 @@
 # verdict, written from the run's own files (the report opens on them).
 
 
-def replicates_input(wildcards):
-    """The replicate table, when replicate seeds are configured."""
+def optional_findings_inputs(wildcards):
+    """The replicate table (with replicate seeds) and the annotators' claims (with votes)."""
+    files = {}
     if config["replicates"]["seeds"]:
-        return {"replicates": rules.aggregate_replicates.output.csv}
-    return {}
+        files["replicates"] = rules.aggregate_replicates.output.csv
+    if has_votes():
+        files["agreement"] = rules.annotator_agreement.output.findings
+    return files
 
 
 rule write_findings:
     input:
-        unpack(replicates_input),
+        unpack(optional_findings_inputs),
         dataset=rules.split_data.output.dataset,
         predictions=expand(rules.predict_model.output.predictions, model=MODELS),
         records=expand(rules.train_model.output.record, model=MODELS),

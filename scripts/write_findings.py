@@ -23,6 +23,7 @@ table = findings.collect(
     sanity_threshold=params.sanity_threshold,
     preferred_method=params.saliency_method,
     replicates=pd.read_csv(inputs.replicates) if "replicates" in inputs.keys() else None,
+    agreement=pd.read_csv(inputs.agreement) if "agreement" in inputs.keys() else None,
 )
 markdown = findings.markdown(table)
 logging.info("findings:\n%s", markdown)

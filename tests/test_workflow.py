@@ -90,6 +90,9 @@ def test_findings_state_every_claim_with_its_test(completed_tiny_workflow):
         text = row.finding.lower()
         negative = "not shown" in text or "no difference" in text or "opposite" in text
         assert negative == (row.verdict == "not supported"), row.finding
+    # the annotators' claims (simulated votes of the built-in faces) are findings too
+    agreement = pd.read_csv(completed_tiny_workflow.path("results/eval/agreement_findings.csv"))
+    assert len(agreement) and set(agreement["claim_id"]) <= ids
     markdown = completed_tiny_workflow.path("results/findings.md").read_text()
     assert f"{len(findings)} claims:" in markdown
 

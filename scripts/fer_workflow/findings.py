@@ -452,12 +452,15 @@ def collect(
     sanity_threshold=0.5,
     preferred_method=None,
     replicates=None,
+    agreement=None,
 ):
     """Every claim of one run, as the findings table.
 
     ``predictions`` and ``records``: {"cnn": ..., "dnn": ...} (predict_model's
     arrays, the models' JSON records); ``chosen``: the config's
-    findings.chosen_on_validation. Test rows only where test labels are known.
+    findings.chosen_on_validation; ``agreement``: the annotator claims
+    (``agreement.findings_rows`` as a table), whose validation rows get the
+    same provenance. Test rows only where test labels are known.
     """
     from .metrics import split_labels_and_probs
 
