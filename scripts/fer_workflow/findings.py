@@ -489,6 +489,10 @@ def collect(
         rows += confusion_rows(
             y, cnn.argmax(1), top_k, split, on_val if split == "validation" else NOTHING_CHOSEN
         )
+    if agreement is not None:
+        for row in agreement[COLUMNS].to_dict("records"):
+            row["chosen_on_split"] = on_val if row["split"] == "validation" else NOTHING_CHOSEN
+            rows.append(_row(*row.values()))
     return table(rows)
 
 
