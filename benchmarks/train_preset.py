@@ -88,6 +88,7 @@ def main():
         config["data"]["validation_fraction"],
         config["seed"],
         config["data"]["drop_duplicates"],
+        config["data"]["near_duplicate_max_diff"],
     )
 
     training.set_precision(config["train"])

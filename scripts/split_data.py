@@ -16,12 +16,14 @@ dataset, dropped = data.make_dataset(
     validation_fraction=params.validation_fraction,
     seed=params.seed,
     drop_duplicates=params.drop_duplicates,
+    max_diff=params.near_duplicate_max_diff,
 )
 # Before anything is written: an activations.image_index past the validation
 # split, or evaluate.split test without test labels, fails here, not after training.
 config_check.check_dataset(dataset, params.checks.image_index, params.checks.evaluate_split)
-counts = data.quality_counts(raw.x_train, raw.y_train, raw.x_test)
-counts.update(data.split_quality_counts(dataset, dropped, raw.x_train, raw.y_train))
+max_diff = params.near_duplicate_max_diff
+counts = data.quality_counts(raw.x_train, raw.y_train, raw.x_test, max_diff)
+counts.update(data.split_quality_counts(dataset, dropped, raw.x_train, raw.y_train, max_diff))
 for name, count in counts.items():
     logging.info("%-26s %7d", name, count)
 class_counts = data.class_count_table(dataset)
