@@ -90,6 +90,7 @@ def main():
         config["data"]["validation_fraction"],
         config["seed"],
         config["data"]["drop_duplicates"],
+        config["data"]["near_duplicate_max_diff"],
         exclude=votes.dropped_rows(raw, config["data"]["drop_not_faces"]),
     )
     dataset = votes.attach(dataset, raw.votes_train, raw.votes_test)  # for train.targets: votes

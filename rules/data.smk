@@ -67,6 +67,9 @@ rule split_data:
         "../envs/fer.yaml"
     params:
         validation_fraction=lookup(dpath="data/validation_fraction", within=config),
+        near_duplicate_max_diff=lookup(
+            dpath="data/near_duplicate_max_diff", within=config
+        ),
         drop_duplicates=lookup(dpath="data/drop_duplicates", within=config),
         drop_not_faces=lookup(dpath="data/drop_not_faces", within=config),
         seed=lookup(dpath="seed", within=config),

@@ -85,6 +85,10 @@ rule metrics_table:
         "../envs/fer.yaml"
     params:
         models=MODELS,
+        # a test face with a training face within this many gray levels is seen
+        near_duplicate_max_diff=lookup(
+            dpath="data/near_duplicate_max_diff", within=config
+        ),
     script:
         "../scripts/metrics_table.py"
 

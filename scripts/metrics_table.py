@@ -1,7 +1,7 @@
 """Rule metrics_table: one row per model (results/metrics.csv) and its Markdown
 and HTML renderings with the most-confused pairs as sentences
 (results/metrics.md, results/metrics.html), with 95% intervals and the
-accuracy on the test images that have no copy in the training file."""
+accuracy on the test images that have no copy (exact or near) in the training file."""
 
 import logging
 
@@ -12,8 +12,13 @@ from fer_workflow import arrays, data, metrics, readers, record, runtime, tables
 runtime.setup(snakemake)
 
 dataset = data.load(snakemake.input.dataset)
-# Test images with an exact copy anywhere in the training file (train and validation).
-test_seen = data.copies_in(dataset.x_test, readers.Raw.load(snakemake.input.raw).x_train)
+# Test images with a copy anywhere in the training file (train and validation):
+# identical, or every pixel within data.near_duplicate_max_diff gray levels.
+test_seen = data.copies_in(
+    dataset.x_test,
+    readers.Raw.load(snakemake.input.raw).x_train,
+    snakemake.params.near_duplicate_max_diff,
+)
 inputs = zip(
     snakemake.params.models,
     snakemake.input.predictions,

@@ -22,13 +22,15 @@ dataset, dropped = data.make_dataset(
     seed=params.seed,
     drop_duplicates=params.drop_duplicates,
     exclude=not_faces,
+    max_diff=params.near_duplicate_max_diff,
 )
 dataset = votes.attach(dataset, raw.votes_train, raw.votes_test)
 # Before anything is written: an activations.image_index past the validation
 # split, or evaluate.split test without test labels, fails here, not after training.
 config_check.check_dataset(dataset, params.checks.image_index, params.checks.evaluate_split)
-counts = data.quality_counts(raw.x_train, raw.y_train, raw.x_test)
-counts.update(data.split_quality_counts(dataset, dropped, raw.x_train, raw.y_train))
+max_diff = params.near_duplicate_max_diff
+counts = data.quality_counts(raw.x_train, raw.y_train, raw.x_test, max_diff)
+counts.update(data.split_quality_counts(dataset, dropped, raw.x_train, raw.y_train, max_diff))
 vote_counts = votes.raw_quality_counts(raw, not_faces)  # empty without votes
 quality = pd.concat([data.quality_table(counts), votes.quality_table(vote_counts)], ignore_index=True)
 counts.update(vote_counts)

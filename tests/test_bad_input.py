@@ -296,6 +296,7 @@ def test_workflow_missing_input_file_is_named(workflow):
         ({"data": {"validation_fraction": 2}}, "validation_fraction"),
         ({"data": {"format": "xyz"}}, "format"),
         ({"data": {"drop_duplicates": "yes"}}, "drop_duplicates"),
+        ({"data": {"near_duplicate_max_diff": 99}}, "near_duplicate_max_diff"),
         ({"data": {"shuffle": True}}, "shuffle"),
         ({"data": {"format": "label_feature_csv", "train": ""}}, "train"),
         ({"synthetic": {"n_train": 10}}, "n_train"),

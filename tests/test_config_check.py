@@ -224,6 +224,29 @@ def test_schema_error_on_batch_size_names_the_key_and_its_meaning():
     )
 
 
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        (-1, "-1 is less than the minimum of 0"),
+        (65, "65 is greater than the maximum of 64"),
+        (12.5, "12.5 is not of type 'integer'"),
+        ("twelve", "'twelve' is not of type 'integer'"),
+    ],
+)
+def test_near_duplicate_max_diff_out_of_range_is_rejected_naming_the_key(value, problem):
+    description = SCHEMA["properties"]["data"]["properties"]["near_duplicate_max_diff"]["description"]
+    message = failure(tiny_config(data={"near_duplicate_max_diff": value}))
+    assert message.splitlines()[1:] == [f"  data.near_duplicate_max_diff: {problem} -- {description}"]
+
+
+@pytest.mark.parametrize("value, expected", [(0, 0), (64, 64), ("12", 12)])
+def test_near_duplicate_max_diff_in_range_is_accepted(value, expected):
+    assert (
+        checked(tiny_config(data={"near_duplicate_max_diff": value}))["data"]["near_duplicate_max_diff"]
+        == expected
+    )
+
+
 def test_description_of_a_list_item_is_the_lists():
     lists = SCHEMA["properties"]["dnn"]["properties"]["hidden_ratios"]["description"]
     assert config_check.description_at(SCHEMA, ["dnn", "hidden_ratios", 1]) == lists

@@ -315,11 +315,11 @@ def test_evaluation_outputs_of_the_tiny_run(completed_tiny_workflow):
     # Built-in data knows its test labels: test accuracy is scored against y_test.
     assert cnn["test_accuracy"] == pytest.approx(np.mean(preds["test_probs"].argmax(axis=1) == ds.y_test))
     # 95% intervals bracket the scores; the unseen-test subset is the test
-    # images with no copy in the whole training file (raw.npz).
+    # images with no copy (exact or near) in the whole training file (raw.npz).
     assert cnn["val_accuracy_low"] <= cnn["val_accuracy"] <= cnn["val_accuracy_high"]
     assert cnn["test_macro_f1_low"] <= cnn["test_macro_f1"] <= cnn["test_macro_f1_high"]
     raw = np.load(wf.path("results/data/raw.npz"))
-    unseen = ~data.copies_in(ds.x_test, raw["x_train"])
+    unseen = ~data.copies_in(ds.x_test, raw["x_train"], wf.config["data"]["near_duplicate_max_diff"])
     assert cnn["test_unseen_images"] == unseen.sum()
     y_pred = preds["test_probs"].argmax(axis=1)
     assert cnn["test_unseen_accuracy"] == pytest.approx(np.mean(y_pred[unseen] == ds.y_test[unseen]))

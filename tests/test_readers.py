@@ -201,39 +201,59 @@ def test_real_fer2013_files_load(real):
     assert real.x_test[0, 0, :3].tolist() == [254, 254, 254]
 
 
+# The default threshold (config.yaml data.near_duplicate_max_diff; docs/fer2013/near_duplicates.md).
+MAX_DIFF = 32
+
+
 @needs_real
 def test_real_fer2013_quality_counts_match_its_readme(real):
-    counts = data.quality_counts(real.x_train, real.y_train, real.x_test)
+    counts = data.quality_counts(real.x_train, real.y_train, real.x_test, MAX_DIFF)
     assert counts == {
+        "near_duplicate_max_diff": MAX_DIFF,
         "train_images": 28709,
         "train_duplicate_groups": 1033,
         "train_duplicate_images": 2267,
-        "train_conflicting_groups": 39,
-        "train_conflicting_images": 107,
+        "train_near_duplicate_groups": 1070,
+        "train_near_duplicate_images": 2366,
+        "train_conflicting_groups": 48,
+        "train_conflicting_images": 131,
         "train_blank_images": 11,
         "test_images": 7178,
         "test_duplicate_groups": 81,
         "test_duplicate_images": 167,
+        "test_near_duplicate_groups": 87,
+        "test_near_duplicate_images": 180,
         "test_blank_images": 1,
         "test_in_train": 568,
+        "test_near_in_train": 597,
     }
+    # With exact copies only, 39 groups (107 rows) have conflicting labels.
+    exact = data.quality_counts(real.x_train, real.y_train, real.x_test[:0])
+    assert (exact["train_conflicting_groups"], exact["train_conflicting_images"]) == (39, 107)
 
 
 @needs_real
-def test_real_fer2013_drop_duplicates(real):
+@pytest.mark.parametrize(
+    "max_diff, groups, images, conflicting", [(0, 1033, 2267, 39), (MAX_DIFF, 1070, 2366, 48)]
+)
+def test_real_fer2013_drop_duplicates(real, max_diff, groups, images, conflicting):
     dataset, dropped = data.make_dataset(
-        real.x_train, real.y_train, real.x_test, real.y_test, real.test_ids, 0.1, 0, drop_duplicates=True
+        real.x_train,
+        real.y_train,
+        real.x_test,
+        real.y_test,
+        real.test_ids,
+        0.1,
+        0,
+        drop_duplicates=True,
+        max_diff=max_diff,
     )
-    # 2267 rows in 1033 groups; the 994 groups without conflict keep one row each.
-    assert dropped == 2267 - (1033 - 39) == 1273
-    assert len(dataset.train_index) + len(dataset.val_index) == 28709 - 1273
+    # The groups without conflict keep one row each (exact: 2267 rows in 1033 groups, 1273 dropped).
+    assert dropped == images - (groups - conflicting)
+    assert len(dataset.train_index) + len(dataset.val_index) == 28709 - dropped
     kept = np.concatenate([dataset.x_train, dataset.x_val]).reshape(-1, 2304)
-    assert (
-        data.quality_counts(kept, np.concatenate([dataset.y_train, dataset.y_val]), kept[:0])[
-            "train_duplicate_groups"
-        ]
-        == 0
-    )
+    labels = np.concatenate([dataset.y_train, dataset.y_val])
+    assert data.quality_counts(kept, labels, kept[:0], max_diff)["train_near_duplicate_groups"] == 0
     # Blank images are all identical: one group; it is kept once if its labels agree.
     assert (kept.max(axis=1) == 0).sum() <= 1
 
@@ -241,10 +261,11 @@ def test_real_fer2013_drop_duplicates(real):
 @needs_real
 def test_real_fer2013_split_is_leak_free(real):
     dataset, _ = data.make_dataset(
-        real.x_train, real.y_train, real.x_test, real.y_test, real.test_ids, 0.1, 42
+        real.x_train, real.y_train, real.x_test, real.y_test, real.test_ids, 0.1, 42, max_diff=MAX_DIFF
     )
-    counts = data.split_quality_counts(dataset, 0, real.x_train, real.y_train)
+    counts = data.split_quality_counts(dataset, 0, real.x_train, real.y_train, MAX_DIFF)
     assert counts["val_in_train"] == 0  # was 216 of 2,872 with the per-image split
+    assert counts["val_near_in_train"] == 0  # 18 with the exact-copy split of the same seed
     assert counts["val_images"] == len(dataset.y_val)
     per_class = np.bincount(dataset.y_val, minlength=7)
     assert np.all(np.abs(per_class - np.bincount(real.y_train, minlength=7) * 0.1) <= 1)

@@ -72,17 +72,33 @@ def test_quality_counts():
     x_test = np.stack([x[2], x[2], x[13], np.full((48, 48), 9, np.uint8)])
     counts = data.quality_counts(x, y, x_test)
     assert counts == {
+        "near_duplicate_max_diff": 0,
         "train_images": 14,
         "train_duplicate_groups": 2,
         "train_duplicate_images": 5,
+        # Threshold 0: the near-aware rows are the exact ones (tests/test_near_duplicates.py: above 0).
+        "train_near_duplicate_groups": 2,
+        "train_near_duplicate_images": 5,
         "train_conflicting_groups": 1,
         "train_conflicting_images": 2,
         "train_blank_images": 1,
         "test_images": 4,
         "test_duplicate_groups": 1,
         "test_duplicate_images": 2,
+        "test_near_duplicate_groups": 1,
+        "test_near_duplicate_images": 2,
         "test_blank_images": 1,
         "test_in_train": 3,
+        "test_near_in_train": 3,
+    }
+    # With a threshold of 12 the all-9 test image is a copy of the blank ones.
+    near = data.quality_counts(x, y, x_test, 12)
+    assert near == {
+        **counts,
+        "near_duplicate_max_diff": 12,
+        "test_near_duplicate_groups": 2,
+        "test_near_duplicate_images": 4,
+        "test_near_in_train": 4,
     }
     table = data.quality_table(counts)
     assert table.columns.tolist() == ["check", "count", "description"]
@@ -205,14 +221,14 @@ def test_grouped_split_conflicting_group_goes_to_validation_whole():
 def test_make_dataset_split_is_leak_free():
     x, y, (ds, _) = make(fraction=0.5)
     counts = data.split_quality_counts(ds, 0, x, y)
-    assert counts["val_in_train"] == 0
+    assert counts["val_in_train"] == counts["val_near_in_train"] == 0
     assert data.copies_in(ds.x_val, ds.x_train).sum() == 0
     # Rows 0, 10, 11 are copies: all on one side.
     assert len({0, 10, 11} & set(ds.val_index)) in (0, 3)
     assert counts["test_in_train_split"] == data.copies_in(ds.x_test, ds.x_train).sum()
     table = data.quality_table({**data.quality_counts(x, y, x[:3]), **counts})
     assert table.set_index("check").loc["val_in_train", "count"] == 0
-    assert list(table["check"][-5:]) == list(data.SPLIT_CHECKS)
+    assert list(table["check"][-len(data.SPLIT_CHECKS) :]) == list(data.SPLIT_CHECKS)
 
 
 def test_copies_in():

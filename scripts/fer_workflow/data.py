@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import pandas as pd
 
-from . import CLASS_NAMES, NUM_CLASSES, NUM_PIXELS, arrays
+from . import CLASS_NAMES, NUM_CLASSES, NUM_PIXELS, arrays, near_duplicates
 
 # Split name (config, tables) -> the key in the arrays' names (x_val, val_probs).
 SPLITS = {"train": "train", "validation": "val", "test": "test"}
@@ -75,11 +75,16 @@ def as_model_input(images):
 # ---- data quality ------------------------------------------------------------
 
 
-def duplicate_groups(images):
-    """For each image, the index of the first image with identical pixels.
+def duplicate_groups(images, max_diff=0):
+    """For each image, the index of the first image of its duplicate group.
 
-    Exact comparison (the raw bytes are the dictionary key), linear time.
+    ``max_diff`` 0: exact copies (identical pixels; the raw bytes are the
+    dictionary key, linear time). Above 0: near copies too, faces whose
+    pixels all differ by at most ``max_diff`` gray levels, chains joined into
+    one group (``near_duplicates.groups``).
     """
+    if max_diff:
+        return near_duplicates.groups(images, max_diff)
     first = {}
     flat = np.ascontiguousarray(images).reshape(len(images), NUM_PIXELS)
     return np.array([first.setdefault(row.tobytes(), i) for i, row in enumerate(flat)], dtype=np.int64)
@@ -100,48 +105,68 @@ def conflicting_groups(groups, labels):
     return highest > lowest
 
 
-# Rows of data_quality.csv: check name -> what it counts.
+# Rows of data_quality.csv: check name -> what it counts. "Within the
+# threshold" means every pixel within near_duplicate_max_diff gray levels;
+# the near_* rows include exact copies (with the threshold 0 they equal the exact rows).
 QUALITY_CHECKS = {
+    "near_duplicate_max_diff": (
+        "the threshold (data.near_duplicate_max_diff, gray levels): two faces whose pixels all differ "
+        "by at most this much are copies; 0: only pixel-identical faces"
+    ),
     "train_images": "training images",
     "train_duplicate_groups": "groups of pixel-identical training images (size > 1)",
     "train_duplicate_images": "training images in those groups",
-    "train_conflicting_groups": "duplicate groups whose images carry different labels",
+    "train_near_duplicate_groups": (
+        "groups of training images joined by copies within the threshold, chains included (size > 1; "
+        "exact copies included): the groups the split keeps on one side"
+    ),
+    "train_near_duplicate_images": "training images in those groups",
+    "train_conflicting_groups": "near-duplicate groups whose images carry different labels",
     "train_conflicting_images": "training images in conflicting groups",
     "train_blank_images": "all-black training images",
     "test_images": "test images",
     "test_duplicate_groups": "groups of pixel-identical test images (size > 1)",
     "test_duplicate_images": "test images in those groups",
+    "test_near_duplicate_groups": "groups of test images joined by copies within the threshold (size > 1)",
+    "test_near_duplicate_images": "test images in those groups",
     "test_blank_images": "all-black test images",
     "test_in_train": "test images pixel-identical to a training image",
+    "test_near_in_train": (
+        "test images with a training image within the threshold (the seen faces that "
+        "test_unseen_accuracy leaves out)"
+    ),
 }
 
 
-def quality_counts(x_train, y_train, x_test):
+def quality_counts(x_train, y_train, x_test, max_diff=0):
     """Counts of duplicates, conflicting labels, blank images and train/test overlap.
 
-    Nothing is dropped here; the counts are reported so that the user sees them.
+    Exact copies and near copies (every pixel within ``max_diff`` gray
+    levels) are counted apart. Nothing is dropped here; the counts are
+    reported so that the user sees them.
     """
     groups = duplicate_groups(x_train)
-    dup_groups, dup_images = _duplicate_summary(groups)
-    conflict = conflicting_groups(groups, y_train)
-    test_groups = duplicate_groups(x_test)
-    test_dup_groups, test_dup_images = _duplicate_summary(test_groups)
+    near = duplicate_groups(x_train, max_diff)
+    conflict = conflicting_groups(near, y_train)
     flat_test = np.ascontiguousarray(x_test).reshape(len(x_test), NUM_PIXELS)
-    counts = {
-        "train_images": len(x_train),
-        "train_duplicate_groups": dup_groups,
-        "train_duplicate_images": dup_images,
-        "train_conflicting_groups": int(conflict.sum()),
-        "train_conflicting_images": int(conflict[groups].sum()),
-        "train_blank_images": int(
-            (x_train.reshape(len(x_train), NUM_PIXELS).max(axis=1, initial=0) == 0).sum()
-        ),
-        "test_images": len(x_test),
-        "test_duplicate_groups": test_dup_groups,
-        "test_duplicate_images": test_dup_images,
-        "test_blank_images": int((flat_test.max(axis=1, initial=0) == 0).sum()),
-        "test_in_train": int(copies_in(x_test, x_train).sum()),
-    }
+    counts = {"near_duplicate_max_diff": int(max_diff), "train_images": len(x_train)}
+    counts["train_duplicate_groups"], counts["train_duplicate_images"] = _duplicate_summary(groups)
+    counts["train_near_duplicate_groups"], counts["train_near_duplicate_images"] = _duplicate_summary(near)
+    counts["train_conflicting_groups"] = int(conflict.sum())
+    counts["train_conflicting_images"] = int(conflict[near].sum())
+    counts["train_blank_images"] = int(
+        (x_train.reshape(len(x_train), NUM_PIXELS).max(axis=1, initial=0) == 0).sum()
+    )
+    counts["test_images"] = len(x_test)
+    counts["test_duplicate_groups"], counts["test_duplicate_images"] = _duplicate_summary(
+        duplicate_groups(x_test)
+    )
+    counts["test_near_duplicate_groups"], counts["test_near_duplicate_images"] = _duplicate_summary(
+        duplicate_groups(x_test, max_diff)
+    )
+    counts["test_blank_images"] = int((flat_test.max(axis=1, initial=0) == 0).sum())
+    counts["test_in_train"] = int(copies_in(x_test, x_train).sum())
+    counts["test_near_in_train"] = int(copies_in(x_test, x_train, max_diff).sum())
     return counts
 
 
@@ -154,14 +179,15 @@ def quality_table(counts):
     )
 
 
-def deduplicate(images, labels):
-    """Rows to keep when dropping exact duplicates from training data.
+def deduplicate(images, labels, max_diff=0):
+    """Rows to keep when dropping duplicates from training data.
 
-    Keeps the first image of each group of identical images; a group whose
-    images carry different labels is dropped entirely (no label can be trusted).
-    Returns a boolean mask over the rows.
+    Groups are ``duplicate_groups(images, max_diff)``: exact copies, and
+    near copies when ``max_diff`` > 0. Keeps the first image of each group; a
+    group whose images carry different labels is dropped entirely (no label
+    can be trusted). Returns a boolean mask over the rows.
     """
-    groups = duplicate_groups(images)
+    groups = duplicate_groups(images, max_diff)
     conflict = conflicting_groups(groups, labels)
     return (groups == np.arange(len(groups))) & ~conflict[groups]
 
@@ -207,31 +233,47 @@ def stratified_split(labels, fraction, seed, candidates=None, groups=None):
     return train_index.astype(np.int64), val_index.astype(np.int64)
 
 
-def copies_in(images, reference):
-    """Boolean mask over ``images``: True where an identical image is in ``reference``."""
+def copies_in(images, reference, max_diff=0):
+    """Boolean mask over ``images``: True where ``reference`` holds a copy, an
+    identical image (``max_diff`` 0) or one whose pixels all differ by at
+    most ``max_diff`` gray levels."""
+    if max_diff:
+        return near_duplicates.copies_in(images, reference, max_diff)
     keys = {row.tobytes() for row in np.ascontiguousarray(reference).reshape(len(reference), NUM_PIXELS)}
     flat = np.ascontiguousarray(images).reshape(len(images), NUM_PIXELS)
     return np.array([row.tobytes() in keys for row in flat], dtype=bool)
 
 
 def make_dataset(
-    x_train, y_train, x_test, y_test, test_ids, validation_fraction, seed, drop_duplicates=False, exclude=None
+    x_train,
+    y_train,
+    x_test,
+    y_test,
+    test_ids,
+    validation_fraction,
+    seed,
+    drop_duplicates=False,
+    max_diff=0,
+    exclude=None,
 ):
     """Build the Dataset from the validated arrays of ``raw.npz``.
 
-    The split is leak-free: each group of pixel-identical training images
-    goes wholly to training or wholly to validation. With
-    ``drop_duplicates``, the extra copies are also removed before the split
-    (conflicting-label groups entirely). ``exclude`` (a boolean mask over the
-    training-file rows, e.g. ``votes.not_a_face``) removes rows before the
-    split too. Returns (Dataset, number of training-file rows dropped as duplicates).
+    The split is leak-free: each duplicate group of training images (exact
+    copies, and near copies within ``max_diff`` gray levels at every pixel,
+    chains joined: ``duplicate_groups``) goes wholly to training or wholly
+    to validation. With ``drop_duplicates``, the extra copies are also
+    removed before the split (conflicting-label groups entirely). ``exclude``
+    (a boolean mask over the training-file rows, e.g. ``votes.not_a_face``)
+    removes rows before the split too. Returns (Dataset, number of
+    training-file rows dropped as duplicates).
     """
-    keep = deduplicate(x_train, y_train) if drop_duplicates else np.ones(len(y_train), bool)
+    groups = duplicate_groups(x_train, max_diff)
+    keep = deduplicate(x_train, y_train, max_diff) if drop_duplicates else np.ones(len(y_train), bool)
     dropped = int((~keep).sum())
     if exclude is not None:
         keep = keep & ~np.asarray(exclude, bool)
     train_index, val_index = stratified_split(
-        y_train, validation_fraction, seed, np.flatnonzero(keep), groups=duplicate_groups(x_train)
+        y_train, validation_fraction, seed, np.flatnonzero(keep), groups=groups
     )
     dataset = Dataset(
         x_train=x_train[train_index],
@@ -249,24 +291,31 @@ def make_dataset(
 
 # Rows that split_data adds to data_quality.csv: check name -> what it counts.
 SPLIT_CHECKS = {
-    "train_dropped_duplicates": "training-file rows removed by data.drop_duplicates",
+    "train_dropped_duplicates": (
+        "training-file rows removed by data.drop_duplicates (all but the first of each near-duplicate "
+        "group; conflicting groups whole)"
+    ),
     "val_images": "validation images",
     "val_in_train": "validation images pixel-identical to a training-split image (0: no leak)",
-    "val_conflicting_images": "validation images whose duplicate group has conflicting labels",
+    "val_near_in_train": "validation images with a training-split image within the threshold (0: no leak)",
+    "val_conflicting_images": "validation images whose near-duplicate group has conflicting labels",
     "test_in_train_split": "test images pixel-identical to a training-split image",
+    "test_near_in_train_split": "test images with a training-split image within the threshold",
 }
 
 
-def split_quality_counts(dataset, dropped, x_all, y_all):
-    """Counts that need the split: the leak check (must be 0) and where duplicates went."""
-    groups = duplicate_groups(x_all)
+def split_quality_counts(dataset, dropped, x_all, y_all, max_diff=0):
+    """Counts that need the split: the leak checks (must be 0) and where duplicates went."""
+    groups = duplicate_groups(x_all, max_diff)
     conflict = conflicting_groups(groups, y_all)
     return {
         "train_dropped_duplicates": int(dropped),
         "val_images": len(dataset.y_val),
         "val_in_train": int(copies_in(dataset.x_val, dataset.x_train).sum()),
+        "val_near_in_train": int(copies_in(dataset.x_val, dataset.x_train, max_diff).sum()),
         "val_conflicting_images": int(conflict[groups[dataset.val_index]].sum()),
         "test_in_train_split": int(copies_in(dataset.x_test, dataset.x_train).sum()),
+        "test_near_in_train_split": int(copies_in(dataset.x_test, dataset.x_train, max_diff).sum()),
     }
 
 
