@@ -130,3 +130,13 @@ def classify_photo_path(wildcards):
     import os
 
     return os.path.join(config["classify"]["images"], wildcards.photo)
+
+
+def optional_findings_inputs(wildcards):
+    """The replicate table (with replicate seeds) and the annotators' claims (with votes)."""
+    files = {}
+    if config["replicates"]["seeds"]:
+        files["replicates"] = rules.aggregate_replicates.output.csv
+    if has_votes():
+        files["agreement"] = rules.annotator_agreement.output.findings
+    return files

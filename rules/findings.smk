@@ -2,16 +2,6 @@
 # verdict, written from the run's own files (the report opens on them).
 
 
-def optional_findings_inputs(wildcards):
-    """The replicate table (with replicate seeds) and the annotators' claims (with votes)."""
-    files = {}
-    if config["replicates"]["seeds"]:
-        files["replicates"] = rules.aggregate_replicates.output.csv
-    if has_votes():
-        files["agreement"] = rules.annotator_agreement.output.findings
-    return files
-
-
 rule write_findings:
     input:
         unpack(optional_findings_inputs),
