@@ -1,0 +1,66 @@
+"""Copy a finished run's result files into docs/ so the README can quote them:
+
+    python docs/copy_run.py results/fer2013-cpu docs/fer2013 --command "snakemake ..." --wall 1234
+
+Copies the tables and figures the README quotes, writes ``timings.csv`` (one
+row per job, from the run's ``timings/*.tsv``) and ``run.csv`` (the commit,
+command, wall time and date the numbers come from). Then run
+``python docs/update_readme.py`` to regenerate the README's quoted blocks.
+"""
+
+import argparse
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+# What the README and the docs quote, relative to the run's results folder.
+FILES = [
+    "findings.csv", "findings.md", "metrics.csv", "metrics.md",
+    "data/data_quality.csv", "data/class_counts.csv",
+    "eval/faithfulness.csv", "eval/saliency_regions.csv", "eval/confused_pairs_cnn.csv",
+    "eval/confused_pairs_dnn.csv", "eval/agreement_pairs.csv", "eval/agreement_accuracy.csv",
+    "eval/annotator_confusion.csv", "eval/filter_classes_block3_conv2.csv",
+    "figures/learning_curves.png", "figures/confusion_matrix_cnn.png", "figures/saliency.png",
+    "figures/saliency_by_class.png", "figures/faithfulness.png", "figures/annotator_confusion.png",
+    "figures/agreement_pairs.png", "figures/filters_block3_conv2.png", "figures/filter_classes_block3_conv2.png",
+]  # fmt: skip
+
+
+def timings(results):
+    rows = []
+    for tsv in sorted((results / "timings").glob("*.tsv")):
+        table = pd.read_csv(tsv, sep="\t")
+        rows.append({"job": tsv.stem, "seconds": round(float(table["s"].iloc[-1]), 1),
+                     "max_rss_mb": round(float(table["max_rss"].iloc[-1]), 0)})  # fmt: skip
+    return pd.DataFrame(rows).sort_values("seconds", ascending=False)
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("results", type=Path)
+    parser.add_argument("dest", type=Path)
+    parser.add_argument("--command", required=True, help="the command that made the run")
+    parser.add_argument("--wall", type=float, required=True, help="the run's wall-clock seconds")
+    parser.add_argument("--machine", default="2 cores, 24 GiB (the project's developer machine)")
+    args = parser.parse_args()
+    args.dest.mkdir(parents=True, exist_ok=True)
+    for name in FILES:
+        source = args.results / name
+        if source.is_file():
+            shutil.copy2(source, args.dest / Path(name).name)
+    timings(args.results).to_csv(args.dest / "timings.csv", index=False)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    run = {"commit": commit, "command": args.command, "wall_s": args.wall, "machine": args.machine,
+           "date": date.today().isoformat()}  # fmt: skip
+    pd.DataFrame([run]).to_csv(args.dest / "run.csv", index=False)
+
+
+if __name__ == "__main__":
+    main()
