@@ -46,6 +46,7 @@ def main():
     parser.add_argument("dest", type=Path)
     parser.add_argument("--command", required=True, help="the command that made the run")
     parser.add_argument("--wall", type=float, required=True, help="the run's wall-clock seconds")
+    parser.add_argument("--commit", help="the commit the run was made on (default: HEAD)")
     parser.add_argument("--machine", default="2 cores, 24 GiB (the project's developer machine)")
     args = parser.parse_args()
     args.dest.mkdir(parents=True, exist_ok=True)
