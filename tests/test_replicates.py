@@ -135,6 +135,10 @@ def test_dry_run_has_one_training_job_per_model_and_seed(workflow):
     for model in ("cnn", "dnn"):
         for seed in (3, 7):
             assert f"results/replicates/{model}_seed{seed}.keras" in out.output
+    # The findings state the seeds' paired difference too: write_findings reads the replicate table.
+    out = workflow.run("-n", "-p", "results/findings.csv", config=tiny_config(replicates={"seeds": [3, 7]}))
+    findings_job = out.output.split("rule write_findings:", 1)[1].split("\n\n", 1)[0]
+    assert "results/replicates.csv" in findings_job
     # Without seeds the default target asks for no replicate.
     jobs = workflow.dry_run_jobs(config=tiny_config())
     assert "train_replicate" not in jobs and "aggregate_replicates" not in jobs
