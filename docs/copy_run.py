@@ -20,7 +20,7 @@ import pandas as pd
 FILES = [
     "findings.csv", "findings.md", "metrics.csv", "metrics.md",
     "data/data_quality.csv", "data/class_counts.csv",
-    "eval/faithfulness.csv", "eval/saliency_regions.csv", "eval/confused_pairs_cnn.csv",
+    "eval/faithfulness.csv", "eval/saliency_scores.csv", "eval/saliency_regions.csv", "eval/confused_pairs_cnn.csv",
     "eval/confused_pairs_dnn.csv", "eval/agreement_pairs.csv", "eval/agreement_accuracy.csv",
     "eval/annotator_confusion.csv", "eval/filter_classes_block3_conv2.csv",
     "figures/learning_curves.png", "figures/confusion_matrix_cnn.png", "figures/saliency.png",
