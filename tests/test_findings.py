@@ -152,9 +152,9 @@ def test_faithfulness_rows_follow_the_tables_verdicts_and_name_the_failing_metho
 
 def test_chosen_on_validation_phrase():
     phrase = findings.chosen_on_validation(
-        {"cnn": 24, "dnn": 0}, {"cnn": "none", "dnn": "validation"}, tta=True
+        {"cnn": 24, "dnn": 0}, {"cnn": "none", "dnn": "validation"}, saliency_method=True
     )
-    assert phrase == "recipe (CNN 24 trials); kept epoch (DNN); TTA views"
+    assert phrase == "recipe (CNN 24 trials); kept epoch (DNN); saliency method"
     assert findings.chosen_on_validation({"cnn": 0}, {"cnn": "none"}) == "nothing"
 
 

@@ -50,7 +50,7 @@ NOTHING_CHOSEN = "nothing"
 # ---- provenance -------------------------------------------------------------------------------
 
 
-def chosen_on_validation(recipe_trials, epoch_chosen_on, tta=False, saliency_method=False):
+def chosen_on_validation(recipe_trials, epoch_chosen_on, saliency_method=False):
     """What the validation split was also used to choose, as a phrase.
 
     ``recipe_trials``: {model: number of recipe trials scored on validation};
@@ -63,8 +63,6 @@ def chosen_on_validation(recipe_trials, epoch_chosen_on, tta=False, saliency_met
     epochs = [m.upper() for m, on in epoch_chosen_on.items() if on == "validation"]
     if epochs:
         parts.append(f"kept epoch ({', '.join(epochs)})")
-    if tta:
-        parts.append("TTA views")
     if saliency_method:
         parts.append("saliency method")
     return "; ".join(parts) if parts else NOTHING_CHOSEN
@@ -465,7 +463,7 @@ def collect(
     from .metrics import split_labels_and_probs
 
     epochs = {m: records[m].get("epoch_chosen_on", "none") for m in records}
-    on_val = chosen_on_validation(chosen["recipe_trials"], epochs, chosen["tta"])
+    on_val = chosen_on_validation(chosen["recipe_trials"], epochs)
     on_val_explain = chosen_on_validation({}, {}, saliency_method=chosen["saliency_method"])
     splits = ["validation", "test"] if dataset.has_test_labels else ["validation"]
     rows = []
