@@ -55,9 +55,8 @@ def main():
         if source.is_file():
             shutil.copy2(source, args.dest / Path(name).name)
     timings(args.results).to_csv(args.dest / "timings.csv", index=False)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
+    head = ["git", "rev-parse", "--short", "HEAD"]
+    commit = args.commit or subprocess.run(head, capture_output=True, text=True).stdout.strip()
     run = {"commit": commit, "command": args.command, "wall_s": args.wall, "machine": args.machine,
            "date": date.today().isoformat()}  # fmt: skip
     pd.DataFrame([run]).to_csv(args.dest / "run.csv", index=False)

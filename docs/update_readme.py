@@ -76,6 +76,11 @@ def faithfulness_table(source):
     return "\n".join([f"From [`{source}`]({source}).", "", *lines])
 
 
+def share(row, which):
+    """'0.900 [0.836, 0.940]' from an agreement_pairs row's ``which``_share and its interval."""
+    return f"{row[f'{which}_share']:.3f} [{row[f'{which}_low']:.3f}, {row[f'{which}_high']:.3f}]"
+
+
 def agreement_table(source, k=3):
     """Each of the CNN's confused pairs: how many of those faces at least k annotators also read as j."""
     table = read(source)
@@ -85,7 +90,7 @@ def agreement_table(source, k=3):
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
         cells = [f"{r['true_name']} for {r['predicted_name']}", str(int(r["confused_faces"])),
-                 ci(r, "confused_share"), ci(r, "correct_share"), ci(r, "difference"), f"{r['p_holm']:.2g}"]  # fmt: skip
+                 share(r, "confused"), share(r, "correct"), ci(r, "difference"), f"{r['p_holm']:.2g}"]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join([f"From [`{source}`]({source}).", "", *lines])
 
