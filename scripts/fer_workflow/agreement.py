@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from . import CLASS_NAMES, NUM_CLASSES, metrics, stats, votes
+from . import CLASS_NAMES, NUM_CLASSES, findings, metrics, stats, votes
 
 # "At least k of the ten annotators chose j", for the pair table.
 K_VOTES = (1, 3, 5)
@@ -42,21 +42,8 @@ PLAUSIBLE_VOTES = 3
 # The findings rule fills in what the split was also used to choose.
 CHOSEN = "see findings"
 
-FINDING_COLUMNS = [
-    "claim_id",
-    "claim",
-    "split",
-    "chosen_on_split",
-    "estimate",
-    "low",
-    "high",
-    "test",
-    "statistic",
-    "p",
-    "n",
-    "verdict",
-    "finding",
-]
+# The findings table's columns (one claim a row).
+FINDING_COLUMNS = findings.COLUMNS
 PAIR_COLUMNS = [
     "model",
     "rank",
