@@ -71,17 +71,21 @@ def test_faithfulness_table_and_region_table(completed_tiny_workflow):
         ({"saliency": {"n_images": 5}}, {"plot_saliency"}),
         ({"saliency": {"n_score_images": 10}}, {"score_saliency"}),
         ({"saliency": {"deletion_fraction": 0.2}}, {"score_saliency"}),
-        ({"saliency": {"method": "vanilla"}}, {"plot_saliency"}),
+        # the findings name the configured method when it passes the sanity check
+        ({"saliency": {"method": "vanilla"}}, {"plot_saliency", "write_findings"}),
         ({"saliency": {"by_class": {"method": "gradcam"}}}, {"plot_saliency_by_class"}),
         (
             {"saliency": {"regions": {"mouth": [[10, 30, 38, 44]]}}},
-            {"plot_saliency_by_class", "evaluate_faithfulness"},
+            {"plot_saliency_by_class", "evaluate_faithfulness", "write_findings"},
         ),
-        ({"saliency": {"faithfulness": {"steps": 8}}}, {"evaluate_faithfulness"}),
-        ({"saliency": {"faithfulness": {"sanity_threshold": 0.3}}}, {"evaluate_faithfulness"}),
+        ({"saliency": {"faithfulness": {"steps": 8}}}, {"evaluate_faithfulness", "write_findings"}),
+        (
+            {"saliency": {"faithfulness": {"sanity_threshold": 0.3}}},
+            {"evaluate_faithfulness", "write_findings"},
+        ),
         (
             {"saliency": {"faithfulness": {"methods": ["vanilla"]}}},
-            {"evaluate_faithfulness", "score_saliency"},
+            {"evaluate_faithfulness", "score_saliency", "write_findings"},
         ),
         ({"saliency": {"target": "prediction"}}, {"plot_saliency"}),
         ({"filters": {"layer": "block1_conv1"}}, {"plot_filters"}),

@@ -344,7 +344,14 @@ def test_evaluation_knobs_rerun_only_their_rules(completed_tiny_workflow, tmp_pa
     config = completed_tiny_workflow.config
     wf = completed_tiny_workflow.clone(tmp_path / "wf")
     on_test = merge(config, {"evaluate": {"split": "test", "top_k_pairs": 2}})
-    assert wf.dry_run_jobs(config=on_test) == {"all": 1, "plot_confusion_matrix": 2, "metrics_table": 1}
+    # top_k_pairs also feeds the annotators' pairs and the findings
+    assert wf.dry_run_jobs(config=on_test) == {
+        "all": 1,
+        "plot_confusion_matrix": 2,
+        "metrics_table": 1,
+        "annotator_agreement": 1,
+        "write_findings": 1,
+    }
     no_tta = merge(config, {"predict": {"tta_flip": False}})
     assert wf.dry_run_jobs(config=no_tta) == {"all": 1, "write_submission": 1}
 
