@@ -97,13 +97,15 @@ def agreement_table(source, k=3):
 
 def modes_table(sources):
     """Training on the labels against training on the votes: accuracy against both label sets."""
-    lines = ["| trained on | model | FER2013 labels [95% CI] | FER+ plurality [95% CI] | plausible (>= 3 votes) |",
+    lines = ["| trained on | model | FER2013 labels [95% CI] | FER+ plurality [95% CI] | plausible (>= 3 votes) [95% CI] |",
              "|---|---|---|---|---|"]  # fmt: skip
     for mode, source in sources.items():
         table = read(source).set_index(["rater", "measure"])
         for model in ("cnn", "dnn"):
-            cells = [mode, model.upper()] + [ci(table.loc[(model, m)], "estimate") for m in
-                                             ("labels", "plurality", "plausible")]  # fmt: skip
+            rows = [table.loc[(model, m)] for m in ("labels", "plurality", "plausible")]
+            cells = [mode, model.upper()] + [
+                f"{r['estimate']:.3f} [{r['low']:.3f}, {r['high']:.3f}]" for r in rows
+            ]
             lines.append("| " + " | ".join(cells) + " |")
     names = ", ".join(f"[`{s}`]({s})" for s in sources.values())
     return "\n".join([f"From {names}.", "", *lines])
