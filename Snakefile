@@ -1,6 +1,5 @@
 # FER workflow: CNN vs. parameter-matched DNN on FER2013-style faces,
 # and what the CNN looks at. See README.md; every knob is in config.yaml.
-import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -8,7 +7,6 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from fer_workflow import config_check, recipes, runs
 
 

@@ -8,14 +8,13 @@ tests/test_docs.py fails when a block differs from what this script writes,
 so a result table in the README is always the one a run wrote.
 """
 
-import sys
 from pathlib import Path
 
 import pandas as pd
 
+from fer_workflow import findings
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "scripts"))
-from fer_workflow import findings  # noqa: E402
 
 
 def read(source):

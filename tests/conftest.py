@@ -1,4 +1,4 @@
-"""Shared test fixtures: the library on sys.path, tiny configs, and a helper
+"""Shared test fixtures: tiny configs, and a helper
 that runs the workflow with Snakemake in a temporary copy of the repo."""
 
 import copy
@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "scripts"))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from fer_workflow import runtime
 
-from fer_workflow import runtime  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # Tolerance for float32 results computed two ways (other batch sizes, batched vs.
 # one at a time, saved vs. rebuilt): oneDNN picks different kernels on Intel and
@@ -72,6 +71,17 @@ TINY = {
 def merge(base, overrides):
     """Recursive dict merge, as Snakemake merges --configfile over config.yaml."""
     return copy.deepcopy(runtime.merge_config(base, overrides))
+
+
+def load_module(path):
+    """The Python file ``path`` (relative to the repository) as a module, for
+    the tests of benchmarks/ and docs/ scripts (folders that are no package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(Path(path).stem, REPO / path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def default_config():

@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import REPO, Workflow, default_config, merge
+from conftest import REPO, Workflow, default_config, load_module, merge
 from fer_workflow import readers
 
 README = (REPO / "README.md").read_text()
@@ -105,11 +105,7 @@ def test_train_preset_without_raw_data_says_how_to_make_it(tmp_path):
 
 
 def test_read_data_benchmark_defaults_to_the_repository(tmp_path):
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import read_data
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    read_data = load_module("benchmarks/read_data.py")
     assert read_data.DEFAULT_DATA_DIR == REPO / "resources" / "fer2013"
     proc = script("benchmarks/read_data.py", str(tmp_path / "nope"))
     assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
@@ -119,11 +115,7 @@ def test_read_data_benchmark_defaults_to_the_repository(tmp_path):
 def test_pytorch_peer_refuses_what_it_does_not_mirror():
     """Residual blocks and cutout have no PyTorch twin in the peer: it says so
     before importing PyTorch (not a requirement of the workflow)."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import peer_pytorch
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    peer_pytorch = load_module("benchmarks/peer_pytorch.py")
     config = default_config()
     for patch in ({"cnn": {"residual": True}}, {"train": {"augment": {"cutout": 0.25}}}):
         with pytest.raises(ValueError, match=r"cnn\.residual: false and train\.augment\.cutout: 0"):
@@ -191,11 +183,7 @@ def test_readme_result_numbers_come_from_the_run_files_in_docs(heading):
 
 def test_readme_result_blocks_are_the_run_files():
     """The result tables the README quotes are generated from the files in docs/ (docs/update_readme.py)."""
-    sys.path.insert(0, str(REPO / "docs"))
-    try:
-        import update_readme
-    finally:
-        sys.path.remove(str(REPO / "docs"))
+    update_readme = load_module("docs/update_readme.py")
     for name in update_readme.BLOCKS:
         assert f"<!-- {name}:start -->" in README, name
     assert update_readme.rendered(README) == README, "run: python docs/update_readme.py"

@@ -21,7 +21,6 @@ from fer_workflow import record, resume, training
 CHILD = textwrap.dedent(
     """
     import logging, os, signal, sys
-    sys.path.insert(0, {scripts!r})
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
     import numpy as np
     from fer_workflow import runtime
@@ -70,7 +69,7 @@ CHILD = textwrap.dedent(
 @pytest.fixture
 def child(tmp_path):
     script = tmp_path / "child.py"
-    script.write_text(CHILD.format(scripts=str(REPO / "scripts")))
+    script.write_text(CHILD.format())
 
     def run(name, kill_at=0, seed=7, backup="backup", **extra_env):
         env = dict(
