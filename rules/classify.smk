@@ -7,7 +7,7 @@
 rule classify_photo:
     input:
         photo=classify_photo_path,
-        model=R("models/cnn.keras"),
+        model=for_cnn(rules.train_model.output.model),
     output:
         table=R("classify/faces/{photo}.csv"),
         crops=R("classify/faces/{photo}.npz"),

@@ -19,6 +19,8 @@ logging.info("validation images %s, classes %s", chosen.tolist(), labels.tolist(
 
 # The maps explain the true class (target: label) or the model's answer.
 classes = saliency.target_classes(labels, probs, target=params.target)
-maps = saliency.compute(model, images, classes, method=params.method, **saliency.method_options(params))
+maps = saliency.compute(
+    model, images, classes, method=params.method, seed=params.seed, **params.method_options
+)
 figure = explain.saliency_grid(images, maps, labels, probs, method=params.method, target=params.target)
 plots.save(figure, snakemake.output.figure)

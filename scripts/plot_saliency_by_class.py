@@ -11,13 +11,14 @@ from fer_workflow.plots import explain
 
 runtime.setup(snakemake, tensorflow=True)
 params = snakemake.params
+by_class = params.by_class
 
 model = runtime.load_model(snakemake.input.model)
 dataset = data.load(snakemake.input.dataset)
 # The CNN's validation probabilities (plain, not flip-averaged), as predict_model stored them.
 _, val_probs = metrics.split_labels_and_probs(dataset, arrays.load(snakemake.input.predictions), "validation")
 predicted = val_probs.argmax(axis=1)
-chosen = faithfulness.correct_faces_by_class(dataset.y_val, predicted, params.max_per_class, params.seed)
+chosen = faithfulness.correct_faces_by_class(dataset.y_val, predicted, by_class["max_per_class"], params.seed)
 images, labels = dataset.x_val[chosen], dataset.y_val[chosen].astype(np.int64)
 logging.info(
     "%d correctly classified validation faces, per class %s",
@@ -25,7 +26,9 @@ logging.info(
     np.bincount(labels, minlength=NUM_CLASSES).tolist(),
 )
 
-maps = saliency.compute(model, images, labels, method=params.method, **saliency.method_options(params))
+maps = saliency.compute(
+    model, images, labels, method=by_class["method"], seed=params.seed, **params.method_options
+)
 # Each map normalised to unit mass first, so every face weighs the same in its class's mean.
 maps = maps / (maps.sum(axis=(1, 2), keepdims=True) + 1e-12)
 counts = np.bincount(labels, minlength=NUM_CLASSES)
@@ -39,5 +42,5 @@ mean_maps = np.stack(
 table = faithfulness.region_table(maps, labels, params.regions)
 logging.info("saliency mass per region:\n%s", table.to_string(index=False))
 table.to_csv(snakemake.output.table, index=False)
-figure = explain.saliency_by_class(mean_faces, mean_maps, counts, params.regions, params.method)
+figure = explain.saliency_by_class(mean_faces, mean_maps, counts, params.regions, by_class["method"])
 plots.save(figure, snakemake.output.figure)

@@ -21,7 +21,7 @@ images, labels = dataset.x_val[chosen], dataset.y_val[chosen]
 model = runtime.load_model(snakemake.input.model)
 tables = []
 for method in params.methods:
-    maps = saliency.compute(model, images, labels, method=method, **saliency.method_options(params))
+    maps = saliency.compute(model, images, labels, method=method, seed=params.seed, **params.method_options)
     scores = saliency.score(
         model,
         images,

@@ -258,7 +258,9 @@ def test_saliency_finds_the_region_that_carries_the_class(trained, method):
     images, labels, masks = toy_faces(80, seed=1)
     probs = predict_probs(trained, images)
     assert (probs.argmax(axis=1) == labels).mean() > 0.8, "the toy model did not learn its task"
-    maps = saliency.compute(trained, images, labels, method=method, samples=8, noise=0.1, seed=0, ig_steps=16)
+    maps = saliency.compute(
+        trained, images, labels, method=method, smooth_samples=8, noise=0.1, seed=0, ig_steps=16
+    )
     values = saliency.score(trained, images, labels, maps, masks=masks, fraction=0.1, seed=0)
     values = values.set_index("metric")["value"]
     assert values["area_share_cues"] == pytest.approx(288 / 2304)
@@ -306,7 +308,7 @@ def trained_on_faces():
 def test_every_method_looks_at_the_cues_of_the_built_in_faces(trained_on_faces, method):
     model, images, labels, masks = trained_on_faces
     assert (predict_probs(model, images).argmax(axis=1) == labels).mean() > 0.5, "the toy model did not learn"
-    maps = saliency.compute(model, images, labels, method=method, samples=8, ig_steps=16)
+    maps = saliency.compute(model, images, labels, method=method, smooth_samples=8, ig_steps=16)
     assert saliency.mask_shares(maps, masks)["mass_ratio_cues"] > 1.5
 
 
@@ -325,8 +327,8 @@ def test_every_method_on_a_saved_mixed_precision_model(tmp_path, faces):
     full.set_weights(half.get_weights())
     images, labels = faces
     for method in saliency.METHODS:
-        maps = saliency.compute(half, images, labels, method=method, samples=2, ig_steps=4)
-        reference = saliency.compute(full, images, labels, method=method, samples=2, ig_steps=4)
+        maps = saliency.compute(half, images, labels, method=method, smooth_samples=2, ig_steps=4)
+        reference = saliency.compute(full, images, labels, method=method, smooth_samples=2, ig_steps=4)
         assert maps.dtype == np.float32 and np.all(np.isfinite(maps)) and maps.max() > 0, method
         # (nanmean: an all-zero Grad-CAM has no ranks)
         assert np.nanmean(faithfulness.rank_correlation(maps, reference)) > 0.8, method

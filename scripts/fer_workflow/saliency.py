@@ -264,7 +264,7 @@ def compute(
     images,
     classes,
     method="smoothgrad",
-    samples=16,
+    smooth_samples=16,
     noise=0.1,
     seed=0,
     ig_steps=32,
@@ -272,11 +272,17 @@ def compute(
     baseline_blur=4.0,
     gradcam_layer="last",
 ):
-    """Saliency maps by ``method`` (one of METHODS), float32 (n, 48, 48), >= 0."""
+    """Saliency maps by ``method`` (one of METHODS), float32 (n, 48, 48), >= 0.
+
+    The method's knobs have the names of the config keys under ``saliency``
+    (a rule passes them as one dict): ``smooth_samples`` and ``noise`` for
+    SmoothGrad, ``ig_steps``, ``ig_baseline`` and ``baseline_blur`` for
+    integrated gradients, ``gradcam_layer`` for Grad-CAM.
+    """
     if method == "vanilla":
         return vanilla(model, images, classes)
     if method == "smoothgrad":
-        return smoothgrad(model, images, classes, samples=samples, noise=noise, seed=seed)
+        return smoothgrad(model, images, classes, samples=smooth_samples, noise=noise, seed=seed)
     if method == "integrated_gradients":
         return integrated_gradients(
             model, images, classes, steps=ig_steps, baseline=ig_baseline, blur_sigma=baseline_blur
@@ -284,13 +290,6 @@ def compute(
     if method == "gradcam":
         return gradcam(model, images, classes, layer=gradcam_layer)
     raise ValueError(f"saliency.method must be one of {', '.join(METHODS)}, not {method!r}")
-
-
-def method_options(params):
-    """The keyword arguments of ``compute`` found in a rule's ``params``."""
-    names = ("samples", "noise", "seed", "ig_steps", "ig_baseline", "baseline_blur", "gradcam_layer")
-    aliases = {"samples": "smooth_samples"}
-    return {n: getattr(params, aliases.get(n, n)) for n in names if hasattr(params, aliases.get(n, n))}
 
 
 def choose_images(labels, n, seed):
