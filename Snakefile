@@ -1,5 +1,7 @@
 # FER workflow: CNN vs. parameter-matched DNN on FER2013-style faces,
 # and what the CNN looks at. See README.md; every knob is in config.yaml.
+import atexit
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -7,7 +9,7 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-from fer_workflow import config_check, recipes, runs
+from fer_workflow import config_check, failures, recipes, runs
 
 
 configfile: "config.yaml"
@@ -50,3 +52,12 @@ rule all:
     default_target: True
     input:
         all_targets(),
+
+
+# The cause of a failure as the run's last words: each failed job's rule and
+# the end of its log, printed when Snakemake exits (after its own last line,
+# "At least one job did not complete successfully").
+onerror:
+    atexit.register(
+        print, failures.summary(failures.failed_jobs(workflow)), file=sys.stderr
+    )
