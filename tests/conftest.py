@@ -22,7 +22,36 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # seen on an AMD EPYC with AVX-512 between batch sizes 2 and 64).
 ONEDNN = {"rtol": 5e-4, "atol": 1e-6}
 
-SHARED_FER2013 = REPO.parent / "shared" / "data" / "fer2013"
+
+def data_copy(name, first_file):
+    """The folder of data set ``name`` (fer2013, ferplus) that holds ``first_file``:
+    the user's resources/<name>/ (where the README says to link the files),
+    else ../shared/data/<name> next to the clone or next to its folder of
+    worktrees; None when there is none (the tests that need it skip)."""
+    places = [REPO / "resources" / name] + [
+        d / "shared" / "data" / name for d in (REPO.parent, REPO.parent.parent)
+    ]
+    return next((place for place in places if (place / first_file).is_file()), None)
+
+
+# System packages (Debian's slurm-wlm and munge, chromium) are installed with
+# apt-get only when asked: FER_INSTALL_SYSTEM_PACKAGES=1 (.ci/run sets it).
+# Without it, a test that needs a missing one skips and says so.
+INSTALL_SYSTEM_PACKAGES = os.environ.get("FER_INSTALL_SYSTEM_PACKAGES") == "1"
+
+
+def not_installed(what):
+    """The skip message of a test that needs system package(s) ``what``, missing here."""
+    return (
+        f"{what} not installed; set FER_INSTALL_SYSTEM_PACKAGES=1 to let the tests install it "
+        "with apt-get (needs root; .ci/run sets it)"
+    )
+
+
+# Real data for the tests that use it, and where they look (for skip messages).
+FER2013 = data_copy("fer2013", "train.csv.gz")
+FERPLUS = data_copy("ferplus", "fer2013new_training.csv")
+WHERE = "resources/{0}/ or ../shared/data/{0}"
 
 # Files a workflow run needs; copied into each temporary work directory.
 WORKFLOW_FILES = [

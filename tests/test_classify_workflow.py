@@ -10,12 +10,12 @@ import pytest
 from test_classify import FER2013
 from test_standalone_model import load_in_plain_python
 
-from conftest import merge
+from conftest import WHERE, merge
 from fer_workflow import classify, data, runtime
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(FER2013 is None, reason="../shared/data/fer2013 not found"),
+    pytest.mark.skipif(FER2013 is None, reason=f"FER2013 not found in {WHERE.format('fer2013')}"),
 ]
 
 PHOTOS = ["corrupt.jpg", "empty.png", "grey.png", "group.jpg"]
