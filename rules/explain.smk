@@ -102,6 +102,7 @@ rule evaluate_faithfulness:
 
 rule plot_saliency_by_class:
     input:
+        unpack(mask_inputs),
         model=for_cnn(rules.train_model.output.model),
         dataset=rules.split_data.output.dataset,
         predictions=for_cnn(rules.predict_model.output.predictions),

@@ -1,6 +1,7 @@
 """Rule plot_saliency_by_class: the mean saliency map of each class over its
 correctly classified validation faces, drawn over that class's mean face
-with the face-region boxes, and the share of saliency mass per region."""
+with the face-region boxes (on the built-in faces, the outlines of their cue
+masks), and the share of saliency mass per region."""
 
 import logging
 
@@ -42,5 +43,19 @@ mean_maps = np.stack(
 table = faithfulness.region_table(maps, labels, params.regions)
 logging.info("saliency mass per region:\n%s", table.to_string(index=False))
 table.to_csv(snakemake.output.table, index=False)
-figure = explain.saliency_by_class(mean_faces, mean_maps, counts, params.regions, by_class["method"])
+# The built-in faces carry their own cue masks: drawn instead of the FER2013 region boxes.
+mask_file = getattr(snakemake.input, "masks", None)
+cues = None
+if mask_file:
+    masks = saliency.validation_masks(mask_file, dataset)[chosen]
+    cues = {
+        name: np.stack(
+            [
+                ((masks[labels == c] & bit) > 0).mean(axis=0) if counts[c] else np.zeros((48, 48))
+                for c in range(NUM_CLASSES)
+            ]
+        )
+        for name, bit in saliency.REGIONS.items()
+    }
+figure = explain.saliency_by_class(mean_faces, mean_maps, counts, params.regions, by_class["method"], cues)
 plots.save(figure, snakemake.output.figure)
