@@ -46,12 +46,14 @@ include: "rules/explain.smk"
 include: "rules/replicates.smk"
 include: "rules/classify.smk"
 include: "rules/findings.smk"
+include: "rules/report.smk"
 
 
 rule all:
     default_target: True
     input:
         all_targets(),
+        rules.summarise_timings.output,
 
 
 # The cause of a failure as the run's last words: each failed job's rule and

@@ -58,6 +58,7 @@ CATEGORIES = {
         "results/eval/filter_classes_block2_conv1.csv",
         "results/figures/activations_block1_conv1.png",
     ],
+    "Timings": ["results/timings.csv", "results/figures/timings.png"],
 }
 
 SUBCATEGORIES = {"Training": ["cnn", "dnn", "Other"], "Evaluation": ["cnn", "dnn", "Other"]}

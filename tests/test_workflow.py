@@ -47,6 +47,9 @@ ARTIFACTS = [
     "results/eval/agreement_pairs.csv",
     "results/eval/agreement_accuracy.csv",
     "results/eval/agreement_findings.csv",
+    # the run's own timings, summarised for the report
+    "results/timings.csv",
+    "results/figures/timings.png",
 ]
 
 
