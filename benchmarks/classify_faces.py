@@ -39,11 +39,11 @@ def main():
     runtime.configure_backend(threads=1, seed=0)
     cfg = load_config(args.configfile)
     knobs = {k: cfg["classify"][k] for k in ("margin", "min_face_size", "scale_factor", "min_neighbors")}
-    if args.model:
-        model = runtime.load_model(args.model)
-    else:
-        from fer_workflow import models
+    from fer_workflow import models  # after the backend's threads are set
 
+    if args.model:
+        model = models.load_model(args.model)
+    else:
         model = models.build_cnn(cfg["cnn"])
     detector = classify.load_detector()
     faces, _ = classify.read_csv_faces(args.data, args.faces - args.faces % 3)

@@ -4,7 +4,7 @@ the 48x48 crops and the annotated photo."""
 
 import logging
 
-from fer_workflow import runtime
+from fer_workflow import models, runtime
 
 runtime.setup(snakemake, tensorflow=True)
 
@@ -15,7 +15,7 @@ import cv2  # noqa: E402
 from fer_workflow import arrays, classify  # noqa: E402
 
 params, output = snakemake.params, snakemake.output
-model = runtime.load_model(snakemake.input.model)
+model = models.load_model(snakemake.input.model)
 start = time.perf_counter()
 result = classify.classify_photo(
     snakemake.input.photo,

@@ -7,14 +7,14 @@ import logging
 
 import numpy as np
 
-from fer_workflow import NUM_CLASSES, arrays, data, faithfulness, metrics, plots, runtime, saliency
+from fer_workflow import NUM_CLASSES, arrays, data, faithfulness, metrics, models, plots, runtime, saliency
 from fer_workflow.plots import explain
 
 runtime.setup(snakemake, tensorflow=True)
 params = snakemake.params
 by_class = params.by_class
 
-model = runtime.load_model(snakemake.input.model)
+model = models.load_model(snakemake.input.model)
 dataset = data.load(snakemake.input.dataset)
 # The CNN's validation probabilities (plain, not flip-averaged), as predict_model stored them.
 _, val_probs = metrics.split_labels_and_probs(dataset, arrays.load(snakemake.input.predictions), "validation")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fer_workflow import runtime
+from fer_workflow import recipes
 
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -99,7 +99,7 @@ TINY = {
 
 def merge(base, overrides):
     """Recursive dict merge, as Snakemake merges --configfile over config.yaml."""
-    return copy.deepcopy(runtime.merge_config(base, overrides))
+    return copy.deepcopy(recipes.merge_config(base, overrides))
 
 
 def load_module(path):

@@ -11,7 +11,7 @@ from test_classify import FER2013
 from test_standalone_model import load_in_plain_python
 
 from conftest import WHERE, merge
-from fer_workflow import classify, data, runtime
+from fer_workflow import classify, data, models
 
 pytestmark = [
     pytest.mark.slow,
@@ -70,5 +70,5 @@ def test_workflow_model_loads_with_only_keras(completed_tiny_workflow, tmp_path)
     wf = completed_tiny_workflow
     faces = data.as_model_input(data.load(wf.path("results/data/dataset.npz")).x_val[:16])
     out = load_in_plain_python(wf.path("results/models/cnn.keras"), faces, tmp_path)
-    expected = runtime.load_model(str(wf.path("results/models/cnn.keras"))).predict(faces, verbose=0)
+    expected = models.load_model(str(wf.path("results/models/cnn.keras"))).predict(faces, verbose=0)
     np.testing.assert_allclose(np.array(out["probs"]), expected, atol=1e-4)

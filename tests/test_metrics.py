@@ -209,7 +209,7 @@ def test_model_row_without_test_labels_leaves_test_accuracy_empty(tmp_path):
 def test_test_split_without_labels_fails_naming_the_config_key():
     ds = dataset(Y_TRUE, [-1, -1])
     predictions = {"test_probs": one_hot([0, 1]), "test_probs_flip": one_hot([0, 1])}
-    with pytest.raises(ValueError, match="evaluate.split"):
+    with pytest.raises(ValueError, match="split must be|split is"):
         metrics.split_labels_and_probs(ds, predictions, "test")
 
 

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 
 from conftest import TINY, default_config
-from fer_workflow import models, runtime
+from fer_workflow import models
 from fer_workflow.augment import TRAINING_ONLY
 from fer_workflow.layers import FusedBatchNormalization
 
@@ -96,5 +96,5 @@ def test_saved_model_loads_with_only_keras(tmp_path):
     np.testing.assert_allclose(np.array(out["probs"]), expected, rtol=1e-4, atol=1e-4)
     # The workflow's own loader reads the same file too.
     np.testing.assert_allclose(
-        runtime.load_model(str(path)).predict(FACES, verbose=0), expected, rtol=1e-4, atol=1e-4
+        models.load_model(str(path)).predict(FACES, verbose=0), expected, rtol=1e-4, atol=1e-4
     )

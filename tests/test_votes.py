@@ -192,7 +192,7 @@ def test_training_targets_labels_votes_and_without_votes():
     x, y = faces(8), np.array([0, 1, 2, 3, 4, 5, 6, 3], np.int8)
     dataset, _ = data.make_dataset(x, y, x[:0], y[:0], np.zeros(0, np.int64), 0.25, 0)
     np.testing.assert_array_equal(votes.training_targets(dataset), np.eye(7)[dataset.y_train])
-    with pytest.raises(ValueError, match="train.targets: votes needs annotator votes"):
+    with pytest.raises(ValueError, match="targets: votes needs annotator votes"):
         votes.training_targets(dataset, "votes")
     v = np.zeros((8, 10), np.int32)
     v[:, 1] = 10  # everyone says happiness
