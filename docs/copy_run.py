@@ -1,6 +1,6 @@
 """Copy a finished run's result files into docs/ so the README can quote them:
 
-    python docs/copy_run.py results/fer2013-cpu docs/fer2013 --command "snakemake ..." --wall 1234
+    python docs/copy_run.py results/fer2013-cpu docs/results/fer2013 --command "snakemake ..." --wall 1234
 
 Copies the tables and figures the README quotes, writes ``timings.csv`` (one
 row per job, from the run's ``timings/*.tsv``) and ``run.csv`` (the commit,
