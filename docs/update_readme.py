@@ -155,7 +155,7 @@ def run_block(run):
         f"- command: `{r['command']}`",
         f"- commit: {r['commit']}; date: {r['date']}",
         f"- machine: {r['machine']}",
-        f"- wall time: {r['wall_s']:.1f} s (about {round(r['wall_s'] / 60)} minutes); slowest jobs: {slowest}",
+        f"- wall time: {r['wall_s']:.0f} s (about {round(r['wall_s'] / 60)} minutes); slowest jobs: {slowest}",
     ])  # fmt: skip
 
 
