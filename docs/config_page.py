@@ -74,7 +74,8 @@ def allowed(node):
     if "enum" in node:
         return ", ".join(f"`{json.dumps(c).strip(chr(34))}`" for c in node["enum"])
     if "oneOf" in node:
-        return "; ".join(filter(None, (allowed(option) for option in node["oneOf"])))
+        options = [{"enum": [True, False]} if o.get("type") == "boolean" else o for o in node["oneOf"]]
+        return ", ".join(filter(None, (allowed(option) for option in options)))
     parts = []
     low = ("≥", node["minimum"]) if "minimum" in node else (">", node.get("exclusiveMinimum"))
     high = ("≤", node["maximum"]) if "maximum" in node else ("<", node.get("exclusiveMaximum"))

@@ -331,3 +331,20 @@ def test_config_yaml_has_at_most_one_comment_line_per_group():
     for i, line in enumerate(body[1:], 1):
         assert not (line.startswith("#") and body[i - 1].startswith("#")), f"config.yaml: {line}"
     assert not any(line.lstrip().startswith("#") for line in body if line.startswith(" "))
+
+
+def test_copy_run_records_commit_machine_and_timings(tmp_path):
+    """docs/copy_run.py writes run.csv (commit, command, wall time, machine) and timings.csv."""
+    results = tmp_path / "results"
+    (results / "timings").mkdir(parents=True)
+    (results / "findings.csv").write_text("claim_id,verdict\nx,supported\n")
+    (results / "timings" / "train_cnn.tsv").write_text("s\th:m:s\tmax_rss\n12.34\t0:00:12\t900.5\n")
+    dest = tmp_path / "docs" / "run"
+    args = ["docs/copy_run.py", str(results), str(dest), "--command", "snakemake -c2", "--wall", "99"]
+    proc = script(*args, "--commit", "abc1234")
+    assert proc.returncode == 0, proc.stderr
+    run = (dest / "run.csv").read_text().splitlines()
+    assert run[0] == "commit,command,wall_s,machine,date"
+    assert run[1].startswith("abc1234,snakemake -c2,99.0,") and " cores" in run[1]
+    assert (dest / "timings.csv").read_text().splitlines()[1] == "train_cnn,12.3,900.0"
+    assert (dest / "findings.csv").exists()
