@@ -1,6 +1,7 @@
 # The run's own timings in the report: every job's benchmark file (timings/)
 # in one table and one figure, written after everything else, so a user sees
 # what each step took on their machine.
+import os
 
 
 rule summarise_timings:
@@ -26,6 +27,9 @@ rule summarise_timings:
     conda:
         "../envs/fer.yaml"
     params:
-        folder=R("timings"),
+        # the benchmark folder of this run: timings/ next to timings.csv
+        folder=lambda wildcards, output: os.path.join(
+            os.path.dirname(output.table), "timings"
+        ),
     script:
         "../scripts/summarise_timings.py"
