@@ -90,7 +90,7 @@ def test_integrated_gradients_completeness(model, faces, baseline):
     )
     maps = saliency.compute(model, images, labels, method="integrated_gradients", ig_steps=8)
     assert maps.shape == (9, 48, 48) and maps.dtype == np.float32 and np.all(maps >= 0)
-    with pytest.raises(ValueError, match="ig_baseline"):
+    with pytest.raises(ValueError, match="baseline must be"):
         saliency.baseline_images(x, "white")
 
 
