@@ -14,7 +14,7 @@ layer = snakemake.wildcards.layer
 
 model = models.load_model(snakemake.input.model)
 # Fails naming filters.layer and listing the conv layers if the layer is absent.
-extractor = filters.feature_extractor(model, layer, key="filters.layer")
+extractor = filters.feature_extractor(model, layer)
 start = time.perf_counter()
 images, activations = filters.ascend(
     extractor,
