@@ -10,7 +10,7 @@ import pytest
 from test_classify import FER2013
 from test_standalone_model import load_in_plain_python
 
-from conftest import WHERE, merge
+from conftest import END_OF_RUN, WHERE, merge
 from fer_workflow import classify, data, models
 
 pytestmark = [
@@ -38,7 +38,11 @@ def test_classify_photos_in_the_workflow(completed_tiny_workflow, tmp_path):
     config = merge(wf.config, {"classify": {"images": "photos", "on_unreadable": "list"}})
 
     # Only the classify rules run: one job per photo and the gather.
-    assert wf.dry_run_jobs(config=config) == {"all": 1, "classify_photo": 4, "collect_classified_photos": 1}
+    assert wf.dry_run_jobs(config=config) == {
+        **END_OF_RUN,
+        "classify_photo": 4,
+        "collect_classified_photos": 1,
+    }
     wf.run(config=config)
     table = pd.read_csv(wf.path("results/classify/predictions.csv"), keep_default_na=False)
     assert list(table.columns) == classify.COLUMNS
@@ -57,7 +61,11 @@ def test_classify_photos_in_the_workflow(completed_tiny_workflow, tmp_path):
 
     # An added photo: its job and the gather, nothing else.
     cv2.imwrite(str(wf.path("photos/new.png")), classify.gradient_canvas(200, 200, np.random.default_rng(1)))
-    assert wf.dry_run_jobs(config=config) == {"all": 1, "classify_photo": 1, "collect_classified_photos": 1}
+    assert wf.dry_run_jobs(config=config) == {
+        **END_OF_RUN,
+        "classify_photo": 1,
+        "collect_classified_photos": 1,
+    }
 
     # on_unreadable: fail stops at the corrupt file, naming it.
     failing = merge(config, {"classify": {"on_unreadable": "fail"}})

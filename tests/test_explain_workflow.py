@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO, Workflow, merge, tiny_config
+from conftest import END_OF_RUN, REPO, Workflow, merge, tiny_config
 from fer_workflow import CLASS_NAMES, arrays, faithfulness, models
 
 pytestmark = pytest.mark.slow
@@ -98,7 +98,7 @@ def test_faithfulness_table_and_region_table(completed_tiny_workflow):
 def test_one_parameter_reruns_only_its_rule(completed_tiny_workflow, change, jobs):
     wf = completed_tiny_workflow
     counts = wf.dry_run_jobs(config=merge(wf.config, change))
-    assert counts == {"all": 1, **dict.fromkeys(jobs, 1)}
+    assert counts == {**END_OF_RUN, **dict.fromkeys(jobs, 1)}
 
 
 def test_missing_layer_fails_naming_the_config_key(completed_tiny_workflow, tmp_path):

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score
 
-from conftest import merge
+from conftest import END_OF_RUN, merge
 from fer_workflow import CLASS_NAMES, data, metrics, record, tables
 from fer_workflow.data import Dataset
 from fer_workflow.plots import evaluation, save
@@ -347,14 +347,14 @@ def test_evaluation_knobs_rerun_only_their_rules(completed_tiny_workflow, tmp_pa
     on_test = merge(config, {"evaluate": {"split": "test", "top_k_pairs": 2}})
     # top_k_pairs also feeds the annotators' pairs and the findings
     assert wf.dry_run_jobs(config=on_test) == {
-        "all": 1,
+        **END_OF_RUN,
         "plot_confusion_matrix": 2,
         "metrics_table": 1,
         "annotator_agreement": 1,
         "write_findings": 1,
     }
     no_tta = merge(config, {"predict": {"tta_flip": False}})
-    assert wf.dry_run_jobs(config=no_tta) == {"all": 1, "write_submission": 1}
+    assert wf.dry_run_jobs(config=no_tta) == {**END_OF_RUN, "write_submission": 1}
 
     wf.run(config=on_test)
     pairs = pd.read_csv(wf.path("results/eval/confused_pairs_dnn.csv"))
