@@ -12,7 +12,7 @@ import time  # noqa: E402
 
 import cv2  # noqa: E402
 
-from fer_workflow import arrays, classify  # noqa: E402
+from fer_workflow import arrays, classify, detect  # noqa: E402
 
 params, output = snakemake.params, snakemake.output
 model = runtime.load_model(snakemake.input.model)
@@ -20,6 +20,7 @@ start = time.perf_counter()
 result = classify.classify_photo(
     snakemake.input.photo,
     model,
+    detector=detect.Detector(params.detector, params.min_face_size, params.scale_factor, params.min_neighbors),
     margin=params.margin,
     min_face_size=params.min_face_size,
     scale_factor=params.scale_factor,

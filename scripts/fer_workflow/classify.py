@@ -215,10 +215,14 @@ def classify_photo(
             raise UnreadableImage(f"{error} (set classify.on_unreadable: list to list it instead)") from None
         return PhotoResult(_rows(name, [], None, f"unreadable: {error}"), _note_image(f"unreadable: {name}"))
     grey = to_grey(image)
-    boxes = detect_faces(grey, detector or load_detector(), scale_factor, min_neighbors, min_face_size)
+    from .detect import Detector, crop_faces  # detect imports this module
+
+    # ``detector``: a detect.Detector (classify.detector), by default the Haar cascade.
+    found = (detector or Detector("haar", min_face_size, scale_factor, min_neighbors)).detect(image)
+    boxes = found.boxes
     if len(boxes) == 0:
         return PhotoResult(_rows(name, boxes, None, NO_FACE), image)
-    crops = np.stack([crop_face(grey, box, margin) for box in boxes])
+    crops = crop_faces(grey, found, margin)
     probs = classify_crops(model, crops, tta_flip)
     return PhotoResult(_rows(name, boxes, probs), annotate(image, boxes, probs), crops)
 

@@ -1,0 +1,64 @@
+# Classify the faces in videos (classify.videos): one job per video, so a
+# truncated or unreadable video fails its own job and no other (run with
+# --keep-going to let the others finish). The videos are listed when the
+# workflow starts (files, folders, glob patterns), as the photos are.
+from fer_workflow import video as _video
+
+
+def classify_video_files():
+    """{name: path} of the videos classify.videos names (a bad entry fails here, at start)."""
+    try:
+        return _video.video_files(config["classify"].get("videos") or [])
+    except ValueError as error:
+        raise WorkflowError(str(error)) from None
+
+
+VIDEOS = classify_video_files()
+
+
+def video_targets():
+    """Each configured video's table, timeline figure and annotated video (none without videos)."""
+    return expand(
+        R("classify/videos/{video}{suffix}"),
+        video=sorted(VIDEOS),
+        suffix=[".csv", "_timeline.png", "_annotated.mp4"],
+    )
+
+
+rule classify_video:
+    input:
+        video=lambda wildcards: VIDEOS[wildcards.video],
+        # The photos' model, whatever classify_photo is given.
+        model=rules.classify_photo.input.model,
+    output:
+        table=R("classify/videos/{video}.csv"),
+        timeline=report(
+            R("classify/videos/{video}_timeline.png"),
+            caption="../report/classify_video_timeline.rst",
+            category="Your videos",
+            labels={"video": "{video}"},
+        ),
+        annotated=R("classify/videos/{video}_annotated.mp4"),
+    log:
+        R("logs/classify_video/{video}.log"),
+    benchmark:
+        R("timings/classify_video/{video}.tsv")
+    wildcard_constraints:
+        video="[^/]+",
+    conda:
+        "../envs/fer.yaml"
+    threads: 2
+    params:
+        video_fps=lookup(dpath="classify/video_fps", within=config),
+        detector=lookup(dpath="classify/detector", within=config),
+        max_pixels=lookup(dpath="classify/max_pixels", within=config),
+        margin=lookup(dpath="classify/margin", within=config),
+        min_face_size=lookup(dpath="classify/min_face_size", within=config),
+        scale_factor=lookup(dpath="classify/scale_factor", within=config),
+        min_neighbors=lookup(dpath="classify/min_neighbors", within=config),
+        tta_flip=lookup(dpath="classify/tta_flip", within=config),
+        track_min_iou=lookup(dpath="classify/track_min_iou", within=config),
+        track_max_missed=lookup(dpath="classify/track_max_missed", within=config),
+        timeline_smooth_s=lookup(dpath="classify/timeline_smooth_s", within=config),
+    script:
+        "../scripts/classify_video.py"
