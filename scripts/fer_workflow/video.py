@@ -141,12 +141,11 @@ def open_video(path, max_pixels=None):
 def sample_frames(n_frames, fps, sample_fps):
     """Indices of the frames to classify: the frame shown at each multiple of
     1 / ``sample_fps`` seconds (every frame when ``sample_fps`` >= ``fps``).
-    ``n_frames`` 0 (unknown) gives an endless generator's worth: use
-    ``is_sampled`` instead."""
+    For a video without a frame count in its header use ``is_sampled``."""
     step = fps / float(sample_fps)
     if step <= 1:
         return np.arange(n_frames)
-    count = math.floor((n_frames - 1) / step + 1e-9) + 1 if n_frames else 0
+    count = math.ceil(n_frames / step - 1e-9)  # the k with k * step < n_frames
     return np.unique(np.floor(np.arange(count) * step + 1e-6).astype(np.int64))
 
 
