@@ -187,10 +187,15 @@ def main():
         for pose in poses:
             a, b = (results[kind, pose]["right"] for kind in args.detectors)
             both = sorted(set(a) & set(b))
+            only_a, only_b = sum(a[i] and not b[i] for i in both), sum(b[i] and not a[i] for i in both)
+            from scipy.stats import binomtest
+
+            p = binomtest(only_a, only_a + only_b).pvalue if only_a + only_b else 1.0
             print(
                 f"{pose}: on the {len(both)} faces both found, accuracy "
                 + ", ".join(f"{kind} {np.mean([r[i] for i in both]):.3f}" for kind, r in zip(args.detectors, (a, b)))
-                + f" (differently classified: {sum(a[i] != b[i] for i in both)})"
+                + f"; right with {args.detectors[0]} only {only_a}, with {args.detectors[1]} only {only_b} "
+                + f"(exact McNemar p = {p:.2f})"
             )
     if "haar" in args.detectors:
         print(f"haar: face side / box side median {haar_ratio:.3f} (margin to match: {(haar_ratio - 1) / 2:.3f})")
