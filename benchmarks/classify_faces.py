@@ -38,7 +38,9 @@ def tilt_faces(faces, rng, max_angle=MAX_TILT):
     angles = rng.uniform(-max_angle, max_angle, len(faces))
     out = np.stack(
         [
-            cv2.warpAffine(f, cv2.getRotationMatrix2D((23.5, 23.5), a, 1.0), (48, 48), borderMode=cv2.BORDER_REPLICATE)
+            cv2.warpAffine(
+                f, cv2.getRotationMatrix2D((23.5, 23.5), a, 1.0), (48, 48), borderMode=cv2.BORDER_REPLICATE
+            )
             for f, a in zip(faces, angles, strict=True)
         ]
     )
@@ -116,14 +118,20 @@ def measure_landmarks(faces, rng):
             eyes, _, distance = detect.aligned_geometry(points)
             side.append(s / distance)
             offset.append((y + s / 2 - eyes[1]) / distance)
-    print(f"{len(side)} of {len(faces)} faces found; medians: face side / eye distance {np.median(side):.3f}, ")
+    print(
+        f"{len(side)} of {len(faces)} faces found; medians: face side / eye distance {np.median(side):.3f}, "
+    )
     print(f"(face centre - eyes' midpoint) / eye distance {np.median(offset):.3f}")
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument(
-        "--data", default=str(REPO.parent / "shared/data/fer2013/train.csv.gz"), help="label_feature_csv train.csv(.gz)"
+        "--data",
+        default=str(REPO.parent / "shared/data/fer2013/train.csv.gz"),
+        help="label_feature_csv train.csv(.gz)",
     )
     parser.add_argument("--dataset", default="", help="a run's data/dataset.npz: use its validation faces")
     parser.add_argument("--faces", type=int, default=300, help="faces placed on photos (three a photo)")
@@ -160,7 +168,10 @@ def main():
     reference = float(np.mean(np.argmax(predict_faces(model, faces), axis=1) == labels))
     tilted, _ = tilt_faces(faces, np.random.default_rng(1))
     reference_tilted = float(np.mean(np.argmax(predict_faces(model, tilted), axis=1) == labels))
-    poses = {"upright": make_photos(faces, np.random.default_rng(2)), "tilted": make_photos(tilted, np.random.default_rng(2))}
+    poses = {
+        "upright": make_photos(faces, np.random.default_rng(2)),
+        "tilted": make_photos(tilted, np.random.default_rng(2)),
+    }
     empty = [classify.gradient_canvas(600, 800, rng) for _ in range(args.empty)]
     print(f"faces: {source}; model: {args.model or 'untrained CNN'}; {args.threads} TensorFlow thread(s)")
     print("settings:", {k: cfg[k] for k in ("margin", "min_face_size", "scale_factor", "min_neighbors")})
@@ -175,7 +186,9 @@ def main():
     for kind in args.detectors:
         detector = detect.Detector(kind, cfg["min_face_size"], cfg["scale_factor"], cfg["min_neighbors"])
         for pose, photos in poses.items():
-            r = results[kind, pose] = run_detector(detector, photos, empty if pose == "upright" else empty[:0], labels, model, cfg["margin"])
+            r = results[kind, pose] = run_detector(
+                detector, photos, empty if pose == "upright" else empty[:0], labels, model, cfg["margin"]
+            )
             false = f"{r['extra']} / {r['false_free']}" if pose == "upright" else f"{r['extra']} / -"
             print(
                 f"| {kind} | {pose} | {r['found']}/{r['faces']} ({r['found'] / r['faces']:.1%}) | {false} | "
@@ -193,12 +206,17 @@ def main():
             p = binomtest(only_a, only_a + only_b).pvalue if only_a + only_b else 1.0
             print(
                 f"{pose}: on the {len(both)} faces both found, accuracy "
-                + ", ".join(f"{kind} {np.mean([r[i] for i in both]):.3f}" for kind, r in zip(args.detectors, (a, b)))
+                + ", ".join(
+                    f"{kind} {np.mean([r[i] for i in both]):.3f}"
+                    for kind, r in zip(args.detectors, (a, b), strict=True)
+                )
                 + f"; right with {args.detectors[0]} only {only_a}, with {args.detectors[1]} only {only_b} "
                 + f"(exact McNemar p = {p:.2f})"
             )
     if "haar" in args.detectors:
-        print(f"haar: face side / box side median {haar_ratio:.3f} (margin to match: {(haar_ratio - 1) / 2:.3f})")
+        print(
+            f"haar: face side / box side median {haar_ratio:.3f} (margin to match: {(haar_ratio - 1) / 2:.3f})"
+        )
     print(f"({args.empty} face-free 800x600 photos; photos are 800x600 with three faces of 160-200 px)")
 
 

@@ -28,9 +28,13 @@ from fer_workflow import detect, runtime, video, video_scenes  # noqa: E402
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", default=str(REPO.parent / "shared/data/fer2013/train.csv.gz"))
-    parser.add_argument("--model", default="", help="a trained .keras model (default: an untrained CNN of config.yaml)")
+    parser.add_argument(
+        "--model", default="", help="a trained .keras model (default: an untrained CNN of config.yaml)"
+    )
     parser.add_argument("--detectors", nargs="+", default=list(detect.DETECTORS), choices=detect.DETECTORS)
     parser.add_argument("--fps", type=float, default=5.0, help="sampled frames a second (classify.video_fps)")
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow threads (the rule's threads)")
@@ -47,7 +51,9 @@ def main():
         from fer_workflow import models
 
         model = models.build_cnn(load_config()["cnn"])
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO
+    ).stdout.strip()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; commit {commit}; "
           f"{args.threads} TensorFlow threads; model {args.model or 'untrained CNN'}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,12 +67,16 @@ def main():
             for _ in range(args.repeats):
                 load = os.getloadavg()[0]
                 start = time.perf_counter()
-                result = video.classify_video(clip, model, detector, sample_fps=args.fps, annotated=os.path.join(tmp, "a.mp4"))
+                result = video.classify_video(
+                    clip, model, detector, sample_fps=args.fps, annotated=os.path.join(tmp, "a.mp4")
+                )
                 elapsed = time.perf_counter() - start
                 if best is None or elapsed < best[0]:
                     best = (elapsed, result, load, os.getloadavg()[0])
             elapsed, result, before, after = best
-            per_frame = ", ".join(f"{step} {1000 * s / result.frames:.1f}" for step, s in result.seconds.items())
+            per_frame = ", ".join(
+                f"{step} {1000 * s / result.frames:.1f}" for step, s in result.seconds.items()
+            )
             print(
                 f"{kind}: {result.info.duration:.1f} s of 640x360 video, {result.frames} sampled frames "
                 f"({args.fps:g} a second) in {elapsed:.2f} s: real-time ratio {result.info.duration / elapsed:.2f}; "

@@ -25,7 +25,9 @@ def load_faces(data, dataset, n):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("output", help="the video to write (.mp4)")
     parser.add_argument("--data", default=str(REPO.parent / "shared/data/fer2013/train.csv.gz"))
     parser.add_argument("--dataset", default="", help="a run's data/dataset.npz: use its validation faces")
@@ -42,7 +44,9 @@ def main():
         args.output, faces, labels, n_faces=args.faces, seconds=args.seconds, fps=args.fps,
         width=args.width, height=args.height, side=args.side, seed=args.seed,
     )  # fmt: skip
-    print(f"{args.output}: {args.width}x{args.height}, {args.seconds:g} s at {args.fps:g} fps, {args.faces} faces")
+    print(
+        f"{args.output}: {args.width}x{args.height}, {args.seconds:g} s at {args.fps:g} fps, {args.faces} faces"
+    )
     for k in range(args.faces):
         first, second = scene.labels[0, k], scene.labels[-1, k]
         print(f"face {k + 1}: {CLASS_NAMES[first]} then {CLASS_NAMES[second]}")

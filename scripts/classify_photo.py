@@ -20,7 +20,9 @@ start = time.perf_counter()
 result = classify.classify_photo(
     snakemake.input.photo,
     model,
-    detector=detect.Detector(params.detector, params.min_face_size, params.scale_factor, params.min_neighbors),
+    detector=detect.Detector(
+        params.detector, params.min_face_size, params.scale_factor, params.min_neighbors
+    ),
     margin=params.margin,
     min_face_size=params.min_face_size,
     scale_factor=params.scale_factor,

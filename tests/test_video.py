@@ -173,7 +173,9 @@ def test_oversized_video_is_refused_from_its_header(tmp_path):
     assert "classify.max_pixels = 50,000,000" in message
     # The same limit on a small video: refused too, before a frame is read.
     small = write_counter_video(tmp_path / "small.mp4")
-    with pytest.raises(video.VideoTooLarge, match="64x48 = 3,072 pixels, more than classify.max_pixels = 3,000"):
+    with pytest.raises(
+        video.VideoTooLarge, match="64x48 = 3,072 pixels, more than classify.max_pixels = 3,000"
+    ):
         video.open_video(str(small), max_pixels=3000)
 
 

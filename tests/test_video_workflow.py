@@ -25,7 +25,9 @@ def test_videos_in_the_workflow(completed_tiny_workflow, tmp_path):
     faces, labels = classify.read_csv_faces(FER2013, 6)
     video_scenes.write_video(folder / "clip.mp4", faces, labels, n_faces=3, seconds=2.0, width=480, height=270,
                              side=90, radius=(30, 15))  # fmt: skip
-    video_scenes.write_video(folder / "cut.mp4", faces, labels, n_faces=1, seconds=1.0, width=160, height=120, side=60)
+    video_scenes.write_video(
+        folder / "cut.mp4", faces, labels, n_faces=1, seconds=1.0, width=160, height=120, side=60
+    )
     data = (folder / "cut.mp4").read_bytes()
     (folder / "cut.mp4").write_bytes(data[: len(data) // 3])
     assert wf.dry_run_jobs() == {}  # no videos configured: nothing to do

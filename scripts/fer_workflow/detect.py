@@ -81,7 +81,9 @@ class Detector:
             from .classify import detect_faces
 
             grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-            boxes = detect_faces(grey, self._load(), self.scale_factor, self.min_neighbors, self.min_face_size)
+            boxes = detect_faces(
+                grey, self._load(), self.scale_factor, self.min_neighbors, self.min_face_size
+            )
             return Faces(boxes)
         rgb = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB if image.ndim == 2 else cv2.COLOR_BGR2RGB)
         return mtcnn_faces(self._load(), rgb, self.min_face_size)
@@ -148,7 +150,11 @@ def eye_angle(landmarks):
 def aligned_geometry(landmarks):
     """(eyes' midpoint, eye angle in degrees, distance between the eyes) of one face's landmarks."""
     landmarks = np.asarray(landmarks, dtype=np.float64)
-    return landmarks[:2].mean(axis=0), eye_angle(landmarks), float(np.linalg.norm(landmarks[1] - landmarks[0]))
+    return (
+        landmarks[:2].mean(axis=0),
+        eye_angle(landmarks),
+        float(np.linalg.norm(landmarks[1] - landmarks[0])),
+    )
 
 
 def align_crop(grey, landmarks, size=IMAGE_SIZE, side_ratio=EYES_SIDE, centre_offset=EYES_TO_CENTRE):
@@ -166,7 +172,9 @@ def align_crop(grey, landmarks, size=IMAGE_SIZE, side_ratio=EYES_SIDE, centre_of
     matrix = cv2.getRotationMatrix2D((float(eyes[0]), float(eyes[1])), angle, 1.0)
     matrix[0, 2] += side / 2 - eyes[0]
     matrix[1, 2] += side / 2 - (eyes[1] + centre_offset * distance)
-    square = cv2.warpAffine(grey, matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    square = cv2.warpAffine(
+        grey, matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
     return cv2.resize(square, (size, size), interpolation=interpolation)
 

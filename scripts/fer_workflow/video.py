@@ -414,7 +414,9 @@ def classify_video(
         if writer is not None:
             writer.release()
     table = pd.DataFrame(rows, columns=COLUMNS[:-1])
-    table["label"] = [CLASS_NAMES[k] for k in np.argmax(table[list(CLASS_NAMES)].to_numpy(), axis=1)] if rows else []
+    table["label"] = (
+        [CLASS_NAMES[k] for k in np.argmax(table[list(CLASS_NAMES)].to_numpy(), axis=1)] if rows else []
+    )
     table = _typed(table[COLUMNS])
     if table.empty:
         log.info("%s: no face found in its %d sampled frames; the table is empty", path, frames)
