@@ -2,27 +2,7 @@
 # truncated or unreadable video fails its own job and no other (run with
 # --keep-going to let the others finish). The videos are listed when the
 # workflow starts (files, folders, glob patterns), as the photos are.
-from fer_workflow import video as _video
-
-
-def classify_video_files():
-    """{name: path} of the videos classify.videos names (a bad entry fails here, at start)."""
-    try:
-        return _video.video_files(config["classify"].get("videos") or [])
-    except ValueError as error:
-        raise WorkflowError(str(error)) from None
-
-
-VIDEOS = classify_video_files()
-
-
-def video_targets():
-    """Each configured video's table, timeline figure and annotated video (none without videos)."""
-    return expand(
-        R("classify/videos/{video}{suffix}"),
-        video=sorted(VIDEOS),
-        suffix=[".csv", "_timeline.png", "_annotated.mp4"],
-    )
+include: "video_inputs.smk"
 
 
 rule classify_video:
