@@ -30,7 +30,7 @@ def test_videos_in_the_workflow(completed_tiny_workflow, tmp_path):
     )
     data = (folder / "cut.mp4").read_bytes()
     (folder / "cut.mp4").write_bytes(data[: len(data) // 3])
-    assert wf.dry_run_jobs() == {}  # no videos configured: nothing to do
+    assert wf.dry_run_jobs(config=wf.config) == {}  # no videos configured: nothing to do
     config = merge(wf.config, {"classify": {"videos": ["videos"], "video_fps": 5}})
     assert wf.dry_run_jobs(config=config) == {"all": 1, "classify_video": 2}
 

@@ -141,7 +141,7 @@ def open_video(path, max_pixels=None):
 def sample_frames(n_frames, fps, sample_fps):
     """Indices of the frames to classify: the frame shown at each multiple of
     1 / ``sample_fps`` seconds (every frame when ``sample_fps`` >= ``fps``).
-    For a video without a frame count in its header use ``is_sampled``."""
+    ``is_sampled`` tells the same frame by frame."""
     step = fps / float(sample_fps)
     if step <= 1:
         return np.arange(n_frames)
@@ -150,7 +150,7 @@ def sample_frames(n_frames, fps, sample_fps):
 
 
 def is_sampled(frame, fps, sample_fps):
-    """Whether ``frame`` is one that ``sample_frames`` picks (for videos without a frame count)."""
+    """Whether ``frame`` is one that ``sample_frames`` picks (also past the frame count)."""
     step = fps / float(sample_fps)
     if step <= 1:
         return True
@@ -171,12 +171,12 @@ def sampled_frames(capture, info, sample_fps):
     UnreadableVideo naming the file when decoding stops more than
     ``truncation_tolerance`` frames before the count in the header.
     """
-    wanted = set(sample_frames(info.frames, info.fps, sample_fps).tolist()) if info.frames else None
     index = 0
     while True:
         if not capture.grab():
             break
-        if (index in wanted) if wanted is not None else is_sampled(index, info.fps, sample_fps):
+        # The frames sample_frames picks, also past a header's count that is an estimate.
+        if is_sampled(index, info.fps, sample_fps):
             ok, frame = capture.retrieve()
             if not ok or frame is None:
                 break
@@ -217,7 +217,9 @@ class Track:
 
     def predicted(self):
         """Where the face is expected in the next sampled frame."""
-        return self.box + self.velocity * (self.missed + 1)
+        box = self.box + self.velocity * (self.missed + 1)
+        box[2:] = np.maximum(box[2:], 1.0)  # a shrinking box stays a box
+        return box
 
 
 class Tracker:
