@@ -82,6 +82,7 @@ def all_targets():
             R(f"figures/confusion_matrix_{model}.png"),
             R(f"eval/confused_pairs_{model}.csv"),
             R(f"figures/architecture_{model}.png"),
+            R(f"figures/reliability_{model}.png"),
         ]
     if has_test_data():
         targets.append(R("submission.csv"))
