@@ -31,7 +31,9 @@ COMMAND = "snakemake --cores 2 --configfile presets/fer2013-cpu.yaml presets/fer
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--run", required=True, help="the run's results folder")
     parser.add_argument("--commit", required=True, help="commit the run was trained at")
     parser.add_argument("--wall-seconds", type=float, required=True, help="the whole run's wall time")
@@ -51,17 +53,21 @@ def main():
     plain, flip = ours["val_probs"], (ours["val_probs"] + ours["val_probs_flip"]) / 2
     diff = np.abs(plain - theirs["val_probs"])
     agree = float((plain.argmax(1) == theirs["val_probs"].argmax(1)).mean())
-    print(f"float32 vs the run's {json.load(open(run / 'models/cnn.json'))['precision_policy']} predictions "
-          f"on {len(y_val)} validation faces: max |dp| {diff.max():.4f}, mean {diff.mean():.5f}, "
-          f"same label on {agree:.4%}")
+    print(
+        f"float32 vs the run's {json.load(open(run / 'models/cnn.json'))['precision_policy']} predictions "
+        f"on {len(y_val)} validation faces: max |dp| {diff.max():.4f}, mean {diff.mean():.5f}, "
+        f"same label on {agree:.4%}"
+    )
 
     accuracy = float((plain.argmax(1) == y_val).mean())
     low, high = metrics.wilson_interval(int((plain.argmax(1) == y_val).sum()), len(y_val))
     cal = calibration.calibrate(plain, y_val)
     t = cal["temperature"]
     # What photos get with flip TTA: each view calibrated, then averaged.
-    flip_cal = (calibration.apply_temperature(ours["val_probs"], t)
-                + calibration.apply_temperature(ours["val_probs_flip"], t)) / 2
+    flip_cal = (
+        calibration.apply_temperature(ours["val_probs"], t)
+        + calibration.apply_temperature(ours["val_probs_flip"], t)
+    ) / 2
 
     run_metrics = pd.read_csv(REPO / "docs/fer2013/metrics.csv").set_index("model").loc["cnn"]
     run_record = json.load(open(run / "models/cnn.json"))
@@ -76,7 +82,7 @@ def main():
         "input": "48x48 grey faces, raw 0..255 pixels (the model rescales); output: 7 softmax probabilities",
         "classes": ["Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral"],
         "precision": f"float32 (trained with {run_record['precision_policy']}: bfloat16 compute, float32 weights); "
-                     "no optimizer state",
+        "no optimizer state",
         "trained": {
             "commit": args.commit,
             "command": COMMAND,
@@ -94,7 +100,7 @@ def main():
             "dataset": "FER2013 (Goodfellow et al. 2013), the HW3 train.csv: 28,709 labelled training faces",
             "train": "resources/fer2013/train.csv.gz",
             "validation": f"{len(y_val)} faces held out (data.validation_fraction 0.1, stratified, seed 42, "
-                          "near-copies within 32 gray levels kept on one side)",
+            "near-copies within 32 gray levels kept on one side)",
             "test_labels": "withheld (test.csv has none): the workflow cannot score this file on test",
         },
         "validation": {
@@ -104,7 +110,7 @@ def main():
             "accuracy_high": high,
             "accuracy_flip": float((flip.argmax(1) == y_val).mean()),
             "measured_on": "this float32 file, plain predictions (docs/ship_model.py; "
-                           "tests/test_shipped_model.py recomputes it where FER2013 is present)",
+            "tests/test_shipped_model.py recomputes it where FER2013 is present)",
             "run_accuracy": float(run_metrics["val_accuracy"]),
             "run_accuracy_flip": float(run_metrics["val_accuracy_flip"]),
             "run_measured_on": f"the run's own {run_record['precision_policy']} model (docs/fer2013/metrics.csv)",
@@ -122,25 +128,33 @@ def main():
             "val_ece_flip": calibration.ece(flip, y_val),
             "val_ece_flip_calibrated": calibration.ece(flip_cal, y_val),
             "note": "validation both fitted T and measures the ECE after it (optimistic); test labels are withheld. "
-                    "Photos (flip TTA on) get each view calibrated, then averaged: val_ece_flip_calibrated.",
+            "Photos (flip TTA on) get each view calibrated, then averaged: val_ece_flip_calibrated.",
         },
         "test": {
             "scores": [
-                {"rows": r["test_rows"], "faces": None if pd.isna(r["faces"]) else int(r["faces"]),
-                 "accuracy": float(r["accuracy"]), "labels": r["labels"]}
+                {
+                    "rows": r["test_rows"],
+                    "faces": None if pd.isna(r["faces"]) else int(r["faces"]),
+                    "accuracy": float(r["accuracy"]),
+                    "labels": r["labels"],
+                }
                 for _, r in ours_rows.iterrows()
             ],
             "measured_on": "NOT this file: the same preset's CNN (same architecture, recipe and seed) trained at "
-                           "commit 3c0e649, on the per-image validation split of that time, predicting with flip and "
-                           "shift TTA; scored by the project's maintainers against the withheld FER2013 test labels "
-                           "and FER+ test votes (docs/fer2013/test_scores.csv). This file's own test accuracy is unknown.",
+            "commit 3c0e649, on the per-image validation split of that time, predicting with flip and "
+            "shift TTA; scored by the project's maintainers against the withheld FER2013 test labels "
+            "and FER+ test votes (docs/fer2013/test_scores.csv). This file's own test accuracy is unknown.",
             "fer_package_for_comparison": {"PrivateTest": 0.656, "PublicTest": 0.652},
         },
     }
     with open(shipped.record_path(args.out), "w") as f:
         json.dump(record, f, indent=2)
         f.write("\n")
-    print(json.dumps({k: record[k] for k in ("sha256", "bytes", "parameters", "validation", "calibration")}, indent=2))
+    print(
+        json.dumps(
+            {k: record[k] for k in ("sha256", "bytes", "parameters", "validation", "calibration")}, indent=2
+        )
+    )
 
 
 if __name__ == "__main__":

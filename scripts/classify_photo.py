@@ -18,8 +18,12 @@ params, output = snakemake.params, snakemake.output
 if params.warning:
     logging.warning("%s", params.warning)
 temperature = shipped.temperature(snakemake.input.get("calibration"))
-logging.info("model: %s; temperature %.4f%s", params.model, temperature,
-             "" if "calibration" in snakemake.input.keys() else " (no calibration found: uncalibrated)")
+logging.info(
+    "model: %s; temperature %.4f%s",
+    params.model,
+    temperature,
+    "" if "calibration" in snakemake.input.keys() else " (no calibration found: uncalibrated)",
+)
 model = runtime.load_model(snakemake.input.model)
 start = time.perf_counter()
 result = classify.classify_photo(

@@ -76,8 +76,17 @@ def test_calibrate_record_without_test_labels_and_bad_temperatures(tmp_path):
 
 def test_metrics_markdown_puts_calibration_in_its_own_table():
     table = pd.DataFrame(
-        [{"model": "cnn", "val_accuracy": 0.6, "temperature": 1.5, "val_ece": 0.1, "val_ece_calibrated": 0.02,
-          "test_ece": float("nan"), "test_ece_calibrated": float("nan")}]
+        [
+            {
+                "model": "cnn",
+                "val_accuracy": 0.6,
+                "temperature": 1.5,
+                "val_ece": 0.1,
+                "val_ece_calibrated": 0.02,
+                "test_ece": float("nan"),
+                "test_ece_calibrated": float("nan"),
+            }
+        ]
     )
     text = tables.metrics_markdown(table, {})
     main, calibrated = text.split("## Calibration")
@@ -108,7 +117,9 @@ def test_workflow_calibration_and_metrics_columns(completed_tiny_workflow):
     for model in ("cnn", "dnn"):
         record = calibration.read(wf.path(f"results/eval/calibration_{model}.json"))
         preds = arrays.load(wf.path(f"results/eval/predictions_{model}.npz"))
-        assert record["temperature"] == pytest.approx(calibration.fit_temperature(preds["val_probs"], ds.y_val))
+        assert record["temperature"] == pytest.approx(
+            calibration.fit_temperature(preds["val_probs"], ds.y_val)
+        )
         assert table.loc[model, "val_ece"] == pytest.approx(calibration.ece(preds["val_probs"], ds.y_val))
         # The built-in data has test labels: the test ECE is measured too.
         assert table.loc[model, "test_ece_calibrated"] == pytest.approx(record["test_ece_calibrated"])

@@ -27,7 +27,9 @@ def write_huge_png(path, width=30000, height=30000):
     parts = [compressor.compress(row) for _ in range(height)]
     idat = b"".join(parts) + compressor.flush()
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -161,6 +163,8 @@ def test_temperature_calibrates_each_view(tmp_path):
     from fer_workflow.calibration import apply_temperature
     from fer_workflow.predict import predict_probs
 
-    expected = (apply_temperature(predict_probs(model, crops), 2) + apply_temperature(
-        predict_probs(model, crops[:, :, ::-1]), 2)) / 2
+    expected = (
+        apply_temperature(predict_probs(model, crops), 2)
+        + apply_temperature(predict_probs(model, crops[:, :, ::-1]), 2)
+    ) / 2
     np.testing.assert_allclose(classify.classify_crops(model, crops, True, 2.0), expected, atol=1e-6)

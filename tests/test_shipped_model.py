@@ -70,8 +70,14 @@ def test_validation_accuracy_and_temperature_recomputed_on_fer2013():
     validation predictions give the record's accuracy, temperature and ECE."""
     raw = readers.read("label_feature_csv", str(FER2013))
     dataset, _ = data.make_dataset(
-        raw.x_train, raw.y_train, raw.x_test, raw.y_test, raw.test_ids,
-        validation_fraction=0.1, seed=42, max_diff=32,
+        raw.x_train,
+        raw.y_train,
+        raw.x_test,
+        raw.y_test,
+        raw.test_ids,
+        validation_fraction=0.1,
+        seed=42,
+        max_diff=32,
     )
     assert len(dataset.y_val) == RECORD["validation"]["faces"]
     probs = predict.predict_probs(runtime.load_model(str(MODEL)), dataset.x_val)

@@ -78,7 +78,12 @@ def reliability_bins(probs, labels, n_bins=N_BINS):
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_conf = np.bincount(index, weights=confidence, minlength=n_bins) / count
         accuracy = np.bincount(index, weights=correct, minlength=n_bins) / count
-    return {"edges": np.linspace(0, 1, n_bins + 1), "count": count, "confidence": mean_conf, "accuracy": accuracy}
+    return {
+        "edges": np.linspace(0, 1, n_bins + 1),
+        "count": count,
+        "confidence": mean_conf,
+        "accuracy": accuracy,
+    }
 
 
 def ece(probs, labels, n_bins=N_BINS):
@@ -123,7 +128,9 @@ def calibrate(val_probs, val_labels, test_probs=None, test_labels=None):
     if has_test:
         out.update(summary(test_probs, test_labels, temperature, "test"))
     else:
-        out.update(dict.fromkeys(["test_ece", "test_ece_calibrated", "test_nll", "test_nll_calibrated"], None))
+        out.update(
+            dict.fromkeys(["test_ece", "test_ece_calibrated", "test_nll", "test_nll_calibrated"], None)
+        )
     return out
 
 

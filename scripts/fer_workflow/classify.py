@@ -165,7 +165,7 @@ def label_positions(boxes, sizes, image_shape):
     """
     height, width = image_shape[:2]
     placed = []
-    for (x, y, w, h), (tw, th) in zip(boxes, sizes, strict=True):
+    for (x, y, _, h), (tw, th) in zip(boxes, sizes, strict=True):
         x0 = int(min(max(0, x), max(0, width - tw)))
         tops = [y - th, y, y + h]
         for k in range(1, 2 * max(1, height // max(1, th)) + 1):
@@ -197,7 +197,7 @@ def annotate(image, boxes, probs):
         labels.append((label, CLASS_COLOURS[name]))
         sizes.append((tw + thickness, th + base + thickness))
         bases.append(base)
-    for box, (label, colour) in zip(boxes, labels, strict=True):
+    for box, (_, colour) in zip(boxes, labels, strict=True):
         x, y, w, h = (int(v) for v in box)
         cv2.rectangle(out, (x, y), (x + w, y + h), colour, thickness)
     for (label, colour), (x0, y0, x1, y1), base in zip(

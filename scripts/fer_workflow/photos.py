@@ -27,7 +27,9 @@ class ImageTooLarge(UnreadableImage):
 
 
 def is_photo(path):
-    return os.path.basename(path).lower().endswith(PHOTO_EXTENSIONS) and not os.path.basename(path).startswith(".")
+    return os.path.basename(path).lower().endswith(PHOTO_EXTENSIONS) and not os.path.basename(
+        path
+    ).startswith(".")
 
 
 def _entry_photos(entry):

@@ -201,8 +201,14 @@ def reliability_figure(panels, model, temperature):
         width = edges[1] - edges[0]
         centres = edges[:-1] + width / 2
         filled = bins["count"] > 0
-        ax.bar(centres[filled], bins["accuracy"][filled], width=width, color="#4c72b0", edgecolor="white",
-               label="accuracy")
+        ax.bar(
+            centres[filled],
+            bins["accuracy"][filled],
+            width=width,
+            color="#4c72b0",
+            edgecolor="white",
+            label="accuracy",
+        )
         gap_low = np.minimum(bins["accuracy"], bins["confidence"])[filled]
         gap = np.abs(bins["accuracy"] - bins["confidence"])[filled]
         ax.bar(centres[filled], gap, bottom=gap_low, width=width, color="#dd8452", alpha=0.5, label="gap")
