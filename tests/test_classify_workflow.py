@@ -93,7 +93,7 @@ def test_fresh_clone_classifies_photos_with_the_shipped_model(tmp_path):
     cv2.imwrite(str(wf.path("more/pair.jpg")), classify.place_faces(faces[6:8], np.random.default_rng(3))[0])
     images = "{images: [photos, 'more/*.jpg']}"
     target = "results/classify/predictions.csv"
-    proc = wf.run("-n", "--quiet", "rules", target, "--config", f"classify={images}")
+    proc = wf.run(target, "--config", f"classify={images}", "-n", "--quiet", "rules")
     assert parse_job_counts(proc.output) == {"classify_photo": 6, "collect_classified_photos": 1}
     start = time.perf_counter()
     wf.run(target, "--config", f"classify={images}")
@@ -103,7 +103,9 @@ def test_fresh_clone_classifies_photos_with_the_shipped_model(tmp_path):
     assert notes["huge.png"].startswith("too large: ")
     assert "30000 x 30000" in notes["huge.png"] and "classify.max_pixels = 100,000,000" in notes["huge.png"]
     huge_seconds = pd.read_csv(wf.path("results/timings/classify_photo/huge.png.tsv"), sep="\t")["s"].iloc[0]
-    assert huge_seconds < 30, huge_seconds  # job start-up (TensorFlow import) included; no decoding
+    # Refused before TensorFlow and the model load: the job is Python start-up and a header read.
+    assert huge_seconds < 15, huge_seconds
+    print(f"huge.png job: {huge_seconds:.2f} s")
     assert (table["file"] == "group.jpg").sum() >= 2 and (table["file"] == "pair.jpg").sum() >= 1
     assert not wf.path("results/models").exists()  # nothing trained
     log = wf.path("results/logs/classify_photo/group.jpg.log").read_text()
@@ -116,7 +118,7 @@ def test_fresh_clone_classifies_photos_with_the_shipped_model(tmp_path):
 
     # One more photo in the folder: only its job and the gather.
     cv2.imwrite(str(wf.path("photos/late.png")), classify.gradient_canvas(200, 200, np.random.default_rng(4)))
-    proc = wf.run("-n", "--quiet", "rules", target, "--config", f"classify={images}")
+    proc = wf.run(target, "--config", f"classify={images}", "-n", "--quiet", "rules")
     assert parse_job_counts(proc.output) == {"classify_photo": 1, "collect_classified_photos": 1}
 
 

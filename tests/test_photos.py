@@ -61,6 +61,10 @@ def test_an_oversized_photo_is_listed_or_fails_without_decoding(huge_png, tmp_pa
     assert listed.table.loc[0, "expression"] == "" and len(listed.crops) == 0
     with pytest.raises(photos.ImageTooLarge, match="bomb.png.*on_unreadable"):
         classify.classify_photo(str(huge_png), model=None, max_pixels=100_000_000, on_unreadable="fail")
+    # What the rule calls before loading the model: the same row, or None for a photo within the limit.
+    early = classify.refuse_if_too_large(str(huge_png), 100_000_000)
+    assert early.table.equals(listed.table)
+    assert classify.refuse_if_too_large(str(huge_png), 0) is None
     # A header Pillow cannot read is left to OpenCV, which reports the file as unreadable.
     (tmp_path / "junk.png").write_bytes(b"\x89PNG junk")
     assert photos.check_image_size(tmp_path / "junk.png", 10) is None

@@ -234,6 +234,21 @@ def integer_columns(table):
     return table.astype({column: "Int64" for column in ("face", "x", "y", "w", "h")})
 
 
+def refuse_if_too_large(path, max_pixels, on_unreadable="list"):
+    """The listed PhotoResult of a photo whose header declares more than
+    ``max_pixels`` pixels (``on_unreadable="fail"``: ImageTooLarge), else None.
+    Rule classify_photo calls it before loading the model, so such a photo's
+    job ends in the time it takes to start Python."""
+    try:
+        check_image_size(path, max_pixels)
+    except ImageTooLarge as error:
+        if on_unreadable != "list":
+            raise ImageTooLarge(f"{error} (set classify.on_unreadable: list to list it instead)") from None
+        name = os.path.basename(path)
+        return PhotoResult(_rows(name, [], None, f"too large: {error}"), _note_image(f"too large: {name}"))
+    return None
+
+
 def classify_photo(
     path,
     model,
