@@ -4,7 +4,7 @@
 
 Reads the run's ``models/cnn.keras`` (possibly mixed_bfloat16, with optimizer
 state), ``models/cnn.json``, ``data/dataset.npz`` and ``eval/predictions_cnn.npz``,
-and the maintainers' test scores in ``docs/fer2013/test_scores.csv``. Writes
+and the maintainers' test scores in ``docs/results/fer2013/test_scores.csv``. Writes
 ``resources/models/fer2013_cnn.keras`` (float32, no optimizer state) and
 ``resources/models/fer2013_cnn.json``: the commit and command that trained
 it, the data and split, its parameter count, the file's SHA-256, the
@@ -69,9 +69,9 @@ def main():
         + calibration.apply_temperature(ours["val_probs_flip"], t)
     ) / 2
 
-    run_metrics = pd.read_csv(REPO / "docs/fer2013/metrics.csv").set_index("model").loc["cnn"]
+    run_metrics = pd.read_csv(REPO / "docs/results/fer2013/metrics.csv").set_index("model").loc["cnn"]
     run_record = json.load(open(run / "models/cnn.json"))
-    tests = pd.read_csv(REPO / "docs/fer2013/test_scores.csv")
+    tests = pd.read_csv(REPO / "docs/results/fer2013/test_scores.csv")
     ours_rows = tests[tests["model"].str.startswith("CPU preset CNN")]
     record = {
         "file": os.path.basename(args.out),
@@ -113,9 +113,9 @@ def main():
             "tests/test_shipped_model.py recomputes it where FER2013 is present)",
             "run_accuracy": float(run_metrics["val_accuracy"]),
             "run_accuracy_flip": float(run_metrics["val_accuracy_flip"]),
-            "run_measured_on": f"the run's own {run_record['precision_policy']} model (docs/fer2013/metrics.csv)",
+            "run_measured_on": f"the run's own {run_record['precision_policy']} model (docs/results/fer2013/metrics.csv)",
             "same_label_as_run": agree,
-            "optimistic": "the validation split chose the recipe (22 CNN recipe trials, docs/fer2013/ablation.md)",
+            "optimistic": "the validation split chose the recipe (22 CNN recipe trials, docs/results/fer2013/ablation.md)",
         },
         "calibration": {
             "temperature": t,
@@ -143,7 +143,7 @@ def main():
             "measured_on": "NOT this file: the same preset's CNN (same architecture, recipe and seed) trained at "
             "commit 3c0e649, on the per-image validation split of that time, predicting with flip and "
             "shift TTA; scored by the project's maintainers against the withheld FER2013 test labels "
-            "and FER+ test votes (docs/fer2013/test_scores.csv). This file's own test accuracy is unknown.",
+            "and FER+ test votes (docs/results/fer2013/test_scores.csv). This file's own test accuracy is unknown.",
             "fer_package_for_comparison": {"PrivateTest": 0.656, "PublicTest": 0.652},
         },
     }

@@ -36,10 +36,10 @@ def test_record_matches_the_file():
 
 
 def test_record_scores_come_from_the_run_files():
-    run = pd.read_csv(REPO / "docs/fer2013/metrics.csv").set_index("model").loc["cnn"]
+    run = pd.read_csv(REPO / "docs/results/fer2013/metrics.csv").set_index("model").loc["cnn"]
     assert RECORD["validation"]["run_accuracy"] == pytest.approx(run["val_accuracy"])
     assert RECORD["parameters"] == run["parameters"]
-    tests = pd.read_csv(REPO / "docs/fer2013/test_scores.csv")
+    tests = pd.read_csv(REPO / "docs/results/fer2013/test_scores.csv")
     ours = tests[tests["model"].str.startswith("CPU preset CNN")]
     assert [s["accuracy"] for s in RECORD["test"]["scores"]] == list(ours["accuracy"])
     assert set(ours["commit"]) == {"3c0e649"}
