@@ -50,6 +50,26 @@ def test_record_scores_come_from_the_run_files():
     assert shipped.temperature(REPO / shipped.SHIPPED_RECORD) == cal["temperature"] > 0
 
 
+def test_photo_guide_quotes_the_record():
+    """docs/guide_photos.md's numbers for the shipped model are its record's, rounded."""
+    guide = (REPO / "docs/guide_photos.md").read_text()
+    v, c = RECORD["validation"], RECORD["calibration"]
+    quoted = [
+        f"validation accuracy {v['accuracy']:.3f} (95% interval {v['accuracy_low']:.3f} to {v['accuracy_high']:.3f})",
+        f"on the {v['faces']:,}",
+        f"{v['accuracy_flip']:.3f} with flip averaging",
+        f"T = {c['temperature']:.3f}",
+        f"error {c['val_ece']:.4f} before and {c['val_ece_calibrated']:.4f} after",
+        f"negative log-likelihood {c['val_nll']:.3f} and {c['val_nll_calibrated']:.3f}",
+        f"the ECE is {c['val_ece_flip']:.4f} and {c['val_ece_flip_calibrated']:.4f}",
+        f"{RECORD['parameters']:,}",
+    ]
+    flat = " ".join(guide.split())
+    assert [q for q in quoted if q not in flat] == []
+    for score in RECORD["test"]["scores"]:
+        assert f"{score['accuracy']:.3f}" in flat
+
+
 def test_loads_in_plain_keras(tmp_path):
     faces = np.random.default_rng(0).uniform(0, 255, (8, 48, 48, 1)).astype("float32")
     out = load_in_plain_python(MODEL, faces, tmp_path)
