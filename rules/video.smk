@@ -7,9 +7,9 @@ include: "video_inputs.smk"
 
 rule classify_video:
     input:
+        # the photos' model, and calibration (its temperature) where it has one
+        unpack(classify_model_inputs),
         video=lambda wildcards: VIDEOS[wildcards.video],
-        # The photos' model, whatever classify_photo is given.
-        model=rules.classify_photo.input.model,
     output:
         table=R("classify/videos/{video}.csv"),
         timeline=report(
@@ -40,5 +40,7 @@ rule classify_video:
         track_min_iou=lookup(dpath="classify/track_min_iou", within=config),
         track_max_missed=lookup(dpath="classify/track_max_missed", within=config),
         timeline_smooth_s=lookup(dpath="classify/timeline_smooth_s", within=config),
+        model=lambda wildcards: classify_model()["description"],
+        warning=lambda wildcards: classify_warning(),
     script:
         "../scripts/classify_video.py"

@@ -10,9 +10,14 @@ runtime.setup(snakemake, tensorflow=True)
 
 import time  # noqa: E402
 
-from fer_workflow import detect, plots, video  # noqa: E402
+from fer_workflow import detect, plots, shipped, video  # noqa: E402
 
 params, output = snakemake.params, snakemake.output
+if params.warning:
+    logging.warning("%s", params.warning)
+temperature = shipped.temperature(snakemake.input.get("calibration"))
+calibrated = "" if "calibration" in snakemake.input.keys() else " (no calibration found: uncalibrated)"
+logging.info("model: %s; temperature %.4f%s", params.model, temperature, calibrated)
 model = runtime.load_model(snakemake.input.model)
 detector = detect.Detector(params.detector, params.min_face_size, params.scale_factor, params.min_neighbors)
 start = time.perf_counter()
@@ -23,7 +28,7 @@ result = video.classify_video(
     sample_fps=params.video_fps,
     margin=params.margin,
     tta_flip=params.tta_flip,
-    temperature=1.0,  # the calibrated temperature, where the model has one
+    temperature=temperature,
     max_pixels=params.max_pixels,
     min_iou=params.track_min_iou,
     max_missed=params.track_max_missed,

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from test_classify import FER2013
 
+from conftest import ONEDNN
 from fer_workflow import classify, detect, video, video_scenes
 
 
@@ -203,16 +204,6 @@ def test_video_files_from_files_folders_and_patterns(tmp_path):
         video.video_files([str(folder), str(tmp_path / "a.mp4")])
 
 
-def test_temperature_softens_and_keeps_the_label():
-    probs = np.array([[0.7, 0.2, 0.1, 0, 0, 0, 0], [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.4]]) + 1e-6
-    probs /= probs.sum(axis=1, keepdims=True)
-    soft = video.apply_temperature(probs, 2.0)
-    np.testing.assert_allclose(soft.sum(axis=1), 1.0)
-    assert (soft.argmax(axis=1) == probs.argmax(axis=1)).all()
-    assert (soft.max(axis=1) < probs.max(axis=1)).all()
-    np.testing.assert_allclose(video.apply_temperature(probs, 1.0), probs)
-
-
 # --- the whole pipeline on moving FER2013 faces -----------------------------------------------
 
 
@@ -253,3 +244,13 @@ def test_moving_faces_keep_their_ids(tmp_path, tiny_model, kind):
     assert len(set(ids)) == 3
     probs = table[list(classify.CLASS_NAMES)].to_numpy()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+
+
+@pytest.mark.skipif(FER2013 is None, reason="../shared/data/fer2013 not found")
+@pytest.mark.parametrize("temperature", [1.0, 2.5])
+def test_video_faces_get_the_photos_probabilities(tiny_model, temperature):
+    """One compiled call for crops and mirrors gives what classify_crops gives a photo's faces."""
+    faces = classify.read_csv_faces(FER2013, 5)[0]
+    got = video.predict_faces(tiny_model, faces, tta_flip=True, temperature=temperature)
+    expected = classify.classify_crops(tiny_model, faces, tta_flip=True, temperature=temperature)
+    np.testing.assert_allclose(got, expected, **ONEDNN)

@@ -282,31 +282,23 @@ class Tracker:
 # --- classifying ------------------------------------------------------------------------------
 
 
-def apply_temperature(probs, temperature=1.0):
-    """Probabilities softened (T > 1) or sharpened (T < 1) by a temperature:
-    softmax(log p / T), the same as dividing the logits by T (argmax unchanged)."""
-    probs = np.asarray(probs, dtype=np.float64)
-    if temperature == 1.0 or len(probs) == 0:
-        return probs
-    logits = np.log(np.clip(probs, 1e-12, 1.0)) / float(temperature)
-    logits -= logits.max(axis=1, keepdims=True)
-    out = np.exp(logits)
-    return out / out.sum(axis=1, keepdims=True)
-
-
-def predict_faces(model, crops, tta_flip=True):
-    """Probabilities (n, 7) of 48x48 crops, with ``tta_flip`` averaged with the
-    mirrored crops' (as ``classify.classify_crops``). Crops and mirrors go in
-    one compiled call (``predict_on_batch``): a frame's few faces take 20 ms
-    instead of 100 ms called eagerly, twice."""
+def predict_faces(model, crops, tta_flip=True, temperature=1.0):
+    """Probabilities (n, 7) of 48x48 crops, as ``classify.classify_crops``
+    gives them: with ``tta_flip`` averaged with the mirrored crops', each view
+    calibrated by ``temperature`` first. Crops and mirrors go in one compiled
+    call (``predict_on_batch``): a frame's few faces take 20 ms instead of
+    100 ms called eagerly, twice."""
+    from .calibration import apply_temperature
     from .data import as_model_input
     from .predict import flip_horizontal
 
     crops = np.asarray(crops, dtype=np.uint8).reshape(-1, *np.shape(crops)[1:3])
     if len(crops) == 0:
-        return np.zeros((0, len(CLASS_NAMES)))
+        return np.zeros((0, len(CLASS_NAMES)), np.float32)
     batch = np.concatenate([crops, flip_horizontal(crops)]) if tta_flip else crops
-    probs = np.asarray(model.predict_on_batch(as_model_input(batch)), dtype=np.float64)
+    probs = np.asarray(model.predict_on_batch(as_model_input(batch)), dtype=np.float32)
+    if float(temperature) != 1.0:
+        probs = apply_temperature(probs, temperature).astype(np.float32)
     return (probs[: len(crops)] + probs[len(crops) :]) / 2 if tta_flip else probs
 
 
@@ -400,7 +392,7 @@ def classify_video(
             probs = np.zeros((0, len(CLASS_NAMES)))
             if len(faces):
                 crops = crop_faces(to_grey(frame), faces, margin)
-                probs = apply_temperature(predict_faces(model, crops, tta_flip), temperature)
+                probs = predict_faces(model, crops, tta_flip, temperature)
             ids = tracker.update(faces.boxes)
             seconds["classify"] += time.perf_counter() - now
             for box, face_id, p in zip(faces.boxes, ids, probs, strict=True):
