@@ -8,7 +8,7 @@ rule summarise_timings:
     input:
         # every other final output (asked when the DAG is built, after every
         # include): this job runs last and reads their benchmarks
-        products=lambda wildcards: all_targets(),
+        products=lambda wildcards: all_targets() + video_targets(),
     output:
         table=report(
             R("timings.csv"),

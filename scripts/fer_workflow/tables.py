@@ -6,6 +6,7 @@ most-confused pair. The numbers come from ``fer_workflow.metrics``."""
 import numpy as np
 import pandas as pd
 
+from .calibration import METRIC_COLUMNS as CALIBRATION_COLUMNS
 from .metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 
 # --- pairs --------------------------------------------------------------------------------------
@@ -122,9 +123,26 @@ def has_intervals(table):
     return any(c.endswith("_low") for c in table.columns)
 
 
+CALIBRATION_NOTE = (
+    "Temperature scaling (Guo et al. 2017): one temperature T per model, fitted on the validation "
+    "split (plain predictions); ECE, the expected calibration error (15 confidence bins), before and "
+    "after dividing the logits by T. On validation the ECE after is optimistic (that split fitted T); "
+    "test columns are empty where the test labels are unknown. The labels do not change."
+)
+
+
+def split_calibration(table):
+    """(the table without the calibration columns, the calibration table or None)."""
+    present = [c for c in CALIBRATION_COLUMNS if c in table.columns]
+    if not present:
+        return table, None
+    return table.drop(columns=present), table[["model", *present]]
+
+
 def metrics_markdown(table, pairs_by_model):
     """metrics.md: the scores (point and interval in one cell), the per-class
     recalls, then each model's most-confused pairs as sentences."""
+    table, calibrated = split_calibration(table)
     parts = ["# Metrics", "", markdown_table(scores_for_reading(table, column_digits=COLUMN_DIGITS)), ""]
     if "kept_epoch" in table.columns:
         parts += [EPOCH_NOTE, ""]
@@ -133,6 +151,8 @@ def metrics_markdown(table, pairs_by_model):
     recalls = recalls_for_reading(table)
     if recalls is not None:
         parts += [f"## {RECALL_HEADING}", "", markdown_table(recalls), ""]
+    if calibrated is not None:
+        parts += ["## Calibration", "", markdown_table(calibrated), "", CALIBRATION_NOTE, ""]
     for model, pairs in pairs_by_model.items():
         split = pairs["split"].iloc[0] if len(pairs) else "validation"
         parts.append(f"## Most-confused pairs: {model} ({split})")
@@ -156,6 +176,7 @@ td:first-child, th:first-child { text-align: left; font-weight: bold; }
 def metrics_html(table, pairs_by_model):
     """metrics.html: the same content as metrics.md as one small page, so the
     HTML report shows the tables in place (it embeds HTML results in the page)."""
+    table, calibrated = split_calibration(table)
     parts = [f"<html><head><meta charset='utf-8'><style>{HTML_STYLE}</style></head><body>"]
     scores = scores_for_reading(table, column_digits=COLUMN_DIGITS)
     parts += ["<h2>Metrics</h2>", scores.to_html(index=False, border=0)]
@@ -166,6 +187,9 @@ def metrics_html(table, pairs_by_model):
     recalls = recalls_for_reading(table)
     if recalls is not None:
         parts += [f"<h3>{RECALL_HEADING}</h3>", recalls.to_html(index=False, border=0)]
+    if calibrated is not None:
+        shown = calibrated.round(3).astype(object).where(calibrated.notna(), "")
+        parts += ["<h3>Calibration</h3>", shown.to_html(index=False, border=0), f"<p>{CALIBRATION_NOTE}</p>"]
     for model, pairs in pairs_by_model.items():
         split = pairs["split"].iloc[0] if len(pairs) else "validation"
         parts.append(f"<h3>Most-confused pairs: {model} ({split})</h3><ol>")
