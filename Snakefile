@@ -1,5 +1,6 @@
 # FER workflow: CNN vs. parameter-matched DNN on FER2013-style faces,
 # and what the CNN looks at. See README.md; every knob is in config.yaml.
+import atexit
 import sys
 from pathlib import Path
 
@@ -8,8 +9,7 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-from fer_workflow import config_check, recipes, runs
+from fer_workflow import config_check, failures, recipes, runs
 
 
 configfile: "config.yaml"
@@ -47,6 +47,7 @@ include: "rules/replicates.smk"
 include: "rules/classify.smk"
 include: "rules/video.smk"
 include: "rules/findings.smk"
+include: "rules/report.smk"
 
 
 rule all:
@@ -54,3 +55,13 @@ rule all:
     input:
         all_targets(),
         video_targets(),
+        rules.summarise_timings.output,
+
+
+# The cause of a failure as the run's last words: each failed job's rule and
+# the end of its log, printed when Snakemake exits (after its own last line,
+# "At least one job did not complete successfully").
+onerror:
+    atexit.register(
+        print, failures.summary(failures.failed_jobs(workflow)), file=sys.stderr
+    )

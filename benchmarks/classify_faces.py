@@ -157,11 +157,11 @@ def main():
     if args.measure_landmarks:
         measure_landmarks(faces, rng)
         return
-    if args.model:
-        model = runtime.load_model(args.model)
-    else:
-        from fer_workflow import models
+    from fer_workflow import models  # after the backend's threads are set
 
+    if args.model:
+        model = models.load_model(args.model)
+    else:
         model = models.build_cnn(load_config(args.configfile)["cnn"])
     from fer_workflow.video import predict_faces
 

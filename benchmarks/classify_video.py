@@ -44,11 +44,12 @@ def main():
     from fer_workflow import classify
 
     faces, labels = classify.read_csv_faces(args.data, 10)
+    from fer_workflow import models  # after the backend's threads are set
+
     if args.model:
-        model = runtime.load_model(args.model)
+        model = models.load_model(args.model)
     else:
         from common import load_config
-        from fer_workflow import models
 
         model = models.build_cnn(load_config()["cnn"])
     commit = subprocess.run(

@@ -1,16 +1,14 @@
-"""What the benchmarks share: the library on sys.path, the config as
+"""What the benchmarks share: the config as
 Snakemake would merge it, and this machine's matrix-multiply rate."""
 
-import sys
 import time
 from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "scripts"))
+from fer_workflow.recipes import merge_config
 
-from fer_workflow.runtime import merge_config  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 
 def load_config(configfiles=(), overrides=()):

@@ -47,11 +47,11 @@ def main():
 
     runtime.configure_backend(threads=args.threads, seed=0)
     config = load_config(args.configfile)
-    if args.model:
-        model = runtime.load_model(args.model)
-    else:
-        from fer_workflow import models
+    from fer_workflow import models  # after the backend's threads are set
 
+    if args.model:
+        model = models.load_model(args.model)
+    else:
         model = models.build_cnn(config["cnn"], augment_cfg=None)
     images, _, _ = synthetic.generate(args.faces, np.random.default_rng(0))
     order = faithfulness.random_order(args.faces, 48 * 48, seed=0)

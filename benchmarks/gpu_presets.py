@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 
-import common  # noqa: F401  (puts the library on sys.path)
 from fer_workflow import arrays
 
 HERE = Path(__file__).resolve().parent

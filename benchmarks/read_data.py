@@ -13,10 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "scripts"))
+from fer_workflow import data, readers
 
-from fer_workflow import data, readers  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 # docs/guide/data.md#fer2013 links the files here.
 DEFAULT_DATA_DIR = REPO / "resources" / "fer2013"

@@ -16,16 +16,14 @@ Prints how far the float32 file's predictions are from the run's.
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "scripts"))
 
-from fer_workflow import arrays, calibration, data, metrics, predict, runtime, shipped  # noqa: E402
+from fer_workflow import arrays, calibration, data, metrics, models, predict, runtime, shipped  # noqa: E402
 
 COMMAND = "snakemake --cores 2 --configfile presets/fer2013-cpu.yaml presets/fer2013-votes.yaml"
 
@@ -41,10 +39,10 @@ def main():
     args = parser.parse_args()
     run = Path(args.run)
     runtime.configure_backend(threads=2)
-    source = runtime.load_model(str(run / "models/cnn.keras"))
+    source = models.load_model(str(run / "models/cnn.keras"))
     model = shipped.float32_copy(source)
     model.save(args.out)
-    model = runtime.load_model(args.out)  # what users get
+    model = models.load_model(args.out)  # what users get
 
     dataset = data.load(str(run / "data/dataset.npz"))
     y_val = np.asarray(dataset.y_val, int)

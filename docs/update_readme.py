@@ -11,14 +11,13 @@ Links inside a block are made relative to the page that holds it.
 
 import os
 import re
-import sys
 from pathlib import Path
 
 import pandas as pd
 
+from fer_workflow import findings
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "scripts"))
-from fer_workflow import findings  # noqa: E402
 
 
 def read(source):

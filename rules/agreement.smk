@@ -5,7 +5,7 @@
 rule annotator_agreement:
     input:
         dataset=rules.split_data.output.dataset,
-        predictions=expand(R("eval/predictions_{model}.npz"), model=MODELS),
+        predictions=expand(rules.predict_model.output.predictions, model=MODELS),
     output:
         confusion_figure=report(
             R("figures/annotator_confusion.png"),

@@ -30,6 +30,33 @@ def has_votes():
     return config["data"]["format"] == "synthetic" or bool(config["data"]["votes"])
 
 
+def for_model(pattern, model):
+    """A rule's ``{model}`` output ``pattern`` for ``model`` (one path)."""
+    return expand(pattern, model=model)[0]
+
+
+def for_cnn(pattern):
+    """A rule's ``{model}`` output ``pattern`` for the CNN (the model explained)."""
+    return for_model(pattern, "cnn")
+
+
+# The saliency method's knobs (config saliency.*): one dict for every rule that
+# computes maps, passed as is to fer_workflow.saliency.compute (same names).
+SALIENCY_METHOD_KNOBS = (
+    "smooth_samples",
+    "noise",
+    "ig_steps",
+    "ig_baseline",
+    "baseline_blur",
+    "gradcam_layer",
+)
+
+
+def saliency_method_options():
+    """The saliency method's knobs, {config name: value}."""
+    return {key: config["saliency"][key] for key in SALIENCY_METHOD_KNOBS}
+
+
 def raw_inputs(wildcards):
     """Input files of read_data for the configured data format."""
     data = config["data"]

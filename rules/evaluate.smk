@@ -4,7 +4,7 @@
 
 rule predict_model:
     input:
-        model=R("models/{model}.keras"),
+        model=rules.train_model.output.model,
         dataset=rules.split_data.output.dataset,
     output:
         predictions=R("eval/predictions_{model}.npz"),
@@ -51,7 +51,7 @@ rule calibrate_model:
 
 rule plot_confusion_matrix:
     input:
-        predictions=R("eval/predictions_{model}.npz"),
+        predictions=rules.predict_model.output.predictions,
         dataset=rules.split_data.output.dataset,
     output:
         figure=report(
@@ -81,9 +81,9 @@ rule plot_confusion_matrix:
 
 rule metrics_table:
     input:
-        predictions=expand(R("eval/predictions_{model}.npz"), model=MODELS),
-        records=expand(R("models/{model}.json"), model=MODELS),
-        pairs=expand(R("eval/confused_pairs_{model}.csv"), model=MODELS),
+        predictions=expand(rules.predict_model.output.predictions, model=MODELS),
+        records=expand(rules.train_model.output.record, model=MODELS),
+        pairs=expand(rules.plot_confusion_matrix.output.pairs, model=MODELS),
         calibrations=expand(R("eval/calibration_{model}.json"), model=MODELS),
         dataset=rules.split_data.output.dataset,
         # the whole training file: which test images have a copy in it
@@ -122,8 +122,8 @@ rule metrics_table:
 
 rule write_submission:
     input:
-        predictions=lambda wildcards: (
-            R(f"eval/predictions_{config['predict']['model']}.npz")
+        predictions=for_model(
+            rules.predict_model.output.predictions, config["predict"]["model"]
         ),
         dataset=rules.split_data.output.dataset,
     output:

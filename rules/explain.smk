@@ -11,9 +11,9 @@ wildcard_constraints:
 
 rule plot_saliency:
     input:
-        model=R("models/cnn.keras"),
+        model=for_cnn(rules.train_model.output.model),
         dataset=rules.split_data.output.dataset,
-        predictions=R("eval/predictions_cnn.npz"),
+        predictions=for_cnn(rules.predict_model.output.predictions),
     output:
         figure=report(
             R("figures/saliency.png"),
@@ -31,12 +31,7 @@ rule plot_saliency:
         n_images=lookup(dpath="saliency/n_images", within=config),
         method=lookup(dpath="saliency/method", within=config),
         target=lookup(dpath="saliency/target", within=config),
-        smooth_samples=lookup(dpath="saliency/smooth_samples", within=config),
-        noise=lookup(dpath="saliency/noise", within=config),
-        ig_steps=lookup(dpath="saliency/ig_steps", within=config),
-        ig_baseline=lookup(dpath="saliency/ig_baseline", within=config),
-        baseline_blur=lookup(dpath="saliency/baseline_blur", within=config),
-        gradcam_layer=lookup(dpath="saliency/gradcam_layer", within=config),
+        method_options=saliency_method_options(),
         seed=lookup(dpath="seed", within=config),
     script:
         "../scripts/plot_saliency.py"
@@ -45,7 +40,7 @@ rule plot_saliency:
 rule score_saliency:
     input:
         unpack(mask_inputs),
-        model=R("models/cnn.keras"),
+        model=for_cnn(rules.train_model.output.model),
         dataset=rules.split_data.output.dataset,
     output:
         scores=report(
@@ -62,12 +57,7 @@ rule score_saliency:
     threads: 2
     params:
         methods=lookup(dpath="saliency/faithfulness/methods", within=config),
-        smooth_samples=lookup(dpath="saliency/smooth_samples", within=config),
-        noise=lookup(dpath="saliency/noise", within=config),
-        ig_steps=lookup(dpath="saliency/ig_steps", within=config),
-        ig_baseline=lookup(dpath="saliency/ig_baseline", within=config),
-        baseline_blur=lookup(dpath="saliency/baseline_blur", within=config),
-        gradcam_layer=lookup(dpath="saliency/gradcam_layer", within=config),
+        method_options=saliency_method_options(),
         deletion_fraction=lookup(dpath="saliency/deletion_fraction", within=config),
         n_images=lookup(dpath="saliency/n_score_images", within=config),
         seed=lookup(dpath="seed", within=config),
@@ -77,9 +67,9 @@ rule score_saliency:
 
 rule evaluate_faithfulness:
     input:
-        model=R("models/cnn.keras"),
+        model=for_cnn(rules.train_model.output.model),
         dataset=rules.split_data.output.dataset,
-        predictions=R("eval/predictions_cnn.npz"),
+        predictions=for_cnn(rules.predict_model.output.predictions),
     output:
         table=report(
             R("eval/faithfulness.csv"),
@@ -101,20 +91,10 @@ rule evaluate_faithfulness:
         "../envs/fer.yaml"
     threads: 2
     params:
-        n_images=lookup(dpath="saliency/faithfulness/n_images", within=config),
-        steps=lookup(dpath="saliency/faithfulness/steps", within=config),
-        blur_sigma=lookup(dpath="saliency/faithfulness/blur_sigma", within=config),
-        methods=lookup(dpath="saliency/faithfulness/methods", within=config),
-        sanity_threshold=lookup(
-            dpath="saliency/faithfulness/sanity_threshold", within=config
-        ),
+        # n_images, steps, blur_sigma, methods, sanity_threshold: all read here
+        faithfulness=lookup(dpath="saliency/faithfulness", within=config),
         regions=lookup(dpath="saliency/regions", within=config),
-        smooth_samples=lookup(dpath="saliency/smooth_samples", within=config),
-        noise=lookup(dpath="saliency/noise", within=config),
-        ig_steps=lookup(dpath="saliency/ig_steps", within=config),
-        ig_baseline=lookup(dpath="saliency/ig_baseline", within=config),
-        baseline_blur=lookup(dpath="saliency/baseline_blur", within=config),
-        gradcam_layer=lookup(dpath="saliency/gradcam_layer", within=config),
+        method_options=saliency_method_options(),
         seed=lookup(dpath="seed", within=config),
     script:
         "../scripts/evaluate_faithfulness.py"
@@ -122,9 +102,10 @@ rule evaluate_faithfulness:
 
 rule plot_saliency_by_class:
     input:
-        model=R("models/cnn.keras"),
+        unpack(mask_inputs),
+        model=for_cnn(rules.train_model.output.model),
         dataset=rules.split_data.output.dataset,
-        predictions=R("eval/predictions_cnn.npz"),
+        predictions=for_cnn(rules.predict_model.output.predictions),
     output:
         figure=report(
             R("figures/saliency_by_class.png"),
@@ -144,15 +125,10 @@ rule plot_saliency_by_class:
         "../envs/fer.yaml"
     threads: 2
     params:
-        method=lookup(dpath="saliency/by_class/method", within=config),
-        max_per_class=lookup(dpath="saliency/by_class/max_per_class", within=config),
+        # method, max_per_class
+        by_class=lookup(dpath="saliency/by_class", within=config),
         regions=lookup(dpath="saliency/regions", within=config),
-        smooth_samples=lookup(dpath="saliency/smooth_samples", within=config),
-        noise=lookup(dpath="saliency/noise", within=config),
-        ig_steps=lookup(dpath="saliency/ig_steps", within=config),
-        ig_baseline=lookup(dpath="saliency/ig_baseline", within=config),
-        baseline_blur=lookup(dpath="saliency/baseline_blur", within=config),
-        gradcam_layer=lookup(dpath="saliency/gradcam_layer", within=config),
+        method_options=saliency_method_options(),
         seed=lookup(dpath="seed", within=config),
     script:
         "../scripts/plot_saliency_by_class.py"
@@ -160,7 +136,7 @@ rule plot_saliency_by_class:
 
 rule plot_filters:
     input:
-        model=R("models/cnn.keras"),
+        model=for_cnn(rules.train_model.output.model),
     output:
         figure=report(
             R("figures/filters_{layer}.png"),
@@ -198,7 +174,7 @@ rule plot_filters:
 
 rule plot_activations:
     input:
-        model=R("models/cnn.keras"),
+        model=for_cnn(rules.train_model.output.model),
         dataset=rules.split_data.output.dataset,
     output:
         figure=report(

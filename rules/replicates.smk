@@ -1,12 +1,9 @@
 # Replicate seeds (replicates.seeds): each (model, seed) pair is its own
-# training job, with the train_model script and the model's recipe and only
-# the seed changed, so a cluster trains them side by side; one rule
-# aggregates them.
+# training job (rule train_model with only the seed and the paths changed),
+# so a cluster trains them side by side; one rule aggregates them.
 
 
-rule train_replicate:
-    input:
-        dataset=rules.split_data.output.dataset,
+use rule train_model as train_replicate with:
     output:
         model=R("replicates/{model}_seed{seed}.keras"),
         history=R("replicates/{model}_seed{seed}.history.csv"),
@@ -18,22 +15,11 @@ rule train_replicate:
         R("timings/train_replicate_{model}_seed{seed}.tsv")
     wildcard_constraints:
         seed=r"\d+",
-    conda:
-        "../envs/fer.yaml"
-    threads: 4
-    resources:
-        mem_mb=6000,
-        runtime=240,
     params:
-        cnn=lookup(dpath="cnn", within=config),
-        dnn=lambda wildcards: config["dnn"] if wildcards.model == "dnn" else None,
-        train=lambda wildcards: recipes.recipe(config, wildcards.model),
         seed=lambda wildcards: int(wildcards.seed),
         backup_dir=lambda wildcards: (
             R(f"replicates/.{wildcards.model}_seed{wildcards.seed}.backup")
         ),
-    script:
-        "../scripts/train_model.py"
 
 
 rule predict_replicate:

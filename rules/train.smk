@@ -38,8 +38,8 @@ rule train_model:
 
 rule plot_learning_curves:
     input:
-        histories=expand(R("models/{model}.history.csv"), model=MODELS),
-        records=expand(R("models/{model}.json"), model=MODELS),
+        histories=expand(rules.train_model.output.history, model=MODELS),
+        records=expand(rules.train_model.output.record, model=MODELS),
     output:
         figure=report(
             R("figures/learning_curves.png"),

@@ -8,7 +8,7 @@ import time
 
 import cv2
 
-from fer_workflow import arrays, classify, detect, runtime, shipped
+from fer_workflow import arrays, classify, detect, models, runtime, shipped
 
 runtime.setup(snakemake)
 params, input, output = snakemake.params, snakemake.input, snakemake.output
@@ -21,7 +21,7 @@ if result is None:
     temperature = shipped.temperature(input.get("calibration"))
     calibrated = "" if "calibration" in input.keys() else " (no calibration found: uncalibrated)"
     logging.info("model: %s; temperature %.4f%s", params.model, temperature, calibrated)
-    model = runtime.load_model(input.model)
+    model = models.load_model(input.model)
     start = time.perf_counter()
     result = classify.classify_photo(
         input.photo,

@@ -4,7 +4,7 @@ video (checked to re-open with every frame written)."""
 
 import logging
 
-from fer_workflow import runtime
+from fer_workflow import models, runtime
 
 runtime.setup(snakemake, tensorflow=True)
 
@@ -18,7 +18,7 @@ if params.warning:
 temperature = shipped.temperature(snakemake.input.get("calibration"))
 calibrated = "" if "calibration" in snakemake.input.keys() else " (no calibration found: uncalibrated)"
 logging.info("model: %s; temperature %.4f%s", params.model, temperature, calibrated)
-model = runtime.load_model(snakemake.input.model)
+model = models.load_model(snakemake.input.model)
 detector = detect.Detector(params.detector, params.min_face_size, params.scale_factor, params.min_neighbors)
 start = time.perf_counter()
 result = video.classify_video(

@@ -5,23 +5,23 @@ random order face by face; the per-face results for the findings."""
 
 import logging
 
-from fer_workflow import arrays, data, faithfulness, metrics, plots, runtime, saliency
+from fer_workflow import arrays, data, faithfulness, metrics, models, plots, runtime, saliency
 from fer_workflow.plots import explain
 
 runtime.setup(snakemake, tensorflow=True)
 params = snakemake.params
-options = saliency.method_options(params)
+knobs = params.faithfulness
 
-model = runtime.load_model(snakemake.input.model)
+model = models.load_model(snakemake.input.model)
 dataset = data.load(snakemake.input.dataset)
 # The CNN's validation probabilities (plain, not flip-averaged), as predict_model stored them.
 _, val_probs = metrics.split_labels_and_probs(dataset, arrays.load(snakemake.input.predictions), "validation")
-chosen = saliency.choose_images(dataset.y_val, params.n_images, params.seed)
+chosen = saliency.choose_images(dataset.y_val, knobs["n_images"], params.seed)
 logging.info("%d validation faces", len(chosen))
 
 
 def maps_of(net, images, classes, method):
-    return saliency.compute(net, images, classes, method=method, **options)
+    return saliency.compute(net, images, classes, method=method, seed=params.seed, **params.method_options)
 
 
 table, mean_curves, faces = faithfulness.evaluate(
@@ -29,11 +29,11 @@ table, mean_curves, faces = faithfulness.evaluate(
     dataset.x_val[chosen],
     val_probs[chosen].argmax(axis=1),
     maps_of,
-    params.methods,
-    steps=params.steps,
-    blur_sigma=params.blur_sigma,
+    knobs["methods"],
+    steps=knobs["steps"],
+    blur_sigma=knobs["blur_sigma"],
     seed=params.seed,
-    threshold=params.sanity_threshold,
+    threshold=knobs["sanity_threshold"],
     regions=params.regions,
     rows=chosen,
 )

@@ -5,16 +5,16 @@ class the CNN predicts for each image."""
 import logging
 import time
 
-from fer_workflow import filters, plots, runtime
+from fer_workflow import filters, models, plots, runtime
 from fer_workflow.plots import explain
 
 runtime.setup(snakemake, tensorflow=True)
 params = snakemake.params
 layer = snakemake.wildcards.layer
 
-model = runtime.load_model(snakemake.input.model)
+model = models.load_model(snakemake.input.model)
 # Fails naming filters.layer and listing the conv layers if the layer is absent.
-extractor = filters.feature_extractor(model, layer, key="filters.layer")
+extractor = filters.feature_extractor(model, layer)
 start = time.perf_counter()
 images, activations = filters.ascend(
     extractor,

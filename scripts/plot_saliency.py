@@ -3,13 +3,13 @@ spread over the classes (face, map, overlay per image)."""
 
 import logging
 
-from fer_workflow import arrays, data, metrics, plots, runtime, saliency
+from fer_workflow import arrays, data, metrics, models, plots, runtime, saliency
 from fer_workflow.plots import explain
 
 runtime.setup(snakemake, tensorflow=True)
 params = snakemake.params
 
-model = runtime.load_model(snakemake.input.model)
+model = models.load_model(snakemake.input.model)
 dataset = data.load(snakemake.input.dataset)
 # The CNN's validation probabilities (plain, not flip-averaged), as predict_model stored them.
 _, val_probs = metrics.split_labels_and_probs(dataset, arrays.load(snakemake.input.predictions), "validation")
@@ -19,6 +19,8 @@ logging.info("validation images %s, classes %s", chosen.tolist(), labels.tolist(
 
 # The maps explain the true class (target: label) or the model's answer.
 classes = saliency.target_classes(labels, probs, target=params.target)
-maps = saliency.compute(model, images, classes, method=params.method, **saliency.method_options(params))
+maps = saliency.compute(
+    model, images, classes, method=params.method, seed=params.seed, **params.method_options
+)
 figure = explain.saliency_grid(images, maps, labels, probs, method=params.method, target=params.target)
 plots.save(figure, snakemake.output.figure)

@@ -4,11 +4,11 @@ with predict.tta_shift the mean over the faces moved that many pixels."""
 
 import logging
 
-from fer_workflow import arrays, data, predict, runtime
+from fer_workflow import arrays, data, models, predict, runtime
 
 runtime.setup(snakemake, tensorflow=True)
 
-model = runtime.load_model(snakemake.input.model)
+model = models.load_model(snakemake.input.model)
 dataset = data.load(snakemake.input.dataset)
 predictions = predict.predict_dataset(model, dataset, shift=snakemake.params.shift)
 for key, value in predictions.items():

@@ -7,7 +7,7 @@ import logging
 
 import pandas as pd
 
-from fer_workflow import data, runtime, saliency
+from fer_workflow import data, models, runtime, saliency
 
 runtime.setup(snakemake, tensorflow=True)
 params = snakemake.params
@@ -18,10 +18,10 @@ masks = saliency.validation_masks(mask_file, dataset) if mask_file else None
 
 chosen = saliency.choose_images(dataset.y_val, params.n_images, params.seed)
 images, labels = dataset.x_val[chosen], dataset.y_val[chosen]
-model = runtime.load_model(snakemake.input.model)
+model = models.load_model(snakemake.input.model)
 tables = []
 for method in params.methods:
-    maps = saliency.compute(model, images, labels, method=method, **saliency.method_options(params))
+    maps = saliency.compute(model, images, labels, method=method, seed=params.seed, **params.method_options)
     scores = saliency.score(
         model,
         images,

@@ -25,7 +25,7 @@ else:
     target = cnn.count_params()
     widths = models.match_dnn_widths(target, params.dnn["hidden_ratios"], params.dnn["batch_norm"])
     model = models.build_dnn(widths, params.dnn, augment)
-    described = models.describe_widths(widths, params.dnn["hidden_ratios"])
+    described = models.width_texts(widths, params.dnn["hidden_ratios"])
     extra = {"matched_to_cnn_parameters": target, **described}
     dnn = {
         "hidden_widths": [int(w) for w in widths],
@@ -40,7 +40,7 @@ history = training.train(model, dataset, params.train, params.seed, params.backu
 # Saved without the training-only augmentation layer: loads with plain Keras.
 models.inference_model(model).save(output.model)
 history.to_csv(output.history, index=False)
-facts = record.describe(
+facts = record.facts(
     model,
     history,
     restored_best=training.restores_best(params.train),

@@ -1,4 +1,4 @@
-"""Shared test fixtures: the library on sys.path, tiny configs, and a helper
+"""Shared test fixtures: tiny configs, and a helper
 that runs the workflow with Snakemake in a temporary copy of the repo."""
 
 import copy
@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "scripts"))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from fer_workflow import recipes
 
-from fer_workflow import runtime  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # Tolerance for float32 results computed two ways (other batch sizes, batched vs.
 # one at a time, saved vs. rebuilt): oneDNN picks different kernels on Intel and
@@ -23,7 +22,36 @@ from fer_workflow import runtime  # noqa: E402
 # seen on an AMD EPYC with AVX-512 between batch sizes 2 and 64).
 ONEDNN = {"rtol": 5e-4, "atol": 1e-6}
 
-SHARED_FER2013 = REPO.parent / "shared" / "data" / "fer2013"
+
+def data_copy(name, first_file):
+    """The folder of data set ``name`` (fer2013, ferplus) that holds ``first_file``:
+    the user's resources/<name>/ (where the README says to link the files),
+    else ../shared/data/<name> next to the clone or next to its folder of
+    worktrees; None when there is none (the tests that need it skip)."""
+    places = [REPO / "resources" / name] + [
+        d / "shared" / "data" / name for d in (REPO.parent, REPO.parent.parent)
+    ]
+    return next((place for place in places if (place / first_file).is_file()), None)
+
+
+# System packages (Debian's slurm-wlm and munge, chromium) are installed with
+# apt-get only when asked: FER_INSTALL_SYSTEM_PACKAGES=1 (.ci/run sets it).
+# Without it, a test that needs a missing one skips and says so.
+INSTALL_SYSTEM_PACKAGES = os.environ.get("FER_INSTALL_SYSTEM_PACKAGES") == "1"
+
+
+def not_installed(what):
+    """The skip message of a test that needs system package(s) ``what``, missing here."""
+    return (
+        f"{what} not installed; set FER_INSTALL_SYSTEM_PACKAGES=1 to let the tests install it "
+        "with apt-get (needs root; .ci/run sets it)"
+    )
+
+
+# Real data for the tests that use it, and where they look (for skip messages).
+FER2013 = data_copy("fer2013", "train.csv.gz")
+FERPLUS = data_copy("ferplus", "fer2013new_training.csv")
+WHERE = "resources/{0}/ or ../shared/data/{0}"
 
 # Files a workflow run needs; copied into each temporary work directory.
 WORKFLOW_FILES = [
@@ -73,7 +101,18 @@ TINY = {
 
 def merge(base, overrides):
     """Recursive dict merge, as Snakemake merges --configfile over config.yaml."""
-    return copy.deepcopy(runtime.merge_config(base, overrides))
+    return copy.deepcopy(recipes.merge_config(base, overrides))
+
+
+def load_module(path):
+    """The Python file ``path`` (relative to the repository) as a module, for
+    the tests of benchmarks/ and docs/ scripts (folders that are no package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(Path(path).stem, REPO / path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def default_config():
@@ -83,6 +122,11 @@ def default_config():
 def tiny_config(**overrides):
     """The default config with TINY and then ``overrides`` merged in."""
     return merge(merge(default_config(), TINY), overrides)
+
+
+# The jobs a run adds to whatever reran: the default target, and the timings
+# summary (it reads every job's benchmark, so it follows any rerun).
+END_OF_RUN = {"all": 1, "summarise_timings": 1}
 
 
 class Workflow:

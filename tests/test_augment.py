@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from fer_workflow import models, runtime
+from fer_workflow import models
 from fer_workflow.augment import RandomAffine, affine_sample
 
 RNG = np.random.default_rng(0)
@@ -89,7 +89,7 @@ def test_saved_model_loads_with_its_augmentation(tmp_path):
     model = models.build_cnn(cnn, augment)
     path = tmp_path / "cnn.keras"
     model.save(path)
-    loaded = runtime.load_model(str(path))
+    loaded = models.load_model(str(path))
     layer = loaded.get_layer("augment")
     assert isinstance(layer, RandomAffine)
     assert (layer.flip, layer.shift, layer.rotation, layer.zoom) == (True, 0.1, 0.04, 0.1)

@@ -258,6 +258,10 @@ def test_workflow_shows_bad_row_in_terminal(workflow):
     assert proc.returncode != 0
     message = "in/train.csv:12: expected 2304 pixel values, found 3"
     assert message in proc.output  # the default profile shows the failed log
+    # ... and the Snakefile's onerror handler repeats it as the run's last line, under the rule
+    end = proc.stderr.strip().splitlines()
+    assert end[-1].strip().endswith(message), end[-12:]
+    assert "rule read_data:" in "\n".join(end[-12:]), end[-12:]
     log_lines = workflow.path("results/logs/read_data.log").read_text().strip().splitlines()
     assert log_lines[-1].endswith(message)  # the message ends the log
     assert not workflow.path("results/data/raw.npz").exists()

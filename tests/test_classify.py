@@ -1,6 +1,6 @@
 """Classifying your own photos: face detection, FER2013-like crops,
 classification and annotation, on real FER2013 faces enlarged and placed on
-larger colour photos (skipped where ../shared/data/fer2013 is absent), a photo
+larger colour photos (skipped where there is no FER2013 copy), a photo
 without a face and a corrupt file."""
 
 import cv2
@@ -9,18 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO, TINY
+from conftest import FER2013 as FER2013_DIR
+from conftest import TINY, WHERE
 from fer_workflow import CLASS_NAMES, classify, models
 
-# ../shared next to the clone (CI), or next to the folder of worktrees.
-FER2013 = next(
-    (
-        d / "shared/data/fer2013/train.csv.gz"
-        for d in (REPO.parent, REPO.parent.parent)
-        if (d / "shared/data/fer2013/train.csv.gz").is_file()
-    ),
-    None,
-)
+# The FER2013 training file (conftest.data_copy: resources/fer2013/ first).
+FER2013 = FER2013_DIR / "train.csv.gz" if FER2013_DIR else None
 
 N_PHOTOS = 20  # three faces each
 # benchmarks/classify_faces.py: 226 of 300 faces (75%) found with the defaults;
@@ -31,7 +25,7 @@ MIN_DETECTION_RATE = 0.65
 @pytest.fixture(scope="module")
 def fer_faces():
     if FER2013 is None:
-        pytest.skip("../shared/data/fer2013 not found")
+        pytest.skip(f"FER2013 not found in {WHERE.format('fer2013')}")
     faces, labels = classify.read_csv_faces(FER2013, 3 * N_PHOTOS)
     assert faces.shape == (3 * N_PHOTOS, 48, 48)
     return faces

@@ -16,12 +16,12 @@ from test_classify import FER2013
 from test_photos import write_huge_png
 from test_standalone_model import load_in_plain_python
 
-from conftest import Workflow, merge, parse_job_counts
-from fer_workflow import classify, data, runtime, shipped
+from conftest import END_OF_RUN, WHERE, Workflow, merge, parse_job_counts
+from fer_workflow import classify, data, models, shipped
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(FER2013 is None, reason="../shared/data/fer2013 not found"),
+    pytest.mark.skipif(FER2013 is None, reason=f"FER2013 not found in {WHERE.format('fer2013')}"),
 ]
 
 PHOTOS = ["corrupt.jpg", "empty.png", "grey.png", "group.jpg"]
@@ -44,7 +44,11 @@ def test_classify_photos_in_the_workflow(completed_tiny_workflow, tmp_path):
     config = merge(wf.config, {"classify": {"images": "photos"}})  # on_unreadable: list, the default
 
     # Only the classify rules run: one job per photo and the gather.
-    assert wf.dry_run_jobs(config=config) == {"all": 1, "classify_photo": 4, "collect_classified_photos": 1}
+    assert wf.dry_run_jobs(config=config) == {
+        **END_OF_RUN,
+        "classify_photo": 4,
+        "collect_classified_photos": 1,
+    }
     wf.run(config=config)
     table = pd.read_csv(wf.path("results/classify/predictions.csv"), keep_default_na=False)
     assert list(table.columns) == classify.COLUMNS
@@ -63,7 +67,11 @@ def test_classify_photos_in_the_workflow(completed_tiny_workflow, tmp_path):
 
     # An added photo: its job and the gather, nothing else.
     cv2.imwrite(str(wf.path("photos/new.png")), classify.gradient_canvas(200, 200, np.random.default_rng(1)))
-    assert wf.dry_run_jobs(config=config) == {"all": 1, "classify_photo": 1, "collect_classified_photos": 1}
+    assert wf.dry_run_jobs(config=config) == {
+        **END_OF_RUN,
+        "classify_photo": 1,
+        "collect_classified_photos": 1,
+    }
 
     # on_unreadable: fail stops at the corrupt file, naming it.
     failing = merge(config, {"classify": {"on_unreadable": "fail"}})  # a params change: every photo reruns
@@ -76,7 +84,7 @@ def test_workflow_model_loads_with_only_keras(completed_tiny_workflow, tmp_path)
     wf = completed_tiny_workflow
     faces = data.as_model_input(data.load(wf.path("results/data/dataset.npz")).x_val[:16])
     out = load_in_plain_python(wf.path("results/models/cnn.keras"), faces, tmp_path)
-    expected = runtime.load_model(str(wf.path("results/models/cnn.keras"))).predict(faces, verbose=0)
+    expected = models.load_model(str(wf.path("results/models/cnn.keras"))).predict(faces, verbose=0)
     np.testing.assert_allclose(np.array(out["probs"]), expected, atol=1e-4)
 
 

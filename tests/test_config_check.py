@@ -10,7 +10,15 @@ import pytest
 import yaml
 
 from conftest import REPO, TINY, default_config, merge, tiny_config
-from fer_workflow import CONV_LAYER_PATTERN, config_check, data, filters, models, sizing, synthetic
+from fer_workflow import (
+    CONV_LAYER_PATTERN,
+    config_check,
+    conv_layer_names,
+    data,
+    models,
+    sizing,
+    synthetic,
+)
 from fer_workflow.config_check import ConfigError
 
 SCHEMA = yaml.safe_load((REPO / "config.schema.yaml").read_text())
@@ -275,10 +283,10 @@ def test_conv_layer_names_and_parameters_match_the_built_cnn():
     for cnn in configs:
         cnn = {**default_config()["cnn"], **cnn}
         model = models.build_cnn(cnn)
-        assert config_check.conv_layer_names(cnn) == [
+        assert config_check.config_conv_layer_names(cnn) == [
             layer.name for layer in model.layers if layer.name.startswith("block") and "_conv" in layer.name
         ]
-        assert filters.conv_layer_names(model) == config_check.conv_layer_names(cnn)
+        assert conv_layer_names(model) == config_check.config_conv_layer_names(cnn)
         assert sizing.cnn_parameters(cnn) == model.count_params()
 
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import REPO, Workflow, default_config, merge
+from conftest import REPO, Workflow, default_config, load_module, merge
 from fer_workflow import readers
 
 README = (REPO / "README.md").read_text()
@@ -22,11 +22,7 @@ CLUSTER = DOCS / "guide" / "cluster.md"
 
 def docs_module(name):
     """A script of docs/ imported as a module."""
-    sys.path.insert(0, str(DOCS))
-    try:
-        return __import__(name)
-    finally:
-        sys.path.remove(str(DOCS))
+    return load_module(f"docs/{name}.py")
 
 
 def rule_blocks():
@@ -121,11 +117,7 @@ def test_train_preset_without_raw_data_says_how_to_make_it(tmp_path):
 
 
 def test_read_data_benchmark_defaults_to_the_repository(tmp_path):
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import read_data
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    read_data = load_module("benchmarks/read_data.py")
     assert read_data.DEFAULT_DATA_DIR == REPO / "resources" / "fer2013"
     proc = script("benchmarks/read_data.py", str(tmp_path / "nope"))
     assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
@@ -135,11 +127,7 @@ def test_read_data_benchmark_defaults_to_the_repository(tmp_path):
 def test_pytorch_peer_refuses_what_it_does_not_mirror():
     """Residual blocks and cutout have no PyTorch twin in the peer: it says so
     before importing PyTorch (not a requirement of the workflow)."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import peer_pytorch
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    peer_pytorch = load_module("benchmarks/peer_pytorch.py")
     config = default_config()
     for patch in ({"cnn": {"residual": True}}, {"train": {"augment": {"cutout": 0.25}}}):
         with pytest.raises(ValueError, match=r"cnn\.residual: false and train\.augment\.cutout: 0"):

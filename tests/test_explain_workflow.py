@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO, Workflow, merge, tiny_config
-from fer_workflow import CLASS_NAMES, arrays, faithfulness
+from conftest import END_OF_RUN, REPO, Workflow, merge, tiny_config
+from fer_workflow import CLASS_NAMES, arrays, faithfulness, models
 
 pytestmark = pytest.mark.slow
 
@@ -98,7 +98,7 @@ def test_faithfulness_table_and_region_table(completed_tiny_workflow):
 def test_one_parameter_reruns_only_its_rule(completed_tiny_workflow, change, jobs):
     wf = completed_tiny_workflow
     counts = wf.dry_run_jobs(config=merge(wf.config, change))
-    assert counts == {"all": 1, **dict.fromkeys(jobs, 1)}
+    assert counts == {**END_OF_RUN, **dict.fromkeys(jobs, 1)}
 
 
 def test_missing_layer_fails_naming_the_config_key(completed_tiny_workflow, tmp_path):
@@ -131,7 +131,6 @@ def test_every_rule_runs_with_the_gpu_switches(tmp_path, switches, dtype):
     bfloat16 where the CPU has it; every rule of the workflow must work with
     those switches, on CPU too (RandomAffine once crashed in float16 training,
     plot_filters on the saved float16 and bfloat16 models)."""
-    from fer_workflow import runtime
 
     wf = Workflow(tmp_path / "wf")
     config = tiny_config(train=switches)
@@ -140,7 +139,7 @@ def test_every_rule_runs_with_the_gpu_switches(tmp_path, switches, dtype):
     ran = set(re.findall(r"^(?:local)?rule (\w+):", proc.output, flags=re.MULTILINE))
     assert explain_rules() <= planned and {"train_model", "write_submission"} <= planned
     assert planned <= ran
-    model = runtime.load_model(wf.path("results/models/cnn.keras"))
+    model = models.load_model(wf.path("results/models/cnn.keras"))
     assert model.get_layer("block1_conv1").compute_dtype == dtype
     layer = config["filters"]["layer"]
     table = pd.read_csv(wf.path(f"results/eval/filter_classes_{layer}.csv"))

@@ -16,6 +16,7 @@ from fer_workflow import faithfulness as fa
 from fer_workflow.plots import explain
 from fer_workflow.predict import predict_probs
 from fer_workflow.saliency import blur
+from toy_models import toy_cnn
 
 
 def linear_model(weights):
@@ -99,7 +100,6 @@ def test_auc_and_interval():
 
 @pytest.mark.parametrize("mode", ["deletion", "insertion"])
 def test_batched_curves_equal_the_stepwise_reference(mode):
-    from test_saliency import toy_cnn
 
     model = toy_cnn(seed=2)
     rng = np.random.default_rng(3)
@@ -126,7 +126,7 @@ def test_rank_correlation():
 def test_sanity_check_separates_a_real_method_from_an_edge_detector():
     """Vanilla gradients of a trained model change when its weights are
     re-initialised; an edge map of the image (which ignores the model) does not."""
-    from test_saliency import toy_cnn, toy_faces
+    from test_saliency import toy_faces
 
     images, labels, _ = toy_faces(400, seed=0)
     model = toy_cnn(seed=1, filters=(8, 16), head=keras.layers.GlobalMaxPooling2D)

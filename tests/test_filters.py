@@ -9,31 +9,14 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from fer_workflow import CLASS_NAMES, filters
+from fer_workflow import CLASS_NAMES, conv_layer_names, filters, models
 from fer_workflow.plots import explain
-
-
-def toy_cnn(seed=0):
-    """A tiny model with the workflow's model contract; conv layers block{i}_conv{j}."""
-    keras.utils.set_random_seed(seed)
-    inputs = keras.Input((48, 48, 1))
-    x = keras.layers.Rescaling(1 / 255)(inputs)
-    x = keras.layers.Conv2D(6, 3, padding="same", use_bias=False, name="block1_conv1")(x)
-    x = keras.layers.BatchNormalization()(x)
-    x = keras.layers.Activation("relu")(x)
-    x = keras.layers.MaxPooling2D()(x)
-    x = keras.layers.Conv2D(10, 3, padding="same", name="block2_conv1")(x)
-    x = keras.layers.Activation("relu")(x)
-    x = keras.layers.Conv2D(12, 3, padding="same", name="block2_conv2")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    x = keras.layers.Dense(7, name="logits")(x)
-    outputs = keras.layers.Activation("softmax", name="probs", dtype="float32")(x)
-    return keras.Model(inputs, outputs)
+from toy_models import FILTER_BLOCKS, toy_cnn
 
 
 @pytest.fixture(scope="module")
 def model():
-    return toy_cnn()
+    return toy_cnn(blocks=FILTER_BLOCKS)
 
 
 def ascend_loop(
@@ -57,15 +40,15 @@ def ascend_loop(
 
 
 def test_conv_layer_names(model):
-    assert filters.conv_layer_names(model) == ["block1_conv1", "block2_conv1", "block2_conv2"]
+    assert conv_layer_names(model) == ["block1_conv1", "block2_conv1", "block2_conv2"]
 
 
-@pytest.mark.parametrize("key", ["filters.layer", "activations.layer"])
-def test_missing_layer_names_the_key_and_lists_the_layers(model, key):
+@pytest.mark.parametrize("extractor", [filters.feature_extractor, filters.conv_extractor])
+def test_missing_layer_names_the_argument_and_lists_the_layers(model, extractor):
     with pytest.raises(ValueError) as error:
-        filters.feature_extractor(model, "block5_conv1", key=key)
+        extractor(model, "block5_conv1")
     message = str(error.value)
-    assert message.startswith(f"{key}: the model has no conv layer 'block5_conv1'")
+    assert message.startswith("name: the model has no conv layer 'block5_conv1'")
     assert "block1_conv1, block2_conv1, block2_conv2" in message
 
 
@@ -118,7 +101,7 @@ def test_border_excludes_the_edges_of_the_map(model):
 def test_map_border_converts_input_pixels_and_checks_the_range():
     assert filters.map_border(8, 12) == 2 and filters.map_border(8, 48) == 8 and filters.map_border(0, 6) == 0
     assert filters.map_border(8, 6) == 1
-    with pytest.raises(ValueError, match="filters.border: 24 input pixels are 3 pixels"):
+    with pytest.raises(ValueError, match="border: 24 input pixels are 3 pixels"):
         filters.map_border(24, 6)
 
 
@@ -176,7 +159,7 @@ def test_ascent_is_seeded_and_checks_the_filter_count(model):
     a, _ = filters.ascend(extractor, 3, steps=2, seed=1)
     b, _ = filters.ascend(extractor, 3, steps=2, seed=1)
     np.testing.assert_array_equal(a, b)
-    with pytest.raises(ValueError, match="filters.n_filters must be 1..6"):
+    with pytest.raises(ValueError, match="n_filters must be 1..6"):
         filters.ascend(extractor, 7, steps=1)
 
 
@@ -214,7 +197,7 @@ def test_filter_activations(model):
     image = np.random.default_rng(0).integers(0, 256, (48, 48)).astype(np.uint8)
     maps = filters.filter_activations(model, "block2_conv1", image)
     assert maps.shape == (24, 24, 10)
-    with pytest.raises(ValueError, match="activations.layer: the model has no conv layer 'block9_conv9'"):
+    with pytest.raises(ValueError, match="name: the model has no conv layer 'block9_conv9'"):
         filters.filter_activations(model, "block9_conv9", image)
 
 
@@ -254,7 +237,6 @@ def mixed_model(request, tmp_path_factory):
     """The default CNN (no augmentation) built under a mixed policy (float16 as
     the GPU preset trains, bfloat16 as a CPU with bf16 units may), saved and reloaded."""
     from conftest import default_config
-    from fer_workflow import models, runtime
 
     keras.utils.set_random_seed(0)
     keras.mixed_precision.set_global_policy(request.param)
@@ -264,7 +246,7 @@ def mixed_model(request, tmp_path_factory):
         keras.mixed_precision.set_global_policy("float32")
     path = tmp_path_factory.mktemp(request.param) / "cnn.keras"
     built.save(path)
-    return runtime.load_model(path)
+    return models.load_model(path)
 
 
 def test_ascent_and_classes_on_a_saved_mixed_precision_model(mixed_model):

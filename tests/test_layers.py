@@ -7,7 +7,7 @@ import pytest
 from snakemake.utils import validate
 
 from conftest import REPO, TINY, default_config, merge
-from fer_workflow import models, runtime, training
+from fer_workflow import models, training
 from fer_workflow.layers import FusedBatchNormalization
 
 RNG = np.random.default_rng(0)
@@ -66,7 +66,7 @@ def test_cnn_uses_fused_batch_norm_and_loads_back(tmp_path):
     plain = models.build_cnn(config["cnn"], fused_batch_norm=False)
     assert type(plain.get_layer("block1_bn1")) is keras.layers.BatchNormalization
     model.save(tmp_path / "cnn.keras")
-    loaded = runtime.load_model(str(tmp_path / "cnn.keras"))
+    loaded = models.load_model(str(tmp_path / "cnn.keras"))
     assert type(loaded.get_layer("block1_bn1")) is FusedBatchNormalization
     x = RNG.uniform(0, 255, (4, 48, 48, 1)).astype("float32")
     np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)), rtol=1e-4, atol=1e-6)

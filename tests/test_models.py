@@ -167,7 +167,7 @@ def test_follows_ratios_by_hand():
 
 
 def test_summary_states_widths_and_ratios():
-    assert sizing.describe_widths([70, 35, 17], [2.0, 1.0, 0.5]) == {
+    assert sizing.width_texts([70, 35, 17], [2.0, 1.0, 0.5]) == {
         "dnn_widths": "70 35 17",
         "dnn_width_ratios": "1 : 0.5 : 0.243",
         "dnn_hidden_ratios": "1 : 0.5 : 0.25",

@@ -124,7 +124,7 @@ def test_empty_test_split_gives_empty_arrays(tmp_path):
     assert loaded.keys() == predictions.keys()
     for key, value in predictions.items():
         assert np.array_equal(loaded[key], value) and loaded[key].dtype == np.float32
-    with pytest.raises(ValueError, match="data.test"):
+    with pytest.raises(ValueError, match="no test images"):
         predict.submission(ds, loaded)
 
 
@@ -201,5 +201,5 @@ def test_shift_tta_averages_ten_views_with_equal_weight():
     # The shifted views differ from the plain one (the model reads the halves' brightness).
     assert not np.allclose(predictions["val_probs_shift"], predictions["val_probs"])
     # Without shifted views, asking for them is an error that names the setting.
-    with pytest.raises(ValueError, match="predict.tta_shift"):
+    with pytest.raises(ValueError, match="tta_shift: the predictions hold no shifted views"):
         predict.split_probs(predict.predict_dataset(model, ds), "test", tta_shift=True)

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from conftest import REPO, SHARED_FER2013
+from conftest import FER2013, REPO, WHERE
 from fer_workflow import data, readers
 
 SCHEMA = yaml.safe_load((REPO / "config.schema.yaml").read_text())
@@ -175,11 +175,11 @@ def test_raw_save_load_round_trip(tmp_path):
 
 # ---- the real FER2013 files ----------------------------------------------------
 
-REAL_TRAIN = SHARED_FER2013 / "train.csv.gz"
-REAL_TEST = SHARED_FER2013 / "test.csv.gz"
+REAL_TRAIN = FER2013 / "train.csv.gz" if FER2013 else None
+REAL_TEST = FER2013 / "test.csv.gz" if FER2013 else None
 needs_real = pytest.mark.skipif(
-    not (REAL_TRAIN.exists() and REAL_TEST.exists()),
-    reason=f"real FER2013 files not found in {SHARED_FER2013}",
+    not (FER2013 and REAL_TEST.exists()),
+    reason=f"real FER2013 files (train.csv.gz, test.csv.gz) not found in {WHERE.format('fer2013')}",
 )
 
 

@@ -57,7 +57,7 @@ def test_record_of_a_dnn_holds_its_facts(tmp_path):
     widths = [10, 5]
     model = models.build_dnn(widths, {"batch_norm": True, "dropout": 0.0})
     dnn = {"hidden_widths": widths, "hidden_ratios": [1.0, 0.5], "matched_to_cnn_parameters": 23_000}
-    facts = record.describe(
+    facts = record.facts(
         model,
         HISTORY,
         restored_best=False,
@@ -102,7 +102,7 @@ def test_record_of_a_cnn_lists_its_conv_widths():
     }
     model = models.build_cnn(cnn)
     recipe = default_config()["train"]
-    facts = record.describe(
+    facts = record.facts(
         model,
         HISTORY,
         restored_best=True,

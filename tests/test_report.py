@@ -12,6 +12,8 @@ import subprocess
 import pandas as pd
 import pytest
 
+from conftest import INSTALL_SYSTEM_PACKAGES, not_installed
+
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CATEGORIES = {
@@ -56,6 +58,7 @@ CATEGORIES = {
         "results/eval/filter_classes_block2_conv1.csv",
         "results/figures/activations_block1_conv1.png",
     ],
+    "Timings": ["results/timings.csv", "results/figures/timings.png"],
 }
 
 SUBCATEGORIES = {"Training": ["cnn", "dnn", "Other"], "Evaluation": ["cnn", "dnn", "Other"]}
@@ -102,8 +105,11 @@ window.addEventListener('load', () => setTimeout(() => step(0, ''), 1500));
 
 @pytest.fixture(scope="module")
 def chromium():
-    """Debian's chromium; installed with apt-get when missing and we are root."""
+    """Debian's chromium; installed with apt-get when missing, asked to
+    (FER_INSTALL_SYSTEM_PACKAGES=1) and root."""
     path = shutil.which("chromium")
+    if path is None and not INSTALL_SYSTEM_PACKAGES:
+        pytest.skip(not_installed("chromium is"))
     if path is None and os.geteuid() == 0 and shutil.which("apt-get"):
         subprocess.run(["apt-get", "update", "-qq"], capture_output=True, timeout=600)
         subprocess.run(

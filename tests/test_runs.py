@@ -43,7 +43,7 @@ def test_compare_lists_every_run_under_results(tmp_path):
     ]
     assert table["val_accuracy"].tolist() == [0.9, 0.25, 0.65, 0.25]
     text = runs.markdown(table)
-    assert "| fer2013-cpu | cnn | 1,000 | 3 | 0.650 (0.600-0.700) | 0.660 | 0.500 |  |" in text
+    assert "| fer2013-cpu | cnn | 1,000 | 3 | 0.650 [0.600, 0.700] | 0.660 | 0.500 |  |" in text
     assert runs.compare([], root).empty
 
 

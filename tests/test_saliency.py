@@ -8,22 +8,9 @@ import numpy as np
 import pytest
 
 from conftest import ONEDNN
-from fer_workflow import saliency
+from fer_workflow import models, saliency
 from fer_workflow.predict import predict_probs
-
-
-def toy_cnn(seed=0, filters=(8, 16), head=keras.layers.GlobalAveragePooling2D):
-    """A tiny model with the workflow's model contract (raw pixels in, "logits", "probs")."""
-    keras.utils.set_random_seed(seed)
-    inputs = keras.Input((48, 48, 1))
-    x = keras.layers.Rescaling(1 / 255)(inputs)
-    for i, width in enumerate(filters, start=1):
-        x = keras.layers.Conv2D(width, 3, padding="same", activation="relu", name=f"block{i}_conv1")(x)
-        x = keras.layers.MaxPooling2D()(x)
-    x = head()(x)
-    x = keras.layers.Dense(7, name="logits")(x)
-    outputs = keras.layers.Activation("softmax", name="probs", dtype="float32")(x)
-    return keras.Model(inputs, outputs)
+from toy_models import toy_cnn
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +67,7 @@ def test_smoothgrad_is_seeded_and_progress_is_logged(model, faces, caplog):
 
 
 def test_compute_rejects_unknown_method(model, faces):
-    with pytest.raises(ValueError, match="saliency.method"):
+    with pytest.raises(ValueError, match="method must be one of"):
         saliency.compute(model, *faces, method="occlusion")
 
 
@@ -103,7 +90,7 @@ def test_integrated_gradients_completeness(model, faces, baseline):
     )
     maps = saliency.compute(model, images, labels, method="integrated_gradients", ig_steps=8)
     assert maps.shape == (9, 48, 48) and maps.dtype == np.float32 and np.all(maps >= 0)
-    with pytest.raises(ValueError, match="ig_baseline"):
+    with pytest.raises(ValueError, match="baseline must be"):
         saliency.baseline_images(x, "white")
 
 
@@ -138,9 +125,7 @@ def test_gradcam_matches_a_hand_computed_case():
     assert maps.shape == (4, 48, 48) and maps.dtype == np.float32
     np.testing.assert_allclose(maps, expected, rtol=1e-3, atol=1e-4 * expected.max())
     np.testing.assert_array_equal(saliency.gradcam_layer(model, "last").name, "block1_conv1")
-    with pytest.raises(
-        ValueError, match="saliency.gradcam_layer: the model has no conv layer 'block9_conv1'"
-    ):
+    with pytest.raises(ValueError, match="layer: the model has no conv layer 'block9_conv1'"):
         saliency.gradcam(model, images, classes, layer="block9_conv1")
 
 
@@ -161,7 +146,7 @@ def test_predicted_target():
     predicted = saliency.target_classes(labels, probs, target="prediction")
     assert predicted.tolist() == [1, 3, 6] and predicted.dtype == np.int32
     assert saliency.target_classes(labels, probs).tolist() == labels.tolist()
-    with pytest.raises(ValueError, match="saliency.target"):
+    with pytest.raises(ValueError, match="target must be"):
         saliency.target_classes(labels, probs, target="true")
 
 
@@ -258,7 +243,9 @@ def test_saliency_finds_the_region_that_carries_the_class(trained, method):
     images, labels, masks = toy_faces(80, seed=1)
     probs = predict_probs(trained, images)
     assert (probs.argmax(axis=1) == labels).mean() > 0.8, "the toy model did not learn its task"
-    maps = saliency.compute(trained, images, labels, method=method, samples=8, noise=0.1, seed=0, ig_steps=16)
+    maps = saliency.compute(
+        trained, images, labels, method=method, smooth_samples=8, noise=0.1, seed=0, ig_steps=16
+    )
     values = saliency.score(trained, images, labels, maps, masks=masks, fraction=0.1, seed=0)
     values = values.set_index("metric")["value"]
     assert values["area_share_cues"] == pytest.approx(288 / 2304)
@@ -306,13 +293,13 @@ def trained_on_faces():
 def test_every_method_looks_at_the_cues_of_the_built_in_faces(trained_on_faces, method):
     model, images, labels, masks = trained_on_faces
     assert (predict_probs(model, images).argmax(axis=1) == labels).mean() > 0.5, "the toy model did not learn"
-    maps = saliency.compute(model, images, labels, method=method, samples=8, ig_steps=16)
+    maps = saliency.compute(model, images, labels, method=method, smooth_samples=8, ig_steps=16)
     assert saliency.mask_shares(maps, masks)["mass_ratio_cues"] > 1.5
 
 
 def test_every_method_on_a_saved_mixed_precision_model(tmp_path, faces):
     """float16 compute (the GPU preset) gives float32 maps close to the float32 model's."""
-    from fer_workflow import faithfulness, runtime
+    from fer_workflow import faithfulness
 
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
@@ -320,13 +307,13 @@ def test_every_method_on_a_saved_mixed_precision_model(tmp_path, faces):
     finally:
         keras.mixed_precision.set_global_policy("float32")
     half.save(tmp_path / "half.keras")
-    half = runtime.load_model(tmp_path / "half.keras")
+    half = models.load_model(tmp_path / "half.keras")
     full = toy_cnn(seed=5)
     full.set_weights(half.get_weights())
     images, labels = faces
     for method in saliency.METHODS:
-        maps = saliency.compute(half, images, labels, method=method, samples=2, ig_steps=4)
-        reference = saliency.compute(full, images, labels, method=method, samples=2, ig_steps=4)
+        maps = saliency.compute(half, images, labels, method=method, smooth_samples=2, ig_steps=4)
+        reference = saliency.compute(full, images, labels, method=method, smooth_samples=2, ig_steps=4)
         assert maps.dtype == np.float32 and np.all(np.isfinite(maps)) and maps.max() > 0, method
         # (nanmean: an all-zero Grad-CAM has no ranks)
         assert np.nanmean(faithfulness.rank_correlation(maps, reference)) > 0.8, method

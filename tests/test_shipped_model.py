@@ -13,7 +13,7 @@ from test_classify import FER2013
 from test_standalone_model import load_in_plain_python
 
 from conftest import REPO
-from fer_workflow import calibration, data, predict, readers, runtime, shipped
+from fer_workflow import calibration, data, models, predict, readers, shipped
 
 MODEL = REPO / shipped.SHIPPED_MODEL
 RECORD = json.loads((REPO / shipped.SHIPPED_RECORD).read_text())
@@ -77,7 +77,7 @@ def test_loads_in_plain_keras(tmp_path):
     probs = np.array(out["probs"])
     assert probs.shape == (8, 7)
     np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-5)
-    model = runtime.load_model(str(MODEL))
+    model = models.load_model(str(MODEL))
     assert model.count_params() == RECORD["parameters"]
     np.testing.assert_allclose(model.predict(faces, verbose=0), probs, atol=1e-4)
 
@@ -100,7 +100,7 @@ def test_validation_accuracy_and_temperature_recomputed_on_fer2013():
         max_diff=32,
     )
     assert len(dataset.y_val) == RECORD["validation"]["faces"]
-    probs = predict.predict_probs(runtime.load_model(str(MODEL)), dataset.x_val)
+    probs = predict.predict_probs(models.load_model(str(MODEL)), dataset.x_val)
     y = np.asarray(dataset.y_val, int)
     # oneDNN's kernels differ between CPUs: a face or two may change its label.
     assert (probs.argmax(1) == y).mean() == pytest.approx(RECORD["validation"]["accuracy"], abs=1e-3)

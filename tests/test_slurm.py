@@ -1,8 +1,9 @@
 """The workflow on a real SLURM cluster: one node on localhost, started by
 tests/cluster/start_slurm.sh, driven by `snakemake --profile profiles/slurm`.
 
-Needs root and Debian's apt-get (the script installs slurm-wlm and munge);
-skipped elsewhere with the reason. The cluster is stopped at the end of the
+Needs root, and slurm-wlm and munge installed, or Debian's apt-get and
+FER_INSTALL_SYSTEM_PACKAGES=1 to let the script install them (.ci/run sets
+it); skipped elsewhere with the reason. The cluster is stopped at the end of the
 module, also when a test fails.
 """
 
@@ -20,17 +21,21 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, Workflow, parse_job_counts, tiny_config
+from conftest import INSTALL_SYSTEM_PACKAGES, REPO, Workflow, not_installed, parse_job_counts, tiny_config
 
 CLUSTER = REPO / "tests" / "cluster"
 # Where start_slurm.sh keeps config, state and logs (the script's default).
 SLURM_DIR = Path(os.environ.get("FER_SLURM_DIR", "/var/tmp/fer-slurm"))
+# What start_slurm.sh checks before it installs slurm-wlm and munge.
+SLURM_COMMANDS = ("slurmctld", "slurmd", "sbatch", "munged")
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+)")
 
 
 def skip_reason():
     if os.geteuid() != 0:
-        return "the local SLURM cluster needs root (it installs slurm-wlm and starts daemons)"
+        return "the local SLURM cluster needs root (it starts daemons)"
+    if not all(shutil.which(daemon) for daemon in SLURM_COMMANDS) and not INSTALL_SYSTEM_PACKAGES:
+        return not_installed("slurm-wlm and munge are")
     if not Path("/etc/debian_version").exists() or not shutil.which("apt-get"):
         return "the local SLURM cluster needs Debian with apt-get"
     return None

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from fer_workflow import CLASS_NAMES, data
-from fer_workflow.plots import data as data_plots
+from fer_workflow.plots import samples as sample_plots
 
 # FER2013-like imbalance in miniature.
 LABELS = np.repeat(np.arange(7), [80, 9, 82, 144, 96, 63, 99]).astype(np.int8)
@@ -159,12 +159,12 @@ def test_dataset_save_load_round_trip(tmp_path):
 
 def test_sample_grid_rows_per_class_reproducible():
     x = np.random.default_rng(0).integers(0, 256, (len(LABELS), 48, 48), dtype=np.uint8)
-    picks = data_plots.pick_per_class(LABELS, 4, seed=3)
+    picks = sample_plots.pick_per_class(LABELS, 4, seed=3)
     assert [len(p) for p in picks] == [4] * 7
     assert all((LABELS[p] == c).all() for c, p in enumerate(picks))
-    again = data_plots.pick_per_class(LABELS, 4, seed=3)
+    again = sample_plots.pick_per_class(LABELS, 4, seed=3)
     assert all(np.array_equal(a, b) for a, b in zip(picks, again, strict=True))
-    fig = data_plots.sample_grid(x, LABELS, per_class=4, seed=3)
+    fig = sample_plots.sample_grid(x, LABELS, per_class=4, seed=3)
     axes = np.array(fig.axes).reshape(7, 4)
     assert [ax.get_ylabel().split("\n")[0] for ax in axes[:, 0]] == list(CLASS_NAMES)
     assert all(len(ax.images) == 1 for ax in axes.ravel())
@@ -173,7 +173,7 @@ def test_sample_grid_rows_per_class_reproducible():
 def test_sample_grid_with_few_images_of_a_class():
     labels = np.array([0, 1, 1, 2, 3, 4, 5, 6, 6, 6])
     x = np.zeros((10, 48, 48), np.uint8)
-    fig = data_plots.sample_grid(x, labels, per_class=3, seed=0)
+    fig = sample_plots.sample_grid(x, labels, per_class=3, seed=0)
     axes = np.array(fig.axes).reshape(7, 3)
     assert [sum(len(ax.images) for ax in row) for row in axes] == [1, 2, 1, 1, 1, 1, 3]
 

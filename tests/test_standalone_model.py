@@ -10,27 +10,29 @@ import keras
 import numpy as np
 
 from conftest import TINY, default_config
-from fer_workflow import models, runtime
+from fer_workflow import models
 from fer_workflow.augment import TRAINING_ONLY
 from fer_workflow.layers import FusedBatchNormalization
 
 FACES = np.random.default_rng(3).uniform(0, 255, (6, 48, 48, 1)).astype("float32")
 
-# Runs in a clean interpreter: no fer_workflow on sys.path, nothing but Keras imported.
+# Runs in a clean interpreter with nothing but Keras imported; the installed
+# library is blocked (an import of fer_workflow raises), so loading cannot use it.
 LOAD_AND_PREDICT = """
 import json, sys
+sys.modules["fer_workflow"] = None
 import keras, numpy as np
 model = keras.saving.load_model(sys.argv[1])
 faces = np.load(sys.argv[2])
 probs = model.predict(faces, verbose=0)
-print(json.dumps({"probs": probs.tolist(), "fer_workflow": "fer_workflow" in sys.modules,
+print(json.dumps({"probs": probs.tolist(), "fer_workflow": sys.modules["fer_workflow"] is not None,
                   "layers": [type(layer).__name__ for layer in model.layers]}))
 """
 
 
 def load_in_plain_python(model_path, faces, tmp_path):
     """Load ``model_path`` and predict ``faces`` in a fresh interpreter with only
-    Keras (no PYTHONPATH, so no fer_workflow); returns LOAD_AND_PREDICT's dict."""
+    Keras (fer_workflow blocked); returns LOAD_AND_PREDICT's dict."""
     np.save(tmp_path / "faces.npy", faces)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"TF_CPP_MIN_LOG_LEVEL": "2"}
     proc = subprocess.run(
@@ -94,5 +96,5 @@ def test_saved_model_loads_with_only_keras(tmp_path):
     np.testing.assert_allclose(np.array(out["probs"]), expected, rtol=1e-4, atol=1e-4)
     # The workflow's own loader reads the same file too.
     np.testing.assert_allclose(
-        runtime.load_model(str(path)).predict(FACES, verbose=0), expected, rtol=1e-4, atol=1e-4
+        models.load_model(str(path)).predict(FACES, verbose=0), expected, rtol=1e-4, atol=1e-4
     )

@@ -21,7 +21,6 @@ from fer_workflow import record, resume, training
 CHILD = textwrap.dedent(
     """
     import logging, os, signal, sys
-    sys.path.insert(0, {scripts!r})
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
     import numpy as np
     from fer_workflow import runtime
@@ -70,7 +69,7 @@ CHILD = textwrap.dedent(
 @pytest.fixture
 def child(tmp_path):
     script = tmp_path / "child.py"
-    script.write_text(CHILD.format(scripts=str(REPO / "scripts")))
+    script.write_text(CHILD.format())
 
     def run(name, kill_at=0, seed=7, backup="backup", **extra_env):
         env = dict(
@@ -272,8 +271,13 @@ def test_learning_curves_figure():
     )
     acc_ax, loss_ax = fig.axes[:2]
     assert len(acc_ax.lines) == 4 and len(loss_ax.lines) == 4
-    labels = [t.get_text() for t in acc_ax.get_legend().get_texts()]
+    (legend,) = fig.legends
+    labels = [t.get_text() for t in legend.get_texts()]
     assert any("1,234" in label for label in labels) and any("1,240" in label for label in labels)
+    # The legend covers no curve: it lies outside both panels.
+    renderer = fig.canvas.get_renderer()
+    box = legend.get_window_extent(renderer)
+    assert not any(box.overlaps(ax.get_window_extent(renderer)) for ax in (acc_ax, loss_ax))
     # The kept epoch (the record's kept_epoch) is ringed on the validation accuracy curve.
     histories = {"cnn": history([0.3, 0.6]), "dnn": history([0.2, 0.3])}
     fig = training_plots.learning_curves(histories, {"cnn": 1234, "dnn": 1240}, kept={"cnn": 1, "dnn": 2})

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from test_classify import FER2013
 
-from conftest import merge
+from conftest import END_OF_RUN, merge
 from fer_workflow import classify, video, video_scenes
 
 pytestmark = [
@@ -32,7 +32,7 @@ def test_videos_in_the_workflow(completed_tiny_workflow, tmp_path):
     (folder / "cut.mp4").write_bytes(data[: len(data) // 3])
     assert wf.dry_run_jobs(config=wf.config) == {}  # no videos configured: nothing to do
     config = merge(wf.config, {"classify": {"videos": ["videos"], "video_fps": 5}})
-    assert wf.dry_run_jobs(config=config) == {"all": 1, "classify_video": 2}
+    assert wf.dry_run_jobs(config=config) == {**END_OF_RUN, "classify_video": 2}
 
     proc = wf.run("--keep-going", "--show-failed-logs", config=config, check=False)
     assert proc.returncode != 0
@@ -55,4 +55,4 @@ def test_videos_in_the_workflow(completed_tiny_workflow, tmp_path):
     # set of a job's parameter values, without their names, so 3 -> 5 goes
     # unseen while min_neighbors is 3 and video_fps 5.)
     changed = merge(config, {"classify": {"track_max_missed": 4, "videos": ["videos/clip.mp4"]}})
-    assert wf.dry_run_jobs(config=changed) == {"all": 1, "classify_video": 1}
+    assert wf.dry_run_jobs(config=changed) == {**END_OF_RUN, "classify_video": 1}

@@ -6,10 +6,9 @@ import pandas as pd
 import pytest
 from test_readers import faces, feature, write_label_feature_test, write_label_feature_train
 
-from conftest import REPO, SHARED_FER2013, tiny_config
+from conftest import FER2013, FERPLUS, REPO, WHERE, tiny_config
 from fer_workflow import arrays, data, readers, votes
 
-SHARED_FERPLUS = REPO.parent / "shared" / "data" / "ferplus" / "fer2013new_training.csv"
 HEADER = "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"
 
 
@@ -193,7 +192,7 @@ def test_training_targets_labels_votes_and_without_votes():
     x, y = faces(8), np.array([0, 1, 2, 3, 4, 5, 6, 3], np.int8)
     dataset, _ = data.make_dataset(x, y, x[:0], y[:0], np.zeros(0, np.int64), 0.25, 0)
     np.testing.assert_array_equal(votes.training_targets(dataset), np.eye(7)[dataset.y_train])
-    with pytest.raises(ValueError, match="train.targets: votes needs annotator votes"):
+    with pytest.raises(ValueError, match="targets: votes needs annotator votes"):
         votes.training_targets(dataset, "votes")
     v = np.zeros((8, 10), np.int32)
     v[:, 1] = 10  # everyone says happiness
@@ -288,11 +287,11 @@ def test_quality_counts_of_the_votes():
     assert votes.raw_quality_counts(readers.Raw(faces(1), labels[:1], faces(0), labels[:0], labels[:0])) == {}
 
 
-@pytest.mark.skipif(not SHARED_FERPLUS.exists(), reason="no FER+ file in ../shared")
+@pytest.mark.skipif(FERPLUS is None, reason=f"no FER+ file in {WHERE.format('ferplus')}")
 def test_the_real_ferplus_training_votes():
     """The FER+ file of FER2013's 28,709 training rows reads, and its counts are those
     the data's README states (28,224 rows with a first-column plurality among the 7)."""
-    numbers, usage, v = votes.read_file(SHARED_FERPLUS)
+    numbers, usage, v = votes.read_file(FERPLUS / "fer2013new_training.csv")
     assert len(v) == 28_709 and set(usage) == {"Training"} and numbers[0] == 2
     assert np.bincount(v.sum(axis=1)).tolist()[9:] == [1, 28_708]
     assert int((votes.CLASS_OF_COLUMN[v.argmax(axis=1)] >= 0).sum()) == 28_224  # README's tie rule
@@ -302,8 +301,8 @@ def test_the_real_ferplus_training_votes():
     table = pd.Series(votes.plurality_class(v)).value_counts()
     assert int(table.drop(-1).sum()) == 26_778
     assert int((column == votes.CONTEMPT).sum()) == 162
-    train = SHARED_FER2013 / "train.csv.gz"
-    if train.exists():  # the README's 65.8%: the label agrees with the plurality
+    if FER2013:
+        train = FER2013 / "train.csv.gz"  # the README's 65.8%: the label agrees with the plurality
         numbers, (labels,) = readers.read_csv_rows(train, ["label"])
         labels = readers.parse_labels(train, numbers, labels)
         plural = votes.plurality_class(v)

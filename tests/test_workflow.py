@@ -4,7 +4,7 @@ run, and the README's "rerun one figure" sequence."""
 import pandas as pd
 import pytest
 
-from conftest import merge
+from conftest import END_OF_RUN, merge
 
 pytestmark = pytest.mark.slow
 
@@ -49,6 +49,9 @@ ARTIFACTS = [
     "results/eval/agreement_pairs.csv",
     "results/eval/agreement_accuracy.csv",
     "results/eval/agreement_findings.csv",
+    # the run's own timings, summarised for the report
+    "results/timings.csv",
+    "results/figures/timings.png",
 ]
 
 
@@ -120,11 +123,14 @@ def test_rerun_one_figure(completed_tiny_workflow, tmp_path):
     changed = merge(wf.config, {"samples": {"per_class": 3}})
 
     stale = {f: s for f, s in summary_status(wf, changed).items() if s != ("ok", "no update")}
+    # ... and the timings summary, which follows every rerun
+    timings = {f: stale.pop(f, None) for f in ("results/timings.csv", "results/figures/timings.png")}
     assert stale == {"results/figures/samples.png": ("params changed", "update pending")}
+    assert all(plan == "update pending" for _, plan in timings.values()), timings
 
     preview = wf.run("-n", config=changed)
     assert "Params have changed since last execution" in preview.output
-    assert wf.dry_run_jobs(config=changed) == {"all": 1, "plot_samples": 1}
+    assert wf.dry_run_jobs(config=changed) == {**END_OF_RUN, "plot_samples": 1}
 
     before = wf.path("results/models/cnn.keras").stat().st_mtime_ns
     wf.run(config=changed)
@@ -133,4 +139,4 @@ def test_rerun_one_figure(completed_tiny_workflow, tmp_path):
     assert set(summary_status(wf, changed).values()) == {("ok", "no update")}
 
     forced = wf.dry_run_jobs("--forcerun", "plot_learning_curves", config=changed)
-    assert forced == {"all": 1, "plot_learning_curves": 1}
+    assert forced == {**END_OF_RUN, "plot_learning_curves": 1}

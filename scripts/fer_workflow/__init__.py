@@ -19,3 +19,11 @@ CONV_LAYER_PATTERN = r"block[1-9][0-9]*_conv[1-9][0-9]*"
 def conv_layer_name(block, conv):
     """Name of conv ``conv`` of block ``block`` (both from 1): ``block<i>_conv<j>``."""
     return f"block{block}_conv{conv}"
+
+
+def conv_layer_names(model):
+    """Names of a built model's conv layers (``block<i>_conv<j>``), in order:
+    the one list of them that saliency, filters and activations use."""
+    import re
+
+    return [layer.name for layer in model.layers if re.fullmatch(CONV_LAYER_PATTERN, layer.name)]

@@ -438,8 +438,8 @@ def analyse(dataset, predictions, top_k, split="validation"):
     ``model_counts`` ({model: 7 x 7}) on the split."""
     if not votes.has_votes(dataset):
         raise ValueError(
-            "the dataset holds no FER+ votes for its faces: set data.votes (a FER+ file), "
-            "or use the built-in data, which has its own"
+            "the dataset holds no FER+ votes for its faces (a dataset read with a FER+ "
+            "votes file, or the built-in data, has them)"
         )
     if split != "validation":
         raise ValueError(f"the agreement analysis uses the validation split, not {split!r}")

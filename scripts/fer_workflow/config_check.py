@@ -189,8 +189,9 @@ def validate(config, schema):
 # ---- 3. what only fails later ----------------------------------------------------------
 
 
-def conv_layer_names(cnn):
-    """``block<i>_conv<j>`` for every conv layer of ``models.build_cnn(cnn)``."""
+def config_conv_layer_names(cnn):
+    """The conv layer names ``models.build_cnn(cnn)`` will give (no model built yet;
+    ``fer_workflow.conv_layer_names`` lists a built model's)."""
     return [conv_layer_name(i, j) for i, b in enumerate(cnn["blocks"], 1) for j in range(1, b["convs"] + 1)]
 
 
@@ -209,7 +210,7 @@ def synthetic_validation_size(config):
 
 def _layer_problems(config):
     cnn = config["cnn"]
-    names = conv_layer_names(cnn)
+    names = config_conv_layer_names(cnn)
     out = []
     for key in ("filters", "activations"):
         layer = config[key]["layer"]

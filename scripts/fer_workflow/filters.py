@@ -33,13 +33,11 @@ so the scale cancels.
 """
 
 import logging
-import re
 
 import numpy as np
 
-from . import CONV_LAYER_PATTERN
+from . import conv_layer_names
 
-CONV_NAME = re.compile(CONV_LAYER_PATTERN)
 # Gray start images: 128 +- 16, about the keras.io noise range relative to
 # the input range.
 GRAY, NOISE = 128.0, 16.0
@@ -55,27 +53,22 @@ LOSS_SCALE = {"float16": 1024.0}
 BLOCK_LAYERS = ("BatchNormalization", "Activation", "ReLU", "LeakyReLU", "ELU", "PReLU")
 
 
-def conv_layer_names(model):
-    """Names of the model's conv layers (block<i>_conv<j>), in order."""
-    return [layer.name for layer in model.layers if CONV_NAME.fullmatch(layer.name)]
-
-
-def conv_layer(model, name, key="filters.layer"):
-    """The conv layer called ``name``; a clear error naming the config ``key`` if absent."""
+def conv_layer(model, name):
+    """The conv layer called ``name``; a clear error listing the model's conv layers if absent."""
     names = conv_layer_names(model)
     if name not in names:
         raise ValueError(
-            f"{key}: the model has no conv layer {name!r}; its conv layers are: {', '.join(names) or 'none'}"
+            f"name: the model has no conv layer {name!r}; its conv layers are: {', '.join(names) or 'none'}"
         )
     return model.get_layer(name)
 
 
-def block_outputs(model, name, key="filters.layer"):
+def block_outputs(model, name):
     """(pre, post): the output of conv layer ``name`` after the batch norm and
     activation that follow it (the layers right after it that take its output
     in turn), and the input of that activation (``pre``; ``post`` itself if
     the block has no activation layer)."""
-    layer = conv_layer(model, name, key)
+    layer = conv_layer(model, name)
     pre = post = layer.output
     for nxt in model.layers[model.layers.index(layer) + 1 :]:
         if type(nxt).__name__ not in BLOCK_LAYERS or nxt.input is not post:
@@ -86,20 +79,20 @@ def block_outputs(model, name, key="filters.layer"):
     return pre, post
 
 
-def feature_extractor(model, name, key="filters.layer"):
+def feature_extractor(model, name):
     """A model from the raw-pixel input to conv layer ``name``'s block output
     (after batch norm and ReLU) and to that activation's input:
     images -> [pre, post]."""
     import keras
 
-    return keras.Model(model.inputs[0], list(block_outputs(model, name, key)), name=f"features_{name}")
+    return keras.Model(model.inputs[0], list(block_outputs(model, name)), name=f"features_{name}")
 
 
-def conv_extractor(model, name, key="activations.layer"):
+def conv_extractor(model, name):
     """A model from the raw-pixel input to conv layer ``name``'s raw output."""
     import keras
 
-    return keras.Model(model.inputs[0], conv_layer(model, name, key).output, name=f"conv_{name}")
+    return keras.Model(model.inputs[0], conv_layer(model, name).output, name=f"conv_{name}")
 
 
 def responses(extractor, images):
@@ -109,11 +102,11 @@ def responses(extractor, images):
 
 def map_border(border, map_size, input_size=48):
     """``border`` input pixels in pixels of a ``map_size`` feature map (rounded);
-    a clear error naming filters.border if no central region is left."""
+    a clear error if no central region is left."""
     b = int(round(border * map_size / input_size))
     if map_size - 2 * b < 1:
         raise ValueError(
-            f"filters.border: {border} input pixels are {b} pixels of this layer's "
+            f"border: {border} input pixels are {b} pixels of this layer's "
             f"{map_size}x{map_size} maps, leaving no central region"
         )
     return b
@@ -236,7 +229,7 @@ def final_means(extractor, images, border=0):
 def _check_count(extractor, n_filters):
     n_channels = extractor.outputs[-1].shape[-1]
     if not 1 <= n_filters <= n_channels:
-        raise ValueError(f"filters.n_filters must be 1..{n_channels} for this layer, not {n_filters}")
+        raise ValueError(f"n_filters must be 1..{n_channels} for this layer, not {n_filters}")
 
 
 log = logging.getLogger(__name__)
@@ -310,9 +303,9 @@ def class_counts(table):
     return pd.Series(counts.to_numpy(), index=pd.Index(CLASS_NAMES, name="class"), name="filters")
 
 
-def filter_activations(model, name, image, key="activations.layer"):
+def filter_activations(model, name, image):
     """Feature maps (h, w, channels) of conv layer ``name`` for one uint8 (48, 48) image."""
     from .data import as_model_input
 
-    extractor = conv_extractor(model, name, key)
+    extractor = conv_extractor(model, name)
     return np.asarray(extractor(as_model_input(image[None]), training=False), np.float32)[0]

@@ -47,12 +47,12 @@ def split_labels_and_probs(dataset, predictions, split, tta_flip=False, tta_shif
     file); without them the test split cannot be scored.
     """
     if split not in ("validation", "test"):
-        raise ValueError(f"evaluate.split must be 'validation' or 'test', not {split!r}")
+        raise ValueError(f"split must be 'validation' or 'test', not {split!r}")
     if split == "test" and not dataset.has_test_labels:
         raise ValueError(
-            "evaluate.split is 'test' but the test labels are unknown "
-            f"({len(dataset.y_test)} test images, labels -1 or none): set evaluate.split "
-            "to 'validation', or give data.test_labels"
+            "split is 'test' but the dataset's test labels are unknown "
+            f"({len(dataset.y_test)} test images, labels -1 or none): score 'validation', "
+            "or a dataset with test labels"
         )
     _, y_true = dataset.split(split)
     probs = split_probs(predictions, split, tta_flip, tta_shift)

@@ -21,9 +21,9 @@ from fer_workflow.augment import TRAINING_ONLY, Cutout, RandomAffine
 from fer_workflow.layers import FusedBatchNormalization
 from fer_workflow.sizing import (  # noqa: F401 (Keras-free; re-exported)
     cnn_parameters,
-    describe_widths,
     dnn_parameters,
     match_dnn_widths,
+    width_texts,
 )
 
 # In a Keras-free module, so the start-up config check can use them too.
@@ -193,3 +193,10 @@ def inference_model(model):
         if isinstance(layer, FusedBatchNormalization):
             clone.get_layer(layer.name).set_weights(layer.get_weights())
     return clone
+
+
+def load_model(path):
+    """Load a trained ``.keras`` model for inference."""
+    # This module imports the custom layers (RandomAffine, Cutout,
+    # FusedBatchNormalization), which registers them for loading.
+    return keras.models.load_model(path, compile=False)

@@ -95,7 +95,7 @@ def split_probs(predictions, split, tta_flip=False, tta_shift=False):
     suffixes = ["", "_flip"] if tta_flip else [""]
     if tta_shift and f"{key}_probs_shift" not in predictions:
         raise ValueError(
-            "the predictions hold no shifted views: set predict.tta_shift above 0 (rerun predict_model)"
+            "tta_shift: the predictions hold no shifted views (they were predicted with shift 0)"
         )
     views = len(shift_offsets(1)) if tta_shift else 0
     total = sum(predictions[f"{key}_probs{suffix}"] for suffix in suffixes)
@@ -119,6 +119,6 @@ def submission(dataset, predictions, tta_flip=True, tta_shift=False):
             "the predictions do not belong to this dataset (rerun predict_model)"
         )
     if len(probs) == 0:
-        raise ValueError("no test images: configure data.test to write a submission")
+        raise ValueError("the dataset has no test images to write a submission for")
     labels = probs.argmax(axis=1).astype("int64")
     return pd.DataFrame({"id": np.asarray(dataset.test_ids, dtype="int64"), "label": labels})

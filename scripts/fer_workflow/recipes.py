@@ -9,8 +9,6 @@ Snakefile calls it while it is parsed, so it is not in ``training``.
 
 import copy
 
-from .runtime import merge_config
-
 
 def recipe(config, model):
     """The training recipe of ``model`` (cnn or dnn): ``config["train"]`` with
@@ -19,3 +17,17 @@ def recipe(config, model):
     override it equals ``train``. A new dict; ``config`` is left as it is."""
     overrides = (config.get("train_overrides") or {}).get(model) or {}
     return copy.deepcopy(merge_config(config["train"], overrides))
+
+
+# Also the one merge that tests/conftest.py and benchmarks/common.py use (for the
+# rules, Snakemake merges configs itself).
+def merge_config(base, overrides):
+    """Recursive merge of config dicts, as Snakemake merges --configfile over
+    config.yaml: nested dicts merge, everything else (lists too) is replaced."""
+    out = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_config(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -67,7 +67,7 @@ def layer_widths(model):
     return widths
 
 
-def describe(model, history, *, restored_best, flops, precision_policy, seed, recipe, dnn=None):
+def facts(model, history, *, restored_best, flops, precision_policy, seed, recipe, dnn=None):
     """The record of ``model`` after training (a dict, ``FIELDS`` in order).
 
     ``restored_best``: training ended with the best val_accuracy epoch's

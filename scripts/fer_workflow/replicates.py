@@ -14,6 +14,8 @@ import pandas as pd
 from scipy import stats
 from sklearn.metrics import accuracy_score, f1_score
 
+from . import tables
+
 SCORES = ["val_accuracy", "val_macro_f1"]
 COLUMNS = ["statistic", "model", "seed", *SCORES]
 # The summary statistics of each model and of the paired difference, in table order.
@@ -95,12 +97,12 @@ def n_seeds(n):
     return f"{n} seed{'' if n == 1 else 's'}"
 
 
-def describe(mean, std, low, high):
+def spread_text(mean, std, low, high):
     """'0.6200 ± 0.0200 [0.5703, 0.6697]', or the mean alone with one seed
     (no spread or interval: they need two seeds)."""
     if np.isnan(std):
         return f"{mean:.4f} (one seed: no spread or interval)"
-    return f"{mean:.4f} ± {std:.4f} [{low:.4f}, {high:.4f}]"
+    return f"{mean:.4f} ± {std:.4f} {tables.interval(low, high, digits=4)}"
 
 
 def markdown(table, models=("cnn", "dnn")):
@@ -117,18 +119,18 @@ def markdown(table, models=("cnn", "dnn")):
         "sets weights, shuffling, augmentation and dropout), and the paired difference "
         f"{diff_name} per seed.",
         "",
-        "| " + " | ".join(head) + " |",
-        "|" + "|".join("---" for _ in head) + "|",
     ]
     wide = seeds.pivot(index="seed", columns="model", values=SCORES)
-    for seed, row in wide.iterrows():
-        cells = [f"{row[(s, m)]:.4f}" for s in SCORES for m in names]
-        lines.append(f"| {seed} | " + " | ".join(cells) + " |")
+    per_seed = pd.DataFrame(
+        [[int(seed)] + [row[(s, m)] for s in SCORES for m in names] for seed, row in wide.iterrows()],
+        columns=head,
+    )
+    lines += [tables.markdown_table(per_seed, digits=4)]
     lines += ["", "Mean ± standard deviation over seeds, and the 95% t-interval of the mean:", ""]
     for model in names:
         parts = []
         for score in SCORES:
-            parts.append(f"{score} {describe(*summary(table, model, score))}")
+            parts.append(f"{score} {spread_text(*summary(table, model, score))}")
         lines.append(f"- {model}: " + "; ".join(parts))
     lines.append("")
     return "\n".join(lines)

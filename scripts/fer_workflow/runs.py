@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import tables
+
 # Columns of the comparison, in order (those a run's metrics.csv lacks stay empty).
 COLUMNS = [
     "run",
@@ -42,15 +44,21 @@ def compare(paths, root="results"):
 
 def markdown(table):
     """The comparison as a Markdown table: accuracy with its 95% interval."""
-    lines = [
-        "| run | model | parameters | epochs | val. accuracy (95% CI) | with flip TTA | macro-F1 | test accuracy |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for row in table.itertuples():
-        test = "" if pd.isna(row.test_accuracy) else f"{row.test_accuracy:.3f}"
-        lines.append(
-            f"| {row.run} | {row.model} | {row.parameters:,} | {row.epochs} | {row.val_accuracy:.3f} "
-            f"({row.val_accuracy_low:.3f}-{row.val_accuracy_high:.3f}) | {row.val_accuracy_flip:.3f} | "
-            f"{row.macro_f1:.3f} | {test} |"
-        )
-    return "\n".join(lines) + "\n"
+    shown = pd.DataFrame(
+        {
+            "run": table["run"],
+            "model": table["model"],
+            "parameters": [f"{p:,}" for p in table["parameters"]],
+            "epochs": table["epochs"],
+            "val. accuracy (95% CI)": [
+                tables.with_interval(v, lo, hi)
+                for v, lo, hi in zip(
+                    table["val_accuracy"], table["val_accuracy_low"], table["val_accuracy_high"], strict=True
+                )
+            ],
+            "with flip TTA": table["val_accuracy_flip"],
+            "macro-F1": table["macro_f1"],
+            "test accuracy": table["test_accuracy"],
+        }
+    )
+    return tables.markdown_table(shown) + "\n"

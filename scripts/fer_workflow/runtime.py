@@ -40,27 +40,3 @@ def configure_backend(threads=None, seed=None):
             pass
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
-
-
-def load_model(path):
-    """Load a trained ``.keras`` model for inference."""
-    import keras
-
-    # Registers the custom layers (RandomAffine, FusedBatchNormalization) for loading.
-    from fer_workflow import augment, layers  # noqa: F401
-
-    return keras.models.load_model(path, compile=False)
-
-
-# Not used by the rules (Snakemake merges configs itself): kept in the library
-# as the one merge that tests/conftest.py and benchmarks/common.py share.
-def merge_config(base, overrides):
-    """Recursive merge of config dicts, as Snakemake merges --configfile over
-    config.yaml: nested dicts merge, everything else (lists too) is replaced."""
-    out = dict(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge_config(out[key], value)
-        else:
-            out[key] = value
-    return out

@@ -27,12 +27,11 @@ hurt the correct class more than hiding as many random pixels).
 
 import logging
 import math
-import re
 
 import numpy as np
 import pandas as pd
 
-from . import CONV_LAYER_PATTERN, NUM_CLASSES, arrays
+from . import NUM_CLASSES, arrays, conv_layer_names
 from .data import as_model_input
 from .predict import predict_probs
 
@@ -85,7 +84,7 @@ def target_classes(labels, probs, target="label"):
         return np.asarray(labels, dtype=np.int32)
     if target == "prediction":
         return np.asarray(probs).argmax(axis=1).astype(np.int32)
-    raise ValueError(f"saliency.target must be 'label' or 'prediction', not {target!r}")
+    raise ValueError(f"target must be 'label' or 'prediction', not {target!r}")
 
 
 def vanilla(model, images, classes, batch_size=BATCH_SIZE):
@@ -159,7 +158,7 @@ def baseline_images(images, baseline="black", blur_sigma=4.0):
         return np.broadcast_to(x.mean(axis=(1, 2), keepdims=True), x.shape).copy()
     if baseline == "blur":
         return blur(x, blur_sigma)
-    raise ValueError(f"saliency.ig_baseline must be 'black', 'mean' or 'blur', not {baseline!r}")
+    raise ValueError(f"baseline must be 'black', 'mean' or 'blur', not {baseline!r}")
 
 
 def integrated_gradients(
@@ -211,15 +210,13 @@ def gradcam_layer(model, layer="last"):
     (``last`` = the model's last ``block<i>_conv<j>``), taken after its ReLU
     (``block<i>_relu<j>``) when the model has one, as in the paper's
     rectified conv feature maps."""
-    convs = [lay.name for lay in model.layers if re.fullmatch(CONV_LAYER_PATTERN, lay.name)]
+    convs = conv_layer_names(model)
     if layer == "last":
         if not convs:
-            raise ValueError("saliency.gradcam_layer: the model has no block<i>_conv<j> layer")
+            raise ValueError("layer: the model has no block<i>_conv<j> layer")
         layer = convs[-1]
     if layer not in convs:
-        raise ValueError(
-            f"saliency.gradcam_layer: the model has no conv layer {layer!r} (it has {', '.join(convs)})"
-        )
+        raise ValueError(f"layer: the model has no conv layer {layer!r} (it has {', '.join(convs)})")
     relu = layer.replace("_conv", "_relu")
     names = {lay.name for lay in model.layers}
     return model.get_layer(relu if relu in names else layer)
@@ -264,7 +261,7 @@ def compute(
     images,
     classes,
     method="smoothgrad",
-    samples=16,
+    smooth_samples=16,
     noise=0.1,
     seed=0,
     ig_steps=32,
@@ -272,25 +269,24 @@ def compute(
     baseline_blur=4.0,
     gradcam_layer="last",
 ):
-    """Saliency maps by ``method`` (one of METHODS), float32 (n, 48, 48), >= 0."""
+    """Saliency maps by ``method`` (one of METHODS), float32 (n, 48, 48), >= 0.
+
+    The method's knobs have the names of the config keys under ``saliency``
+    (a rule passes them as one dict): ``smooth_samples`` and ``noise`` for
+    SmoothGrad, ``ig_steps``, ``ig_baseline`` and ``baseline_blur`` for
+    integrated gradients, ``gradcam_layer`` for Grad-CAM.
+    """
     if method == "vanilla":
         return vanilla(model, images, classes)
     if method == "smoothgrad":
-        return smoothgrad(model, images, classes, samples=samples, noise=noise, seed=seed)
+        return smoothgrad(model, images, classes, samples=smooth_samples, noise=noise, seed=seed)
     if method == "integrated_gradients":
         return integrated_gradients(
             model, images, classes, steps=ig_steps, baseline=ig_baseline, blur_sigma=baseline_blur
         )
     if method == "gradcam":
         return gradcam(model, images, classes, layer=gradcam_layer)
-    raise ValueError(f"saliency.method must be one of {', '.join(METHODS)}, not {method!r}")
-
-
-def method_options(params):
-    """The keyword arguments of ``compute`` found in a rule's ``params``."""
-    names = ("samples", "noise", "seed", "ig_steps", "ig_baseline", "baseline_blur", "gradcam_layer")
-    aliases = {"samples": "smooth_samples"}
-    return {n: getattr(params, aliases.get(n, n)) for n in names if hasattr(params, aliases.get(n, n))}
+    raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
 
 
 def choose_images(labels, n, seed):

@@ -163,8 +163,8 @@ def _within_one_unit(ratios, count, target, tolerance, bisect, max_candidates=1_
     return best
 
 
-def describe_widths(widths, hidden_ratios):
-    """Summary lines: the widths, their ratios to the first, the configured ratios."""
+def width_texts(widths, hidden_ratios):
+    """The widths, their ratios to the first and the configured ratios, as text: {record key: text}."""
     first = widths[0]
     configured = [float(r) / float(hidden_ratios[0]) for r in hidden_ratios]
     return {

@@ -1,8 +1,10 @@
-"""The metrics as text: the Markdown and HTML pages of the metrics table
+"""Tables as text: the one Markdown table writer and interval format of the
+workflow, the Markdown and HTML pages of the metrics table
 (results/metrics.md, results/metrics.html) and the sentence for a
 most-confused pair. The numbers come from ``fer_workflow.metrics``."""
 
 import numpy as np
+import pandas as pd
 
 from .calibration import METRIC_COLUMNS as CALIBRATION_COLUMNS
 from .metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
@@ -24,31 +26,81 @@ def pair_sentence(pair):
     )
 
 
-# --- table --------------------------------------------------------------------------------------
+# --- table ---------------------------------------------------------------------------------------
+
+
+def interval(low, high, digits=3):
+    """A 95% interval as every table and sentence of the workflow writes it: '[0.909, 0.957]'."""
+    return f"[{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def with_interval(value, low, high, digits=3):
+    """'0.937 [0.909, 0.957]'; the value alone when the interval is missing (NaN)."""
+    if np.isnan(low) or np.isnan(high):
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} {interval(low, high, digits)}"
+
+
+def cell_text(value, digits=3):
+    """One table cell: floats rounded to ``digits``, NaN and None as an empty cell."""
+    if value is None or (isinstance(value, float | np.floating) and np.isnan(value)):
+        return ""
+    if isinstance(value, float | np.floating):
+        return f"{value:.{digits}f}"
+    return str(value)
 
 
 def markdown_table(table, digits=3, column_digits=None):
-    """A DataFrame as a GitHub Markdown table (floats rounded, NaN as an empty cell)."""
+    """A DataFrame as a GitHub Markdown table (floats rounded, NaN as an empty cell):
+    the one table writer of the workflow's Markdown pages."""
     column_digits = column_digits or {}
-
-    def cell(column, value):
-        if isinstance(value, float | np.floating):
-            return "" if np.isnan(value) else f"{value:.{column_digits.get(column, digits)}f}"
-        return str(value)
-
     columns = list(table.columns)
-    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines = ["| " + " | ".join(map(str, columns)) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     for row in table.itertuples(index=False):
-        lines.append("| " + " | ".join(cell(c, v) for c, v in zip(columns, row, strict=True)) + " |")
+        cells = (cell_text(v, column_digits.get(c, digits)) for c, v in zip(columns, row, strict=True))
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def _with_interval(row, column, what):
-    """'validation accuracy 0.947 [0.931, 0.960]', or None when the column is missing or NaN."""
-    value = row.get(column, float("nan"))
-    if value is None or np.isnan(value):
+RECALL_PREFIX = "recall_"
+
+
+def scores_for_reading(table, digits=3, column_digits=None):
+    """The metrics table as a person reads it (all strings): each score that has
+    ``<score>_low``/``<score>_high`` columns with its interval in one cell, the
+    per-class recalls left for ``recalls_for_reading``, columns with no value
+    left out. metrics.csv keeps every column."""
+    column_digits = column_digits or {}
+    out = {}
+    for column in table.columns:
+        if (
+            column.startswith(RECALL_PREFIX)
+            or column.endswith(("_low", "_high"))
+            or table[column].isna().all()
+        ):
+            continue
+        d = column_digits.get(column, digits)
+        if f"{column}_low" in table.columns and f"{column}_high" in table.columns:
+            out[column] = [
+                "" if np.isnan(v) else with_interval(v, lo, hi, d)
+                for v, lo, hi in zip(
+                    table[column], table[f"{column}_low"], table[f"{column}_high"], strict=True
+                )
+            ]
+        else:
+            out[column] = [cell_text(v, d) for v in table[column]]
+    return pd.DataFrame(out, index=table.index)
+
+
+def recalls_for_reading(table, digits=3):
+    """Each model's recall of each class (validation), one column per class; None without recalls."""
+    columns = [c for c in table.columns if c.startswith(RECALL_PREFIX)]
+    if not columns:
         return None
-    return f"{what} {value:.3f} [{row[f'{column}_low']:.3f}, {row[f'{column}_high']:.3f}]"
+    out = {"model": table["model"].astype(str)} if "model" in table.columns else {}
+    for column in columns:
+        out[column[len(RECALL_PREFIX) :]] = [cell_text(v, digits) for v in table[column]]
+    return pd.DataFrame(out, index=table.index)
 
 
 EPOCH_NOTE = (
@@ -63,27 +115,12 @@ INTERVAL_NOTE = (
     "plain predictions (no flip TTA)."
 )
 
+RECALL_HEADING = "Recall per class (validation)"
+COLUMN_DIGITS = {"train_seconds": 1}
 
-def interval_sentences(table):
-    """One line per model with each score and its 95% interval (empty if the table has none)."""
-    if "val_accuracy_low" not in table.columns:
-        return []
-    lines = []
-    for row in table.to_dict("records"):
-        parts = [
-            _with_interval(row, "val_accuracy", "validation accuracy"),
-            _with_interval(row, "macro_f1", "macro-F1"),
-            _with_interval(row, "test_accuracy", "test accuracy"),
-            _with_interval(row, "test_macro_f1", "test macro-F1"),
-            _with_interval(
-                row,
-                "test_unseen_accuracy",
-                f"accuracy on the {row.get('test_unseen_images', 0):.0f} test images "
-                "with no copy in the training file",
-            ),
-        ]
-        lines.append(f"{row['model']}: " + "; ".join(p for p in parts if p))
-    return lines
+
+def has_intervals(table):
+    return any(c.endswith("_low") for c in table.columns)
 
 
 CALIBRATION_NOTE = (
@@ -103,15 +140,17 @@ def split_calibration(table):
 
 
 def metrics_markdown(table, pairs_by_model):
-    """metrics.md: the table, then each model's most-confused pairs as sentences.
-    The calibration columns get their own small table (the main one is wide already)."""
+    """metrics.md: the scores (point and interval in one cell), the per-class
+    recalls, then each model's most-confused pairs as sentences."""
     table, calibrated = split_calibration(table)
-    parts = ["# Metrics", "", markdown_table(table, column_digits={"train_seconds": 1}), ""]
+    parts = ["# Metrics", "", markdown_table(scores_for_reading(table, column_digits=COLUMN_DIGITS)), ""]
     if "kept_epoch" in table.columns:
         parts += [EPOCH_NOTE, ""]
-    sentences = interval_sentences(table)
-    if sentences:
-        parts += [INTERVAL_NOTE, ""] + [f"- {line}" for line in sentences] + [""]
+    if has_intervals(table):
+        parts += [INTERVAL_NOTE, ""]
+    recalls = recalls_for_reading(table)
+    if recalls is not None:
+        parts += [f"## {RECALL_HEADING}", "", markdown_table(recalls), ""]
     if calibrated is not None:
         parts += ["## Calibration", "", markdown_table(calibrated), "", CALIBRATION_NOTE, ""]
     for model, pairs in pairs_by_model.items():
@@ -136,19 +175,21 @@ td:first-child, th:first-child { text-align: left; font-weight: bold; }
 
 def metrics_html(table, pairs_by_model):
     """metrics.html: the same content as metrics.md as one small page, so the
-    HTML report shows the table in place (it embeds HTML results in the page)."""
+    HTML report shows the tables in place (it embeds HTML results in the page)."""
     table, calibrated = split_calibration(table)
-    shown = table.round(3).astype(object).where(table.notna(), "")
     parts = [f"<html><head><meta charset='utf-8'><style>{HTML_STYLE}</style></head><body>"]
-    parts += ["<h2>Metrics</h2>", shown.to_html(index=False, border=0)]
+    scores = scores_for_reading(table, column_digits=COLUMN_DIGITS)
+    parts += ["<h2>Metrics</h2>", scores.to_html(index=False, border=0)]
+    if "kept_epoch" in table.columns:
+        parts.append(f"<p>{EPOCH_NOTE}</p>")
+    if has_intervals(table):
+        parts.append(f"<p>{INTERVAL_NOTE}</p>")
+    recalls = recalls_for_reading(table)
+    if recalls is not None:
+        parts += [f"<h3>{RECALL_HEADING}</h3>", recalls.to_html(index=False, border=0)]
     if calibrated is not None:
         shown = calibrated.round(3).astype(object).where(calibrated.notna(), "")
         parts += ["<h3>Calibration</h3>", shown.to_html(index=False, border=0), f"<p>{CALIBRATION_NOTE}</p>"]
-    if "kept_epoch" in table.columns:
-        parts.append(f"<p>{EPOCH_NOTE}</p>")
-    sentences = interval_sentences(table)
-    if sentences:
-        parts += [f"<p>{INTERVAL_NOTE}</p><ul>"] + [f"<li>{line}</li>" for line in sentences] + ["</ul>"]
     for model, pairs in pairs_by_model.items():
         split = pairs["split"].iloc[0] if len(pairs) else "validation"
         parts.append(f"<h3>Most-confused pairs: {model} ({split})</h3><ol>")

@@ -84,7 +84,7 @@ def make_optimizer(train_cfg, steps_per_epoch=1):
         return keras.optimizers.Adadelta(lr)
     if name == "sgd":
         return keras.optimizers.SGD(lr, momentum=float(train_cfg["momentum"]), nesterov=True)
-    raise ValueError(f"train.optimizer: unknown optimizer {name!r}")
+    raise ValueError(f"optimizer: unknown optimizer {name!r}")
 
 
 def compile_model(model, train_cfg, steps_per_epoch=1):

@@ -223,11 +223,11 @@ def training_targets(dataset, targets="labels"):
     if targets == "labels":
         return np.eye(NUM_CLASSES, dtype=np.float32)[labels]
     if targets != "votes":
-        raise ValueError(f"train.targets: unknown targets {targets!r} (expected labels or votes)")
+        raise ValueError(f"targets: unknown targets {targets!r} (expected labels or votes)")
     if len(dataset.votes_train) != len(labels) or not len(labels):
         raise ValueError(
-            f"train.targets: votes needs annotator votes, but the dataset holds {len(dataset.votes_train)} "
-            f"rows of votes for {len(labels)} training faces: set data.votes (a FER+ file)"
+            f"targets: votes needs annotator votes, but the dataset holds {len(dataset.votes_train)} "
+            f"rows of votes for {len(labels)} training faces"
         )
     without = int((class_votes(dataset.votes_train).sum(axis=1) == 0).sum())
     log.info(

@@ -1,4 +1,4 @@
-"""Figures. One module per stage (data, training, evaluation, explain);
+"""Figures. One module per stage (samples, training, evaluation, explain, ...);
 this module holds what they share."""
 
 import matplotlib

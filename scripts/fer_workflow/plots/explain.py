@@ -183,29 +183,44 @@ def _draw_boxes(ax, regions):
             )
 
 
-def saliency_by_class(mean_faces, mean_maps, counts, regions, method):
-    """Per class: the mean face of its correctly classified faces, and their
-    mean saliency map over it; the face-region boxes drawn on both."""
+def _draw_cues(ax, cues, c):
+    """Outlines of the synthetic cue regions of class ``c``: where the region's
+    mask is on in at least half of the class's faces."""
+    for k, shares in enumerate(cues.values()):
+        if shares[c].max() >= 0.5:
+            ax.contour(shares[c], levels=[0.5], colors=[plt.cm.tab10(k % 10)], linewidths=0.8)
+
+
+def saliency_by_class(mean_faces, mean_maps, counts, regions, method, cues=None):
+    """Per class with faces: the mean face of its correctly classified faces,
+    and their mean saliency map over it. Drawn on both: the face-region boxes
+    (``regions``, {name: [[x0, y0, x1, y1], ...]}), or with ``cues`` ({name:
+    (classes, 48, 48) share of the class's faces whose cue mask covers each
+    pixel}, the built-in faces' ground truth) the outlines of those cues instead.
+    A class without faces gets no column."""
     from matplotlib.lines import Line2D
 
-    n = len(mean_faces)
-    fig, axes = plt.subplots(2, n, figsize=(1.9 * n, 4.6), squeeze=False)
-    for c in range(n):
-        top, bottom = axes[0, c], axes[1, c]
-        for ax in (top, bottom):
-            _off(ax)
+    shown = [c for c in range(len(mean_faces)) if counts[c]]
+    n = max(len(shown), 1)
+    fig, axes = plt.subplots(2, n, figsize=(max(1.9 * n, 5.0), 4.6), squeeze=False)
+    for ax in axes.ravel():
+        _off(ax)
+    for i, c in enumerate(shown):
+        top, bottom = axes[0, i], axes[1, i]
         top.set_title(f"{CLASS_NAMES[c]}\n{counts[c]} faces", fontsize=8)
-        if counts[c] == 0:
-            continue
         top.imshow(mean_faces[c], cmap="gray", vmin=0, vmax=255)
         heat = scale_map(mean_maps[c])
         bottom.imshow(mean_faces[c], cmap="gray", vmin=0, vmax=255)
         bottom.imshow(heat, cmap="inferno", vmin=0, vmax=1, alpha=0.75 * heat)
-        _draw_boxes(top, regions)
-        _draw_boxes(bottom, regions)
+        for ax in (top, bottom):
+            if cues is None:
+                _draw_boxes(ax, regions)
+            else:
+                _draw_cues(ax, cues, c)
     axes[0, 0].set_ylabel("mean face", fontsize=9)
     axes[1, 0].set_ylabel(f"mean saliency\n({method})", fontsize=9)
-    handles = [Line2D([], [], color=plt.cm.tab10(k % 10), label=name) for k, name in enumerate(regions)]
+    names = regions if cues is None else [f"{name} (cue mask)" for name in cues]
+    handles = [Line2D([], [], color=plt.cm.tab10(k % 10), label=name) for k, name in enumerate(names)]
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
     fig.suptitle("Where the CNN looks, by class (correctly classified validation faces)", fontsize=11)
     fig.tight_layout(rect=(0, 0.06, 1, 1))

@@ -11,9 +11,10 @@ def learning_curves(histories, parameters, kept=None):
     ``histories``: {model name: history DataFrame}; ``parameters``: {name: int};
     ``kept``: {name: the epoch whose weights were saved (the record's
     ``kept_epoch``)}, ringed on the validation accuracy curve.
-    Both panels share the epoch axis; each model has one colour.
+    Both panels share the epoch axis; each model has one colour. The legend
+    sits below the panels (one column per model), where it hides no curve.
     """
-    fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
+    fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(10, 5), sharex=True)
     for i, (name, history) in enumerate(histories.items()):
         color = COLORS.get(name, f"C{i}")
         label = f"{name.upper()} ({parameters[name]:,} parameters)"
@@ -35,6 +36,9 @@ def learning_curves(histories, parameters, kept=None):
     loss_ax.set(xlabel="epoch", ylabel="loss", title="Loss")
     for ax in (acc_ax, loss_ax):
         ax.grid(alpha=0.3)
-    acc_ax.legend(fontsize="small")
-    fig.tight_layout()
+    handles, labels = acc_ax.get_legend_handles_labels()
+    fig.legend(
+        handles, labels, loc="lower center", ncol=max(len(histories), 1), fontsize="small", frameon=False
+    )
+    fig.tight_layout(rect=(0, 0.17, 1, 1))
     return fig

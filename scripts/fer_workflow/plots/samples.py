@@ -1,4 +1,4 @@
-"""Figures of the data stage."""
+"""Figures of the data stage: a grid of sample faces per class."""
 
 import matplotlib.pyplot as plt
 import numpy as np
