@@ -108,6 +108,10 @@ rule evaluate_faithfulness:
         sanity_threshold=lookup(
             dpath="saliency/faithfulness/sanity_threshold", within=config
         ),
+        road_fractions=lookup(
+            dpath="saliency/faithfulness/road_fractions", within=config
+        ),
+        road_noise=lookup(dpath="saliency/faithfulness/road_noise", within=config),
         regions=lookup(dpath="saliency/regions", within=config),
         smooth_samples=lookup(dpath="saliency/smooth_samples", within=config),
         noise=lookup(dpath="saliency/noise", within=config),

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fer_workflow import arrays, saliency, stats
+from fer_workflow import arrays, perturbation, saliency, stats
 from fer_workflow import faithfulness as fa
 from fer_workflow.plots import explain
 from fer_workflow.predict import predict_probs
@@ -52,9 +52,10 @@ def test_curves_match_the_closed_form(known):
     order = fa.random_order(len(images), 48 * 48, seed=1)
     classes = np.zeros(len(images), int)
     blurred = blur(images, 3.0)
+    fractions = fa.step_fractions(48 * 48, 12)
     for mode in ("deletion", "insertion"):
         curve = fa.curves(model, images, order, classes, steps=12, blur_sigma=3.0, mode=mode)
-        stack = fa.step_images(images, blurred, order, 12, mode)
+        stack = fa.step_images(images, order, fractions, mode, perturbation.Blur(3.0))
         expected = softmax0((stack * weights).sum(axis=(2, 3)) / 255)
         np.testing.assert_allclose(curve, expected, rtol=1e-4, atol=1e-6)
         start, end = (images, blurred) if mode == "deletion" else (blurred, images)
@@ -259,6 +260,10 @@ def test_the_pixels_the_model_uses_beat_random_and_noise_does_not(patch_result):
     assert patch["deletion_beats_random"] == stats.SUPPORTED
     assert patch["insertion_beats_random"] == stats.SUPPORTED
     assert patch["deletion_vs_random_high"] < 0 < patch["insertion_vs_random_low"]
+    # ROAD too: imputing the pixels the model uses hurts more than random ones
+    # (MoRF), imputing the others hurts less (LeRF).
+    assert patch["road_morf_beats_random"] == stats.SUPPORTED
+    assert patch["road_lerf_beats_random"] == stats.SUPPORTED
     # Noise is another random order: a small difference (its verdicts: the next test).
     for mode in ("deletion", "insertion"):
         assert abs(noise[f"{mode}_vs_random"]) < abs(patch[f"{mode}_vs_random"]) / 5
@@ -323,6 +328,8 @@ def test_the_per_face_arrays(patch_result, tmp_path):
         "methods": (4,),
         "deletion_auc": (4, 12),
         "insertion_auc": (4, 12),
+        "road_morf_auc": (4, 12),
+        "road_lerf_auc": (4, 12),
         "valid": (4, 12),
         "sanity_correlation": (3, 12),
         "sanity_flagged": (3,),

@@ -171,6 +171,8 @@ def seed_comparison(replicates, chosen, names=("cnn", "dnn"), score="val_accurac
 CURVES = {
     "deletion": "falls faster on the deletion curve",
     "insertion": "rises faster on the insertion curve",
+    "road_morf": "falls faster under ROAD, most relevant pixels imputed first",
+    "road_lerf": "holds up longer under ROAD, least relevant pixels imputed first",
 }
 
 
@@ -182,6 +184,8 @@ def faithfulness_rows(table, chosen):
         method = record["method"]
         for curve, what in CURVES.items():
             key = f"{curve}_vs_random"
+            if key not in record:  # a table from before ROAD
+                continue
             estimate, low, high = record[key], record[f"{key}_low"], record[f"{key}_high"]
             p, verdict = record[f"{key}_p_holm"], record[f"{curve}_beats_random"]
             evidence = (
@@ -191,10 +195,11 @@ def faithfulness_rows(table, chosen):
             if verdict == stats.SUPPORTED:
                 finding = f"{method} {what} than a random pixel order: {evidence}."
             elif verdict == stats.INCONCLUSIVE:
-                finding = f"{method}: nothing to test on the {curve} curve ({evidence})."
+                finding = f"{method}: nothing to test on the {curve.replace('_', ' ')} curve ({evidence})."
             else:
                 finding = (
-                    f"{method} is not shown to beat a random pixel order on the {curve} curve: {evidence}."
+                    f"{method} is not shown to beat a random pixel order on the "
+                    f"{curve.replace('_', ' ')} curve: {evidence}."
                 )
             rows.append(
                 _row(

@@ -139,34 +139,61 @@ METHOD_COLORS = {
 }
 
 
-def faithfulness_curves(mean_curves, table):
-    """Mean deletion and insertion curves per method, AUCs (with 95% intervals) in the legend."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+# The panels of the faithfulness figure: curve -> (title, x-axis label).
+FAITHFULNESS_PANELS = {
+    "deletion": ("Deletion, blur (lower AUC is better)", "fraction of pixels blurred, most salient first"),
+    "insertion": ("Insertion, blur (higher AUC is better)", "fraction of pixels restored on the blurred face"),
+    "road_morf": (
+        "ROAD, most relevant first (lower is better)",
+        "fraction of pixels imputed, most salient first",
+    ),
+    "road_lerf": (
+        "ROAD, least relevant first (higher is better)",
+        "fraction of pixels imputed, least salient first",
+    ),
+}
+
+
+def faithfulness_curves(mean_curves, table, road_fractions=None):
+    """Mean deletion, insertion and ROAD (both orders) curves per method, AUCs
+    (with 95% intervals) in the legends. ``road_fractions``: the x values of
+    the ROAD curves (default: evenly from 0.1 to 0.9); a table without ROAD
+    columns gets the two blur panels only."""
+    panels = [curve for curve in FAITHFULNESS_PANELS if f"{curve}_auc" in table.columns]
+    cols = 2
+    rows_n = (len(panels) + 1) // cols
+    fig, axes = plt.subplots(rows_n, cols, figsize=(11, 4.2 * rows_n), sharey=True, squeeze=False)
     rows = table.set_index("method")
-    for ax, mode in zip(axes, ("deletion", "insertion"), strict=True):
+    for ax, mode in zip(axes.flat, panels, strict=False):
         for method in rows.index:
             curve = mean_curves[method, mode]
+            if mode.startswith("road"):
+                x = np.asarray(road_fractions) if road_fractions is not None else np.linspace(0.1, 0.9, len(curve))
+            else:
+                x = np.linspace(0, 1, len(curve))
             auc, low, high = rows.loc[method, [f"{mode}_auc", f"{mode}_auc_low", f"{mode}_auc_high"]]
             # Faces whose map is constant are left out: say so where there are any.
             n_valid, n_faces = rows.loc[method, ["n_valid", "n_faces"]]
             note = f" ({int(n_valid)} of {int(n_faces)} faces)" if n_valid < n_faces else ""
             ax.plot(
-                np.linspace(0, 1, len(curve)),
+                x,
                 curve,
                 color=METHOD_COLORS.get(method),
                 linestyle="--" if method == "random" else "-",
+                marker="." if mode.startswith("road") else None,
                 label=f"{method}: AUC {auc:.3f} [{low:.3f}, {high:.3f}]{note}",
             )
-        better = "lower" if mode == "deletion" else "higher"
-        ax.set_title(f"{mode.capitalize()} ({better} AUC is better)", fontsize=10)
-        ax.set_xlabel(
-            "fraction of pixels " + ("blurred, most salient first" if mode == "deletion" else "restored")
-        )
+        title, xlabel = FAITHFULNESS_PANELS[mode]
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel(xlabel)
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("probability of the originally predicted class")
+    for row in axes:
+        row[0].set_ylabel("probability of the originally predicted class")
     fig.suptitle(
-        f"Faithfulness of the saliency maps ({int(rows['n_faces'].iloc[0])} validation faces)", fontsize=11
+        f"Faithfulness of the saliency maps ({int(rows['n_faces'].iloc[0])} validation faces); "
+        "blur replacement (top) and ROAD's noisy linear imputation (bottom)",
+        fontsize=11,
     )
     fig.tight_layout()
     return fig
