@@ -68,6 +68,8 @@ def all_targets():
         R("figures/saliency.png"),
         R("eval/faithfulness.csv"),
         R("figures/faithfulness.png"),
+        R("eval/cascading_randomisation.csv"),
+        R("figures/cascading_randomisation.png"),
         R("eval/saliency_regions.csv"),
         R("figures/saliency_by_class.png"),
         R(f"figures/filters_{config['filters']['layer']}.png"),

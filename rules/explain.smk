@@ -124,6 +124,43 @@ rule evaluate_faithfulness:
         "../scripts/evaluate_faithfulness.py"
 
 
+rule evaluate_cascading_randomisation:
+    input:
+        model=R("models/cnn.keras"),
+        dataset=rules.split_data.output.dataset,
+        predictions=R("eval/predictions_cnn.npz"),
+    output:
+        table=report(
+            R("eval/cascading_randomisation.csv"),
+            caption="../report/cascading_randomisation_table.rst",
+            category="Explainability",
+        ),
+        figure=report(
+            R("figures/cascading_randomisation.png"),
+            caption="../report/cascading_randomisation.rst",
+            category="Explainability",
+        ),
+    log:
+        R("logs/evaluate_cascading_randomisation.log"),
+    benchmark:
+        R("timings/evaluate_cascading_randomisation.tsv")
+    conda:
+        "../envs/fer.yaml"
+    threads: 2
+    params:
+        n_images=lookup(dpath="saliency/cascading/n_images", within=config),
+        methods=lookup(dpath="saliency/faithfulness/methods", within=config),
+        smooth_samples=lookup(dpath="saliency/smooth_samples", within=config),
+        noise=lookup(dpath="saliency/noise", within=config),
+        ig_steps=lookup(dpath="saliency/ig_steps", within=config),
+        ig_baseline=lookup(dpath="saliency/ig_baseline", within=config),
+        baseline_blur=lookup(dpath="saliency/baseline_blur", within=config),
+        gradcam_layer=lookup(dpath="saliency/gradcam_layer", within=config),
+        seed=lookup(dpath="seed", within=config),
+    script:
+        "../scripts/evaluate_cascading_randomisation.py"
+
+
 rule plot_saliency_by_class:
     input:
         model=R("models/cnn.keras"),

@@ -237,3 +237,51 @@ def saliency_by_class(mean_faces, mean_maps, counts, regions, method):
     fig.suptitle("Where the CNN looks, by class (correctly classified validation faces)", fontsize=11)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
+
+
+def cascading_randomisation(table, shown_maps, face=None):
+    """Cascading randomisation: per method a row of one face's maps as the
+    layers are re-initialised from the logits down (each map scaled to its
+    own range), and below them the mean Spearman correlation and SSIM with
+    the trained model's maps at every step, with 95% intervals.
+
+    ``table``: ``randomisation.evaluate``'s table; ``shown_maps``: {method:
+    (steps + 1, shown, h, w)}; ``face``: the face itself, drawn first."""
+    methods = list(dict.fromkeys(table["method"]))
+    layers = table[table["method"] == methods[0]]["layer"].tolist()
+    n_steps = len(layers)
+    fig = plt.figure(figsize=(1.25 * (n_steps + 1) + 0.6, 1.3 * len(methods) + 3.6))
+    outer = gridspec.GridSpec(2, 1, height_ratios=[1.3 * len(methods), 3.0], hspace=0.25, figure=fig)
+    grid = gridspec.GridSpecFromSubplotSpec(len(methods), n_steps + 1, subplot_spec=outer[0], wspace=0.05, hspace=0.1)
+    for r, method in enumerate(methods):
+        ax = fig.add_subplot(grid[r, 0])
+        _off(ax)
+        if face is not None:
+            ax.imshow(face, cmap="gray", vmin=0, vmax=255)
+        ax.set_ylabel(method, fontsize=8)
+        for s in range(n_steps):
+            ax = fig.add_subplot(grid[r, s + 1])
+            _off(ax)
+            heat = shown_maps[method][s, 0]
+            span = heat.max() - heat.min()
+            ax.imshow((heat - heat.min()) / span if span > 0 else np.zeros_like(heat), cmap="inferno", vmin=0, vmax=1)
+            if r == 0:
+                ax.set_title("trained" if s == 0 else f"-{layers[s]}", fontsize=6, rotation=30)
+    bottom = gridspec.GridSpecFromSubplotSpec(1, 2, subplot_spec=outer[1], wspace=0.2)
+    for k, (measure, label) in enumerate((("spearman", "Spearman rank correlation"), ("ssim", "SSIM (maps scaled 0..1)"))):
+        ax = fig.add_subplot(bottom[k])
+        for method in methods:
+            rows = table[table["method"] == method]
+            x = rows["step"].to_numpy()
+            ax.plot(x, rows[measure], marker="o", markersize=3, color=METHOD_COLORS.get(method), label=method)
+            ax.fill_between(x, rows[f"{measure}_low"], rows[f"{measure}_high"], color=METHOD_COLORS.get(method), alpha=0.2)
+        ax.axhline(0, color="black", linewidth=0.6)
+        ax.set_xticks(range(n_steps), ["trained", *layers[1:]], rotation=45, ha="right", fontsize=7)
+        ax.set_ylabel(label, fontsize=9)
+        ax.set_xlabel("re-initialised from the logits down to", fontsize=8)
+        ax.grid(alpha=0.3)
+        if k == 0:
+            ax.legend(fontsize=7)
+    n = int(table["n_faces"].iloc[0])
+    fig.suptitle(f"Cascading randomisation: maps as the CNN's layers are re-initialised ({n} validation faces)", fontsize=11)
+    return fig
