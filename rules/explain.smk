@@ -202,6 +202,7 @@ rule plot_saliency_by_class:
 rule plot_filters:
     input:
         model=R("models/cnn.keras"),
+        dataset=rules.split_data.output.dataset,
     output:
         figure=report(
             R("figures/filters_{layer}.png"),
@@ -230,8 +231,14 @@ rule plot_filters:
         steps=lookup(dpath="filters/steps", within=config),
         learning_rate=lookup(dpath="filters/learning_rate", within=config),
         jitter=lookup(dpath="filters/jitter", within=config),
+        rotation=lookup(dpath="filters/rotation", within=config),
         tv_weight=lookup(dpath="filters/tv_weight", within=config),
+        l2_weight=lookup(dpath="filters/l2_weight", within=config),
+        blur_every=lookup(dpath="filters/blur_every", within=config),
+        blur_sigma=lookup(dpath="filters/blur_sigma", within=config),
+        start_noise=lookup(dpath="filters/start_noise", within=config),
         border=lookup(dpath="filters/border", within=config),
+        n_crops=lookup(dpath="filters/n_crops", within=config),
         seed=lookup(dpath="seed", within=config),
     script:
         "../scripts/plot_filters.py"

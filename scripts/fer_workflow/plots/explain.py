@@ -66,35 +66,79 @@ def saliency_grid(images, maps, labels, probs, method="smoothgrad", target="labe
     return fig
 
 
-def filter_grid(images, table, layer):
-    """Gradient-ascent images (uint8, shown as the CNN sees them, 0..255), each
-    titled with its filter's final activation and, below it, the class the CNN
-    predicts for the image (``table``: ``filters.classify``)."""
+def _stretch(image):
+    """An image scaled for display by its own 1st and 99th percentiles."""
+    low, high = np.percentile(image, [1, 99])
+    return np.clip((np.asarray(image, np.float64) - low) / max(high - low, 1e-6), 0, 1)
+
+
+def crop_mosaic(crops, columns=3):
+    """Crops (k, s, s) as one square mosaic with 1-pixel gaps (NaN, drawn blank)."""
+    k, size = len(crops), crops.shape[1]
+    rows = math.ceil(k / columns)
+    mosaic = np.full((rows * (size + 1) - 1, columns * (size + 1) - 1), np.nan)
+    for i, crop in enumerate(crops):
+        r, c = divmod(i, columns)
+        mosaic[r * (size + 1) : r * (size + 1) + size, c * (size + 1) : c * (size + 1) + size] = crop
+    return mosaic
+
+
+def filter_grid(images, table, layer, crops=None, stretch=False):
+    """Gradient-ascent images, each titled with its filter's final activation
+    and, below it, the class the CNN predicts for the image (``table``:
+    ``filters.classify``). With ``crops`` (F, k, s, s), beside each image the
+    k validation-face crops that excite its filter most (strongest first,
+    row by row). ``stretch``: each image shown by its own 1..99 percentile
+    range (the CNN sees the raw 0..255 image); else as the CNN sees it."""
     n = len(images)
-    cols = min(n, max(4, math.ceil(math.sqrt(n))))
+    per = 2 if crops is not None else 1
+    cols = min(n, 6 if crops is not None else max(4, math.ceil(math.sqrt(n))))
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 2.1 * rows + 0.5), squeeze=False)
+    fig, axes = plt.subplots(rows, cols * per, figsize=(1.6 * cols * per, 2.1 * rows + 0.7), squeeze=False)
     for ax in axes.flat:
         _off(ax)
     for i, row in enumerate(table.to_dict("records")):
-        ax = axes.flat[i]
-        ax.imshow(images[i], cmap="gray", vmin=0, vmax=255)
+        r, c = divmod(i, cols)
+        ax = axes[r, c * per]
+        if stretch:
+            ax.imshow(_stretch(images[i]), cmap="gray", vmin=0, vmax=1)
+        else:
+            ax.imshow(images[i], cmap="gray", vmin=0, vmax=255)
         ax.set_title(f"filter {row['filter']}\nact {row['activation']:.3g}", fontsize=8)
         ax.set_xlabel(f"{row['class']} {row['probability']:.0%}", fontsize=8)
+        if crops is not None:
+            side = axes[r, c * per + 1]
+            side.imshow(crop_mosaic(crops[i]), cmap="gray", vmin=0, vmax=255)
+            ratio = row.get("image_to_crop", np.nan)
+            side.set_title(f"top {len(crops[i])} crops", fontsize=7)
+            if np.isfinite(ratio):
+                side.set_xlabel(f"image/best crop {ratio:.2f}", fontsize=7)
+    shown = "contrast stretched per image" if stretch else "as the CNN sees them"
+    beside = "; beside each: the validation-face crops that excite the filter most" if crops is not None else ""
     fig.suptitle(
-        f"Inputs that maximise the filters of {layer} (gradient ascent)\nbelow: the CNN's class for each",
+        f"Inputs that maximise the filters of {layer} (regularised gradient ascent, {shown}){beside}"
+        "\nbelow each image: the CNN's class for it",
         fontsize=11,
     )
     fig.tight_layout()
     return fig
 
 
-def filter_class_histogram(counts, layer):
-    """Bar chart: how many filter images the CNN puts in each class (``filters.class_counts``)."""
-    fig, ax = plt.subplots(figsize=(6.0, 3.2))
-    bars = ax.bar(range(len(counts)), counts.to_numpy(), color="#4c72b0")
+def filter_class_histogram(counts, layer, null_counts=None):
+    """Bar chart: how many filter images the CNN puts in each class
+    (``filters.class_counts``), beside the same for the re-initialised
+    network's filter images (``null_counts``, the null) when given."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.3))
+    x = np.arange(len(counts))
+    width = 0.4 if null_counts is not None else 0.8
+    shift = width / 2 if null_counts is not None else 0
+    bars = ax.bar(x - shift, counts.to_numpy(), width, color="#4c72b0", label="trained CNN's images")
     ax.bar_label(bars, fontsize=8)
-    ax.set_xticks(range(len(counts)), counts.index, rotation=30, ha="right")
+    if null_counts is not None:
+        bars = ax.bar(x + shift, null_counts.to_numpy(), width, color="#bbbbbb", label="re-initialised network's images")
+        ax.bar_label(bars, fontsize=7)
+        ax.legend(fontsize=7, frameon=False)
+    ax.set_xticks(x, counts.index, rotation=30, ha="right")
     ax.set_ylabel("filter images")
     ax.set_title(f"The CNN's class for the {int(counts.sum())} filter images of {layer}", fontsize=10)
     for side in ("top", "right"):
