@@ -26,6 +26,7 @@ FILES = [
     "figures/learning_curves.png", "figures/confusion_matrix_cnn.png", "figures/saliency.png",
     "figures/saliency_by_class.png", "figures/faithfulness.png", "figures/annotator_confusion.png",
     "figures/agreement_pairs.png", "figures/filters_block3_conv2.png", "figures/filter_classes_block3_conv2.png",
+    "eval/cascading_randomisation.csv", "figures/cascading_randomisation.png",
 ]  # fmt: skip
 
 
@@ -48,6 +49,11 @@ def main():
     parser.add_argument("--wall", type=float, required=True, help="the run's wall-clock seconds")
     parser.add_argument("--commit", help="the commit the run was made on (default: HEAD)")
     parser.add_argument("--machine", default="2 cores, 24 GiB (the project's developer machine)")
+    parser.add_argument(
+        "--run-file",
+        default="run.csv",
+        help="name of the run record (e.g. explain_run.csv for a rerun of some rules on a copied run)",
+    )
     args = parser.parse_args()
     args.dest.mkdir(parents=True, exist_ok=True)
     for name in FILES:
@@ -59,7 +65,7 @@ def main():
     commit = args.commit or subprocess.run(head, capture_output=True, text=True).stdout.strip()
     run = {"commit": commit, "command": args.command, "wall_s": args.wall, "machine": args.machine,
            "date": date.today().isoformat()}  # fmt: skip
-    pd.DataFrame([run]).to_csv(args.dest / "run.csv", index=False)
+    pd.DataFrame([run]).to_csv(args.dest / args.run_file, index=False)
 
 
 if __name__ == "__main__":

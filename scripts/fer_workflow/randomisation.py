@@ -31,18 +31,19 @@ COLUMNS = [
 
 # The label of the first row: nothing re-initialised (the trained model).
 TRAINED = "none"
-# Layer types that join the conv or dense layer before them in one step.
-FOLLOWERS = ("BatchNormalization",)
 
 
 def layer_groups(model):
     """The re-initialisation steps, top first: lists of layer names, each a
     weighted layer (conv, dense, the logits) with the batch norm after it."""
+    import keras
+
     groups = []
     for layer in model.layers:
         if not layer.weights:
             continue
-        if type(layer).__name__ in FOLLOWERS and groups:
+        # Batch norm (also the workflow's FusedBatchNormalization) joins the layer before it.
+        if isinstance(layer, keras.layers.BatchNormalization) and groups:
             groups[-1].append(layer.name)
         else:
             groups.append([layer.name])
