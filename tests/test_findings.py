@@ -192,7 +192,7 @@ def test_filter_images_against_the_null():
         "filter_images_look_like_surprise_block3_conv2",
     ]
     assert [r["verdict"] for r in rows] == [stats.SUPPORTED, stats.SUPPORTED]
-    assert rows[1]["low"] > 0 and "most common class is Surprise" in rows[1]["finding"]
+    assert rows[1]["low"] > 0 and "the most common class is Surprise (40)" in rows[1]["finding"]
     same = findings.filter_rows(filter_table(spread, spread[::-1]), "block3_conv2")
     assert [r["verdict"] for r in same] == [stats.NOT_SUPPORTED, stats.NOT_SUPPORTED]
     assert 0 <= same[0]["estimate"] <= 1 and same[0]["split"] == "filter images"

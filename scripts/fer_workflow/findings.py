@@ -416,7 +416,13 @@ def filter_rows(filter_table, layer, chosen=NOTHING_CHOSEN, study_class=STUDY_CL
     statistic, p, dof = stats.chi_square(counts)
     distance, low, high = stats.bootstrap_difference(trained, null, _total_variation)
     verdict = stats.verdict(p, distance)
-    mode_class = CLASS_NAMES[int(counts[0].argmax())]
+    top = counts[0].max()
+    modal = [CLASS_NAMES[k] for k in np.flatnonzero(counts[0] == top)]
+    mode_class = (
+        f"the most common class is {modal[0]} ({top})"
+        if len(modal) == 1
+        else f"the most common classes are {', '.join(modal[:-1])} and {modal[-1]} ({top} each)"
+    )
 
     def spread(row):
         return ", ".join(f"{CLASS_NAMES[k]} {c}" for k, c in enumerate(row) if c)
@@ -458,8 +464,7 @@ def filter_rows(filter_table, layer, chosen=NOTHING_CHOSEN, study_class=STUDY_CL
     verdict = stats.verdict(p, gap)
     evidence = (
         f"{hits} of {n} filter images are {study_class} to the CNN against {null_hits} of {n} of a "
-        f"re-initialised network's, difference {_ci(gap, low, high, 2)}, {_p(p)}; the most common class "
-        f"is {mode_class}"
+        f"re-initialised network's, difference {_ci(gap, low, high, 2)}, {_p(p)}; {mode_class}"
     )
     if verdict == stats.SUPPORTED:
         finding = f"{layer}'s filter images look like {study_class} to the CNN, beyond the null: {evidence}."

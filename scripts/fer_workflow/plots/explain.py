@@ -94,7 +94,8 @@ def filter_grid(images, table, layer, crops=None, stretch=False):
     per = 2 if crops is not None else 1
     cols = min(n, 6 if crops is not None else max(4, math.ceil(math.sqrt(n))))
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols * per, figsize=(1.6 * cols * per, 2.1 * rows + 0.7), squeeze=False)
+    height = 2.1 * rows + 0.9
+    fig, axes = plt.subplots(rows, cols * per, figsize=(1.6 * cols * per, height), squeeze=False)
     for ax in axes.flat:
         _off(ax)
     for i, row in enumerate(table.to_dict("records")):
@@ -120,7 +121,8 @@ def filter_grid(images, table, layer, crops=None, stretch=False):
         "\nbelow each image: the CNN's class for it",
         fontsize=11,
     )
-    fig.tight_layout()
+    # Room for the two-line title above the first row.
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.8 / height))
     return fig
 
 
@@ -295,7 +297,7 @@ def cascading_randomisation(table, shown_maps, face=None):
     layers = table[table["method"] == methods[0]]["layer"].tolist()
     n_steps = len(layers)
     fig = plt.figure(figsize=(1.25 * (n_steps + 1) + 0.6, 1.3 * len(methods) + 3.6))
-    outer = gridspec.GridSpec(2, 1, height_ratios=[1.3 * len(methods), 3.0], hspace=0.25, figure=fig)
+    outer = gridspec.GridSpec(2, 1, height_ratios=[1.3 * len(methods), 3.0], hspace=0.12, figure=fig)
     grid = gridspec.GridSpecFromSubplotSpec(len(methods), n_steps + 1, subplot_spec=outer[0], wspace=0.05, hspace=0.1)
     for r, method in enumerate(methods):
         ax = fig.add_subplot(grid[r, 0])
