@@ -34,8 +34,11 @@ def timings(results):
     rows = []
     for tsv in sorted((results / "timings").glob("*.tsv")):
         table = pd.read_csv(tsv, sep="\t")
+        # cpu_s and mean_load say how much of the wall time the job had the cores (shared machines).
         rows.append({"job": tsv.stem, "seconds": round(float(table["s"].iloc[-1]), 1),
-                     "max_rss_mb": round(float(table["max_rss"].iloc[-1]), 0)})  # fmt: skip
+                     "max_rss_mb": round(float(table["max_rss"].iloc[-1]), 0),
+                     "cpu_s": round(float(table["cpu_time"].iloc[-1]), 1),
+                     "mean_load": round(float(table["mean_load"].iloc[-1]), 1)})  # fmt: skip
     return pd.DataFrame(rows).sort_values("seconds", ascending=False)
 
 
