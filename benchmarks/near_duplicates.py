@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/near_duplicates.py [DATA_DIR] [--max-diff N] [--histogram PATH]
 
 DATA_DIR holds train.csv.gz and test.csv.gz (label_feature_csv format); it
-defaults to resources/fer2013/ in the repository (README, FER2013), else
+defaults to resources/fer2013/ in the repository (docs/guide/data.md#fer2013), else
 ../shared/data/fer2013/ beside it. The training file's and the test file's
 faces are grouped together (``data.duplicate_groups``); the best of
 ``--repeat`` fresh searches (default 3) is compared with the 30 s budget.
@@ -137,8 +137,8 @@ def main():
     train, test = folder / "train.csv.gz", folder / "test.csv.gz"
     if not (train.exists() and test.exists()):
         sys.exit(
-            f"{train} or {test}: not found. Link the FER2013 files into resources/fer2013/ (README, "
-            "FER2013) or pass the folder holding them: benchmarks/near_duplicates.py DATA_DIR"
+            f"{train} or {test}: not found. Link the FER2013 files into resources/fer2013/ "
+            "(docs/guide/data.md#fer2013) or pass the folder holding them: benchmarks/near_duplicates.py DATA_DIR"
         )
     x_train, _ = readers.read_label_feature_train(train)
     _, x_test = readers.read_label_feature_test(test)

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/read_data.py [DATA_DIR]
 
 DATA_DIR defaults to resources/fer2013/ in the repository (train.csv.gz,
-test.csv.gz; see the README's FER2013 section for linking them there).
+test.csv.gz; see docs/guide/data.md#fer2013 for linking them there).
 Each file is read ``--repeat`` times (default 3); the best time is reported,
 with the time of the data-quality counts on the result.
 """
@@ -18,7 +18,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from fer_workflow import data, readers  # noqa: E402
 
-# The README's FER2013 section links the files here.
+# docs/guide/data.md#fer2013 links the files here.
 DEFAULT_DATA_DIR = REPO / "resources" / "fer2013"
 
 
@@ -39,7 +39,7 @@ def main():
     train, test = args.data_dir / "train.csv.gz", args.data_dir / "test.csv.gz"
     if not train.exists():
         sys.exit(
-            f"{train}: not found. Link the FER2013 files into resources/fer2013/ (README, FER2013) "
+            f"{train}: not found. Link the FER2013 files into resources/fer2013/ (docs/guide/data.md#fer2013) "
             "or pass the folder holding train.csv.gz and test.csv.gz: benchmarks/read_data.py DATA_DIR"
         )
 

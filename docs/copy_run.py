@@ -1,14 +1,18 @@
-"""Copy a finished run's result files into docs/ so the README can quote them:
+"""Copy a finished run's result files into docs/results/<run>/ so the README
+and the results pages can quote them:
 
-    python docs/copy_run.py results/fer2013-cpu docs/fer2013 --command "snakemake ..." --wall 1234
+    python docs/copy_run.py results/fer2013-cpu docs/results/fer2013 --command "snakemake ..." --wall 1234
 
-Copies the tables and figures the README quotes, writes ``timings.csv`` (one
+Copies the tables and figures the docs quote, writes ``timings.csv`` (one
 row per job, from the run's ``timings/*.tsv``) and ``run.csv`` (the commit,
-command, wall time and date the numbers come from). Then run
-``python docs/update_readme.py`` to regenerate the README's quoted blocks.
+command, wall time, machine and date the numbers come from; the machine is
+this one's cores, memory and CPU unless ``--machine`` says otherwise). Then
+run ``python docs/update_readme.py`` to regenerate the quoted blocks.
 """
 
 import argparse
+import os
+import platform
 import shutil
 import subprocess
 from datetime import date
@@ -42,6 +46,23 @@ def timings(results):
     return pd.DataFrame(rows).sort_values("seconds", ascending=False)
 
 
+def this_machine():
+    """'2 cores, 24 GiB, AMD EPYC ...': where copy_run runs, which is where the run ran unless told."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    parts = [f"{cores} cores"]
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split("MemTotal:", 1)[1].split()[0])
+        parts.append(f"{round(kib / 2**20)} GiB")
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        model = Path("/proc/cpuinfo").read_text().split("model name", 1)[1].split(":", 1)[1].split("\n")[0]
+        parts.append(model.strip())
+    except (OSError, IndexError):
+        parts.append(platform.processor() or platform.machine())
+    return ", ".join(parts)
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -51,7 +72,7 @@ def main():
     parser.add_argument("--command", required=True, help="the command that made the run")
     parser.add_argument("--wall", type=float, required=True, help="the run's wall-clock seconds")
     parser.add_argument("--commit", help="the commit the run was made on (default: HEAD)")
-    parser.add_argument("--machine", default="2 cores, 24 GiB (the project's developer machine)")
+    parser.add_argument("--machine", help="where the run ran (default: this machine's cores, memory and CPU)")
     parser.add_argument(
         "--run-file",
         default="run.csv",
@@ -66,7 +87,7 @@ def main():
     timings(args.results).to_csv(args.dest / "timings.csv", index=False)
     head = ["git", "rev-parse", "--short", "HEAD"]
     commit = args.commit or subprocess.run(head, capture_output=True, text=True).stdout.strip()
-    run = {"commit": commit, "command": args.command, "wall_s": args.wall, "machine": args.machine,
+    run = {"commit": commit, "command": args.command, "wall_s": args.wall, "machine": args.machine or this_machine(),
            "date": date.today().isoformat()}  # fmt: skip
     pd.DataFrame([run]).to_csv(args.dest / args.run_file, index=False)
 

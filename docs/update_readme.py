@@ -1,13 +1,16 @@
-"""Rewrite the README's generated blocks from the run files copied into docs/
-(by docs/copy_run.py):
+"""Rewrite the generated blocks of the README and the results pages from the
+run files copied into docs/results/<run>/ (by docs/copy_run.py):
 
     python docs/update_readme.py
 
-Each block lies between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``;
-tests/test_docs.py fails when a block differs from what this script writes,
-so a result table in the README is always the one a run wrote.
+Each block lies between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` in
+one of PAGES; tests/test_docs.py fails when a block differs from what this
+script writes, so a result table in the docs is always the one a run wrote.
+Links inside a block are made relative to the page that holds it.
 """
 
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -123,36 +126,107 @@ def test_scores_table(source):
     return "\n".join([f"From [`{source}`]({source}).", "", *lines])
 
 
-# README block name -> (function, its source files).
+# Run -> (its label, the folder of its run files, the page that quotes it).
+RUNS = {
+    "builtin": ("built-in faces", "docs/results/builtin", "docs/results/builtin.md"),
+    "fer2013": ("FER2013, CPU preset (+ FER+ votes)", "docs/results/fer2013", "docs/results/fer2013.md"),
+    "ferplus": ("FER2013, trained on the FER+ votes", "docs/results/ferplus", "docs/results/ablations.md"),
+}
+
+
+def machine_short(machine):
+    """'2 cores, 24 GiB' from run.csv's longer machine description."""
+    return re.split(r" \(|;", machine, maxsplit=1)[0]
+
+
+def commit_short(commit):
+    return str(commit).split(" ", 1)[0]
+
+
+def run_block(run):
+    """Where, when and on what a run's numbers and timings were measured (its run.csv, timings.csv)."""
+    folder = RUNS[run][1]
+    r = read(f"{folder}/run.csv").iloc[0]
+    jobs = read(f"{folder}/timings.csv").sort_values("seconds", ascending=False).head(3)
+    slowest = ", ".join(f"`{j['job']}` {j['seconds']:.1f} s" for _, j in jobs.iterrows())
+    return "\n".join([
+        f"From [`{folder}/run.csv`]({folder}/run.csv) and [`timings.csv`]({folder}/timings.csv).",
+        "",
+        f"- command: `{r['command']}`",
+        f"- commit: {r['commit']}; date: {r['date']}",
+        f"- machine: {r['machine']}",
+        f"- wall time: {r['wall_s']:.0f} s (about {round(r['wall_s'] / 60)} minutes); slowest jobs: {slowest}",
+    ])  # fmt: skip
+
+
+def headline_table():
+    """The README's front table: each run's two models, its findings and where it was measured."""
+    head = ["run", "CNN val. accuracy [95% CI]", "DNN val. accuracy [95% CI]", "CNN test accuracy",
+            "findings supported", "wall time", "commit, machine"]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    sources = []
+    for label, folder, page in RUNS.values():
+        metrics = read(f"{folder}/metrics.csv").set_index("model")
+        findings_table = read(f"{folder}/findings.csv")
+        r = read(f"{folder}/run.csv").iloc[0]
+        test = metrics.loc["cnn", "test_accuracy"]
+        cells = [f"[{label}]({page})",
+                 ci(metrics.loc["cnn"], "val_accuracy"), ci(metrics.loc["dnn"], "val_accuracy"),
+                 "withheld" if pd.isna(test) else ci(metrics.loc["cnn"], "test_accuracy"),
+                 f"{(findings_table['verdict'] == 'supported').sum()} of {len(findings_table)}",
+                 f"{round(r['wall_s'] / 60)} min", f"{commit_short(r['commit'])}, {machine_short(r['machine'])}"]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+        sources.append(f"[`{folder}/`]({folder}/run.csv)")
+    return "\n".join([f"Generated from the run files in {', '.join(sources)} by `docs/update_readme.py`.", "",
+                      *lines])  # fmt: skip
+
+
+# Block name -> function writing it. A block may sit on any of PAGES.
 BLOCKS = {
+    "headline": headline_table,
+    "run-builtin": lambda: run_block("builtin"),
+    "run-fer2013": lambda: run_block("fer2013"),
+    "run-ferplus": lambda: run_block("ferplus"),
     "findings-builtin": lambda: findings.quoted_block(
-        read("docs/builtin/findings.csv"), "docs/builtin/findings.csv"
+        read("docs/results/builtin/findings.csv"), "docs/results/builtin/findings.csv"
     ),
-    "metrics-builtin": lambda: metrics_table("docs/builtin/metrics.csv"),
-    "faithfulness-builtin": lambda: faithfulness_table("docs/builtin/faithfulness.csv"),
-    "test-scores-fer2013": lambda: test_scores_table("docs/fer2013/test_scores.csv"),
+    "metrics-builtin": lambda: metrics_table("docs/results/builtin/metrics.csv"),
+    "faithfulness-builtin": lambda: faithfulness_table("docs/results/builtin/faithfulness.csv"),
+    "test-scores-fer2013": lambda: test_scores_table("docs/results/fer2013/test_scores.csv"),
     "findings-fer2013": lambda: findings.quoted_block(
-        read("docs/fer2013/findings.csv"), "docs/fer2013/findings.csv"
+        read("docs/results/fer2013/findings.csv"), "docs/results/fer2013/findings.csv"
     ),
-    "metrics-fer2013": lambda: metrics_table("docs/fer2013/metrics.csv"),
-    "faithfulness-fer2013": lambda: faithfulness_table("docs/fer2013/faithfulness.csv"),
-    "agreement-fer2013": lambda: agreement_table("docs/fer2013/agreement_pairs.csv"),
+    "metrics-fer2013": lambda: metrics_table("docs/results/fer2013/metrics.csv"),
+    "faithfulness-fer2013": lambda: faithfulness_table("docs/results/fer2013/faithfulness.csv"),
+    "agreement-fer2013": lambda: agreement_table("docs/results/fer2013/agreement_pairs.csv"),
     "modes-ferplus": lambda: modes_table(
         {
-            "FER2013 labels": "docs/fer2013/agreement_accuracy.csv",
-            "FER+ votes": "docs/ferplus/agreement_accuracy.csv",
+            "FER2013 labels": "docs/results/fer2013/agreement_accuracy.csv",
+            "FER+ votes": "docs/results/ferplus/agreement_accuracy.csv",
         }
     ),
 }
 
 
-def rendered(text):
+# The pages whose blocks this script writes, relative to the repository.
+PAGES = ["README.md", "docs/results/builtin.md", "docs/results/fer2013.md", "docs/results/ablations.md"]
+
+
+def relative_links(block, page):
+    """Links written from the repository root (``](docs/...)``), made relative to ``page``."""
+    here = os.path.dirname(page) or "."
+    return re.sub(r"\]\((docs/[^)]+)\)", lambda m: f"]({os.path.relpath(m.group(1), here)})", block)
+
+
+def rendered(text, page="README.md"):
+    """``text`` (the page ``page``) with each of its generated blocks written again."""
     for name, block in BLOCKS.items():
         if f"<!-- {name}:start -->" in text:
-            text = findings.replace_block(text, name, block())
+            text = findings.replace_block(text, name, relative_links(block(), page))
     return text
 
 
 if __name__ == "__main__":
-    readme = REPO / "README.md"
-    readme.write_text(rendered(readme.read_text()))
+    for page in PAGES:
+        path = REPO / page
+        path.write_text(rendered(path.read_text(), page))

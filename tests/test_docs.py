@@ -14,6 +14,19 @@ from conftest import REPO, Workflow, default_config, merge
 from fer_workflow import readers
 
 README = (REPO / "README.md").read_text()
+DOCS = REPO / "docs"
+OUTPUTS = (DOCS / "guide" / "outputs.md").read_text()  # the rule table
+DATA_GUIDE = (DOCS / "guide" / "data.md").read_text()
+CLUSTER = DOCS / "guide" / "cluster.md"
+
+
+def docs_module(name):
+    """A script of docs/ imported as a module."""
+    sys.path.insert(0, str(DOCS))
+    try:
+        return __import__(name)
+    finally:
+        sys.path.remove(str(DOCS))
 
 
 def rule_blocks():
@@ -37,8 +50,9 @@ def test_every_rule_has_a_benchmark_file():
         assert f'{prefix}logs/{match.group(2)}.log"' in block.replace('R(f"', 'R("'), name
 
 
-def test_readme_rule_table_lists_every_rule_and_output():
-    table = README.split("| stage | rule | outputs |", 1)[1].split("\n\n", 1)[0]
+def test_rule_table_lists_every_rule_and_output():
+    """docs/guide/outputs.md's rule table names every rule and each of its outputs."""
+    table = OUTPUTS.split("| stage | rule | outputs |", 1)[1].split("\n\n", 1)[0]
     table = table.replace("{train,test}.csv`", "train.csv` `resources/synthetic/test.csv`")
     for name, block in rule_blocks().items():
         assert f"`{name}`" in table, name
@@ -48,7 +62,9 @@ def test_readme_rule_table_lists_every_rule_and_output():
             file = path.rsplit("/", 1)[1]
             # A row may abbreviate its later files: `.history.csv`, `test_labels.csv`.
             short = [path, file, file[file.index(".") :]]
-            assert any(f"`{s}`" in table for s in short), f"{name}: {path} is not in the README's rule table"
+            assert any(f"`{s}`" in table for s in short), (
+                f"{name}: {path} is not in docs/guide/outputs.md's rule table"
+            )
 
 
 def test_conda_env_names_existing_files():
@@ -60,7 +76,7 @@ def test_conda_env_names_existing_files():
 
 
 def test_cluster_doc_quotes_the_real_error(tmp_path, monkeypatch):
-    """docs/cluster.md quotes the read_data error of the cluster test's bad row
+    """docs/guide/cluster.md quotes the read_data error of the cluster test's bad row
     (tests/test_slurm.py: train.csv line 6 one pixel short)."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "input").mkdir()
@@ -72,7 +88,7 @@ def test_cluster_doc_quotes_the_real_error(tmp_path, monkeypatch):
     except readers.DataError as error:
         message = str(error)
     assert message == "input/train.csv:6: expected 2304 pixel values, found 2303"
-    doc = re.sub(r"\s+", " ", (REPO / "docs" / "cluster.md").read_text())
+    doc = re.sub(r"\s+", " ", CLUSTER.read_text())
     assert f"`{message}`" in doc
 
 
@@ -85,7 +101,7 @@ def test_slurm_profile_comment_gives_the_fallback_it_sets():
     )
     assert match, "the fallback comment changed form"
     assert int(match.group(1)) == init and int(match.group(2)) == 3 * init
-    doc = (REPO / "docs" / "cluster.md").read_text()
+    doc = CLUSTER.read_text()
     assert f"{3 * init} s with this profile" in re.sub(r"\s+", " ", doc)
 
 
@@ -132,7 +148,7 @@ def test_pytorch_peer_refuses_what_it_does_not_mirror():
 
 @pytest.mark.slow
 def test_fer2013_csv_with_a_preset_needs_no_test_file(tmp_path):
-    """The README's overlay: a preset (which names the label_feature_csv test.csv.gz) plus
+    """The data guide's overlay: a preset (which names the label_feature_csv test.csv.gz) plus
     format fer2013 plans the whole run from fer2013.csv alone."""
     workflow = Workflow(tmp_path / "wf")
     (workflow.path("presets")).mkdir()
@@ -141,9 +157,9 @@ def test_fer2013_csv_with_a_preset_needs_no_test_file(tmp_path):
     workflow.path("resources/fer2013").mkdir(parents=True)
     workflow.path("resources/fer2013/fer2013.csv").write_text("emotion,pixels,Usage\n")
     match = re.search(
-        r"printf '([^']+)' > (\S+)\n\.venv/bin/snakemake --cores 2 (--configfile \S+ \S+)\n", README
+        r"printf '([^']+)' > (\S+)\n\.venv/bin/snakemake --cores 2 (--configfile \S+ \S+)\n", DATA_GUIDE
     )
-    assert match, "the README's fer2013.csv overlay changed form"
+    assert match, "docs/guide/data.md's fer2013.csv overlay changed form"
     workflow.path(match.group(2)).write_text(match.group(1).replace("\\n", "\n"))
     proc = workflow.run("-n", *match.group(3).split(), check=False)
     assert proc.returncode == 0, proc.output[-3000:]
@@ -163,39 +179,173 @@ def section(text, heading):
     return text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
 
 
-# README results section -> the folders of run files its numbers must come from.
-RESULT_SECTIONS = {
-    "Results on the built-in data": ["docs/builtin"],
-    "Results on FER2013": ["docs/fer2013", "docs/ferplus"],
+RUN_FILES = DOCS / "results"
+# Where results are quoted -> the run-file folders (under docs/results/) its numbers must come from.
+RESULT_TEXTS = {
+    "README.md, Results": (lambda: section(README, "Results"), ["builtin", "fer2013", "ferplus"]),
+    "docs/results/builtin.md": (lambda: (RUN_FILES / "builtin.md").read_text(), ["builtin"]),
+    "docs/results/fer2013.md": (lambda: (RUN_FILES / "fer2013.md").read_text(), ["fer2013", "ferplus"]),
+    "docs/results/ablations.md": (lambda: (RUN_FILES / "ablations.md").read_text(), ["fer2013", "ferplus"]),
 }
 
 
-@pytest.mark.parametrize("heading", RESULT_SECTIONS)
-def test_readme_result_numbers_come_from_the_run_files_in_docs(heading):
-    """No hand-typed result: each decimal number in a README results section is
-    the rounding of a number in a file a run wrote (copied into docs/ by docs/copy_run.py)."""
+def test_every_results_page_is_checked():
+    pages = {p.relative_to(REPO).as_posix() for p in RUN_FILES.glob("*.md")}
+    assert pages == {name for name in RESULT_TEXTS if name.startswith("docs/")}
+
+
+@pytest.mark.parametrize("where", RESULT_TEXTS)
+def test_result_numbers_come_from_the_run_files(where):
+    """No hand-typed result: each decimal number in the README's results or a
+    results page is the rounding of a number in a file a run wrote (copied
+    into docs/results/<run>/ by docs/copy_run.py)."""
+    text, folders = RESULT_TEXTS[where]
     values = set()
-    for folder in RESULT_SECTIONS[heading]:
-        for path in (REPO / folder).glob("*.*"):
+    for folder in folders:
+        for path in (RUN_FILES / folder).glob("*.*"):
             if path.suffix in (".csv", ".md", ".jsonl"):
                 values.update(float(v) for v in numbers_in(path.read_text()))
-    quoted = numbers_in(section(README, heading))
-    assert len(quoted) >= 10, f"the section {heading!r} changed form"
+    quoted = numbers_in(text())
+    assert len(quoted) >= 10, f"{where} changed form"
     missing = []
     for number in quoted:
         digits = len(number.split(".")[1])
         if not any(abs(round(v, digits) - float(number)) < 10 ** -(digits + 3) for v in values):
             missing.append(number)
-    assert not missing, f"{heading}: numbers found in no run file under {RESULT_SECTIONS[heading]}: {missing}"
+    assert not missing, f"{where}: numbers found in no run file under docs/results/{folders}: {missing}"
 
 
-def test_readme_result_blocks_are_the_run_files():
-    """The result tables the README quotes are generated from the files in docs/ (docs/update_readme.py)."""
-    sys.path.insert(0, str(REPO / "docs"))
-    try:
-        import update_readme
-    finally:
-        sys.path.remove(str(REPO / "docs"))
-    for name in update_readme.BLOCKS:
-        assert f"<!-- {name}:start -->" in README, name
-    assert update_readme.rendered(README) == README, "run: python docs/update_readme.py"
+def test_generated_blocks_are_the_run_files():
+    """The result tables of the README and docs/results/*.md are generated from the
+    run files (docs/update_readme.py)."""
+    update_readme = docs_module("update_readme")
+    found = set()
+    for page in update_readme.PAGES:
+        text = (REPO / page).read_text()
+        found.update(name for name in update_readme.BLOCKS if f"<!-- {name}:start -->" in text)
+        assert update_readme.rendered(text, page) == text, (
+            f"{page} is out of date: run python docs/update_readme.py"
+        )
+    assert found == set(update_readme.BLOCKS), f"blocks on no page: {set(update_readme.BLOCKS) - found}"
+    assert "<!-- headline:start -->" in README
+
+
+def test_timings_say_machine_and_commit():
+    """Each run's provenance block gives the commit and the machine its wall time was measured on."""
+    for page, run in (("builtin.md", "builtin"), ("fer2013.md", "fer2013"), ("ablations.md", "ferplus")):
+        block = (
+            (RUN_FILES / page).read_text().split(f"<!-- run-{run}:start -->", 1)[1].split("<!-- run-", 1)[0]
+        )
+        for field in ("- commit: ", "- machine: ", "- wall time: "):
+            assert field in block, (page, field)
+    for section_text in (DOCS / "performance.md").read_text().split("\n## ")[2:]:
+        assert "*Measured on " in section_text and "commit " in section_text, section_text[:60]
+
+
+def test_readme_is_a_front_page():
+    assert len(README.splitlines()) <= 150, f"README.md has {len(README.splitlines())} lines (at most 150)"
+    assert "docs/guide/photos.md" in README and "docs/rulegraph.svg" in README
+
+
+def test_ci_runs_the_readme_test_command():
+    command = re.search(
+        r"\n(python3 -m venv \.venv && \S+ install -r requirements-dev\.txt && \S+pytest)\n", README
+    )
+    assert command, "the README's test command changed form"
+    # .ci/run may quieten pip and set environment variables in front of a command.
+    ci = re.sub(r"\b[A-Z_]+=\S* ", "", (REPO / ".ci" / "run").read_text().replace(" -q ", " "))
+    assert command.group(1) in ci, ".ci/run no longer runs the README's test command"
+
+
+def markdown_files():
+    return [REPO / "README.md", REPO / "CHANGELOG.md", *sorted(DOCS.rglob("*.md"))]
+
+
+def anchors(path):
+    """GitHub's anchors of a Markdown file's headings."""
+    names = set()
+    for heading in re.findall(r"^#+ (.+)$", path.read_text(), flags=re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower().replace("`", "")).replace(" ", "-")
+        names.add(slug)
+    return names
+
+
+def test_every_relative_link_resolves():
+    """Each relative link (and #anchor) in the README and docs/ points to an existing file (and heading)."""
+    broken = []
+    for page in markdown_files():
+        text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            file = (page.parent / path).resolve() if path else page
+            if not file.exists():
+                broken.append(f"{page.relative_to(REPO)}: {target}")
+            elif anchor and file.suffix == ".md" and anchor not in anchors(file):
+                broken.append(f"{page.relative_to(REPO)}: {target} (no such heading)")
+    assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+def test_config_page_is_current():
+    config_page = docs_module("config_page")
+    text, missing = config_page.page()
+    assert not missing, f"config.schema.yaml: keys without a description: {missing}"
+    assert config_page.PAGE.read_text() == text, (
+        f"docs/guide/config.md is out of date: run {config_page.COMMAND}"
+    )
+
+
+def test_config_page_lists_every_key_of_config_yaml():
+    page = (DOCS / "guide" / "config.md").read_text()
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+
+    def paths(node, prefix=""):
+        for key, value in node.items():
+            if prefix or not isinstance(value, dict):  # a top-level group is a heading, not a row
+                yield prefix + key
+            if isinstance(value, dict) and not prefix.startswith(("train_overrides", "saliency.regions")):
+                yield from paths(value, f"{prefix}{key}.")
+
+    for path in paths(config):
+        if not path.startswith("saliency.regions."):
+            assert f"| `{path}` |" in page, path
+
+
+# A measured number in a comment: a decimal, a percentage, a speed-up, a duration.
+MEASURED = re.compile(r"\d\.\d|\d\s*%|\d(?:\.\d+)?x\b|\b\d+\s*(?:s|ms|min|minutes|hours?)\b|GFLOP|images/s")
+
+
+@pytest.mark.parametrize("path", ["config.yaml", *sorted(p.name for p in (REPO / "presets").glob("*.yaml"))])
+def test_no_measured_number_in_config_comments(path):
+    """config.yaml and the presets keep values and short pointers; measured numbers live in
+    docs/results/ and docs/performance.md, where a test traces them."""
+    file = REPO / path if path == "config.yaml" else REPO / "presets" / path
+    comments = [line.split("#", 1)[1] for line in file.read_text().splitlines() if "#" in line]
+    found = [c.strip() for c in comments if MEASURED.search(c)]
+    assert not found, f"{path}: measured numbers in comments: {found}"
+
+
+def test_config_yaml_has_at_most_one_comment_line_per_group():
+    lines = (REPO / "config.yaml").read_text().splitlines()
+    body = lines[5:]  # the header names the schema and the config page
+    for i, line in enumerate(body[1:], 1):
+        assert not (line.startswith("#") and body[i - 1].startswith("#")), f"config.yaml: {line}"
+    assert not any(line.lstrip().startswith("#") for line in body if line.startswith(" "))
+
+
+def test_copy_run_records_commit_machine_and_timings(tmp_path):
+    """docs/copy_run.py writes run.csv (commit, command, wall time, machine) and timings.csv."""
+    results = tmp_path / "results"
+    (results / "timings").mkdir(parents=True)
+    (results / "findings.csv").write_text("claim_id,verdict\nx,supported\n")
+    (results / "timings" / "train_cnn.tsv").write_text("s\th:m:s\tmax_rss\n12.34\t0:00:12\t900.5\n")
+    dest = tmp_path / "docs" / "run"
+    args = ["docs/copy_run.py", str(results), str(dest), "--command", "snakemake -c2", "--wall", "99"]
+    proc = script(*args, "--commit", "abc1234")
+    assert proc.returncode == 0, proc.stderr
+    run = (dest / "run.csv").read_text().splitlines()
+    assert run[0] == "commit,command,wall_s,machine,date"
+    assert run[1].startswith("abc1234,snakemake -c2,99.0,") and " cores" in run[1]
+    assert (dest / "timings.csv").read_text().splitlines()[1] == "train_cnn,12.3,900.0"
+    assert (dest / "findings.csv").exists()
