@@ -175,8 +175,8 @@ def seed_comparison(replicates, chosen, names=("cnn", "dnn"), score="val_accurac
 CURVES = {
     "deletion": "falls faster on the deletion curve",
     "insertion": "rises faster on the insertion curve",
-    "road_morf": "falls faster under ROAD, most relevant pixels imputed first",
-    "road_lerf": "holds up longer under ROAD, least relevant pixels imputed first",
+    "road_morf": "falls faster on the ROAD curve (most relevant pixels imputed first)",
+    "road_lerf": "holds up longer on the ROAD curve (least relevant pixels imputed first)",
 }
 
 
