@@ -17,9 +17,10 @@ prints the speed-ups.
 ROAD (``--road``, on by default): the MoRF and LeRF curves at the config's
 ``road_fractions`` with the noisy linear imputation
 (``perturbation.NoisyLinearImputation``), timed with its imputation share,
-and the imputation alone solved one face per sparse system (``--chunk 1``,
-the per-image form) against the block-diagonal chunks the rules use; it
-prints ms per imputed image for both and the ratio.
+and the imputation alone: conjugate gradients on the block-diagonal chunks
+the rules use, against one face per system and against SciPy's sparse LU on
+chunks of 64 (this module's first form); it prints ms per imputed image and
+the ratios.
 
 The model is the config's CNN, untrained, unless ``--model`` names a
 trained ``.keras`` file; the faces are built-in synthetic faces and the
@@ -48,9 +49,9 @@ def road(model, images, order, classes, fractions, noise, chunk):
     return time.perf_counter() - start, replace.seconds, replace.images_done
 
 
-def imputation_only(images, order, fractions, chunk):
+def imputation_only(images, order, fractions, chunk, method="cg"):
     """The imputation of every MoRF mask alone; returns ms per image."""
-    replace = perturbation.NoisyLinearImputation(noise=0.01, seed=0, chunk=chunk)
+    replace = perturbation.NoisyLinearImputation(noise=0.01, seed=0, chunk=chunk, method=method)
     replace(images, perturbation.removal_masks(order, fractions, "morf", images.shape[1:]))
     return 1e3 * replace.seconds / replace.images_done
 
@@ -136,9 +137,12 @@ def main():
         )
         chunked = imputation_only(x, order, fractions, perturbation.SOLVE_CHUNK)
         single = imputation_only(x, order, fractions, 1)
+        lu = imputation_only(x, order, fractions, 64, method="lu")
         print(
-            f"imputation: {chunked:.2f} ms/image in block-diagonal chunks of {perturbation.SOLVE_CHUNK}, "
-            f"{single:.2f} ms/image one face per system ({single / chunked:.2f}x)"
+            f"imputation (MoRF masks): conjugate gradients {chunked:.2f} ms/image in block-diagonal chunks "
+            f"of {perturbation.SOLVE_CHUNK}, {single:.2f} ms/image one face per system "
+            f"({single / chunked:.2f}x); sparse LU in chunks of 64 (the first form) {lu:.2f} ms/image "
+            f"({lu / chunked:.2f}x)"
         )
 
 

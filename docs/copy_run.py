@@ -31,6 +31,9 @@ FILES = [
     "figures/saliency_by_class.png", "figures/faithfulness.png", "figures/annotator_confusion.png",
     "figures/agreement_pairs.png", "figures/filters_block3_conv2.png", "figures/filter_classes_block3_conv2.png",
     "eval/cascading_randomisation.csv", "figures/cascading_randomisation.png",
+    # The explanation rules' logs: the times inside them (ROAD imputation, ascent, top-crop search).
+    "logs/evaluate_faithfulness.log", "logs/evaluate_cascading_randomisation.log",
+    "logs/plot_filters_block3_conv2.log",
 ]  # fmt: skip
 
 

@@ -19,8 +19,12 @@ which masks they pass and which perturbation, the way Quantus passes a
   Gaussian noise is added to the imputed pixels. The imputed values follow
   the face's own smooth shading instead of a blur the model never saw, so
   the removal itself leaks little information about the mask's shape.
-  Many faces' systems are solved together as one block-diagonal system
-  (one sparse LU per chunk, not one Python call per face).
+  The system is symmetric positive definite (the weights are symmetric and
+  each row's diagonal is the sum of all its neighbours' weights, known ones
+  included), so it is solved by conjugate gradients with a Jacobi
+  preconditioner, a few faces' systems at once as one block-diagonal system
+  (benchmarks/faithfulness.py compares it with SciPy's sparse LU; the two
+  agree within a thousandth of a gray level); sparse LU is the fallback.
 """
 
 import logging
@@ -35,10 +39,15 @@ NEIGHBOURS = (
     (-1, 0, 1 / 6), (1, 0, 1 / 6), (0, -1, 1 / 6), (0, 1, 1 / 6),
     (-1, -1, 1 / 12), (-1, 1, 1 / 12), (1, -1, 1 / 12), (1, 1, 1 / 12),
 )  # fmt: skip
-# Faces x masks per sparse solve: a block-diagonal system of up to this many
-# images (about 2,300 unknowns each); larger chunks gain nothing on 2 cores
-# (benchmarks/faithfulness.py --road prints the time per image).
-SOLVE_CHUNK = 64
+# Faces x masks per solve: a block-diagonal system of up to this many images
+# (up to about 2,300 unknowns each). Conjugate gradients run until the
+# hardest block converges, so large chunks waste iterations and single faces
+# waste calls: 4 was the fastest of 1, 2, 4, 8, 16 on the 2-core machine
+# (benchmarks/faithfulness.py prints the time per image for 4 and for 1).
+SOLVE_CHUNK = 4
+# Relative residual at which conjugate gradients stop: the imputed pixels are
+# then within about 1e-3 gray levels of the exact solution (tested).
+CG_RTOL = 1e-9
 
 
 def _check(images, removed):
@@ -105,11 +114,27 @@ def _system(values, removed):
         vals.append(np.full(unknown.sum(), -weight))
         known = p[~unknown]
         rhs[known] += weight * values[img[known], qy[known], qx[known]]
-    matrix = sparse.csc_matrix(
+    matrix = sparse.csr_matrix(
         (np.concatenate([diag, *vals]), (np.concatenate(rows), np.concatenate(cols))),
         shape=(n_unknown, n_unknown),
     )
     return matrix, rhs, where
+
+
+def solve(matrix, rhs, method="cg"):
+    """The imputation system's solution: conjugate gradients with a Jacobi
+    preconditioner (``cg``), or sparse LU (``lu``, also the fallback when
+    CG does not converge)."""
+    from scipy import sparse
+    from scipy.sparse.linalg import cg, spsolve
+
+    if method == "cg":
+        jacobi = sparse.diags(1.0 / matrix.diagonal())
+        solved, info = cg(matrix, rhs, rtol=CG_RTOL, M=jacobi, maxiter=10 * matrix.shape[0])
+        if info == 0:
+            return solved
+        log.warning("conjugate gradients did not converge (info %d): sparse LU instead", info)
+    return spsolve(matrix.tocsc(), rhs)
 
 
 class NoisyLinearImputation:
@@ -119,13 +144,15 @@ class NoisyLinearImputation:
     fraction of the pixel range (ROAD's 0.01 on 0..1 inputs: 2.55 gray
     levels on 0..255); seeded, so the same call gives the same images.
     ``seconds`` and ``images_done`` add up the solves' cost (logged, and
-    printed by benchmarks/faithfulness.py).
+    printed by benchmarks/faithfulness.py); ``method``: ``cg`` or ``lu``
+    (``solve``).
     """
 
     name = "road"
 
-    def __init__(self, noise=0.01, seed=0, chunk=SOLVE_CHUNK):
+    def __init__(self, noise=0.01, seed=0, chunk=SOLVE_CHUNK, method="cg"):
         self.noise = float(noise)
+        self.method = method
         self.seed = seed
         self.chunk = int(chunk)
         self.seconds = 0.0
@@ -134,7 +161,6 @@ class NoisyLinearImputation:
 
     def impute(self, values, removed):
         """Each image of ``values`` (m, h, w) with its ``removed`` pixels imputed, float32."""
-        from scipy.sparse.linalg import spsolve
 
         start = time.perf_counter()
         values = np.asarray(values, np.float64)
@@ -146,7 +172,7 @@ class NoisyLinearImputation:
             if not removed[part].any():
                 continue
             matrix, rhs, (img, ys, xs) = _system(values[part], removed[part])
-            solved = spsolve(matrix, rhs)
+            solved = solve(matrix, rhs, self.method)
             if self.noise:
                 solved = solved + rng.normal(0.0, self.noise * 255.0, size=solved.shape)
             out[part][img, ys, xs] = solved
