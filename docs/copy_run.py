@@ -41,11 +41,14 @@ def timings(results):
     rows = []
     for tsv in sorted((results / "timings").glob("*.tsv")):
         table = pd.read_csv(tsv, sep="\t")
-        # cpu_s and mean_load say how much of the wall time the job had the cores (shared machines).
-        rows.append({"job": tsv.stem, "seconds": round(float(table["s"].iloc[-1]), 1),
-                     "max_rss_mb": round(float(table["max_rss"].iloc[-1]), 0),
-                     "cpu_s": round(float(table["cpu_time"].iloc[-1]), 1),
-                     "mean_load": round(float(table["mean_load"].iloc[-1]), 1)})  # fmt: skip
+        row = {"job": tsv.stem, "seconds": round(float(table["s"].iloc[-1]), 1),
+               "max_rss_mb": round(float(table["max_rss"].iloc[-1]), 0)}  # fmt: skip
+        # CPU time and load (Snakemake's benchmark columns) say how much of the
+        # wall time the job had the cores, on a shared machine.
+        for column, name in (("cpu_time", "cpu_s"), ("mean_load", "mean_load")):
+            if column in table:
+                row[name] = round(float(table[column].iloc[-1]), 1)
+        rows.append(row)
     return pd.DataFrame(rows).sort_values("seconds", ascending=False)
 
 
