@@ -1,13 +1,16 @@
-# Classify your own photos (classify.images): one job per photo, so adding
-# photos runs only the new ones; then one table and the contact sheet.
-# The photos are listed when the workflow starts (classify_photo_names in
-# common.smk), not by a checkpoint: they are inputs, not made by a rule.
+# Classify your own photos (classify.images: folders, files, glob patterns):
+# one job per photo, so adding photos runs only the new ones; then one table
+# and the contact sheet. The photos are listed when the workflow starts
+# (classify_photos in common.smk), not by a checkpoint: they are inputs, not
+# made by a rule. The model is the shipped FER2013 CNN unless classify.model
+# names another (classify_model); its temperature calibrates the probabilities.
 
 
 rule classify_photo:
     input:
+        # model, and calibration (the file with its temperature) where it has one
+        unpack(classify_model_inputs),
         photo=classify_photo_path,
-        model=R("models/cnn.keras"),
     output:
         table=R("classify/faces/{photo}.csv"),
         crops=R("classify/faces/{photo}.npz"),
@@ -28,6 +31,9 @@ rule classify_photo:
         scale_factor=lookup(dpath="classify/scale_factor", within=config),
         min_neighbors=lookup(dpath="classify/min_neighbors", within=config),
         tta_flip=lookup(dpath="classify/tta_flip", within=config),
+        max_pixels=lookup(dpath="classify/max_pixels", within=config),
+        model=lambda wildcards: classify_model()["description"],
+        warning=lambda wildcards: classify_warning(),
     script:
         "../scripts/classify_photo.py"
 
@@ -57,5 +63,8 @@ rule collect_classified_photos:
         R("timings/collect_classified_photos.tsv")
     conda:
         "../envs/fer.yaml"
+    params:
+        model=lambda wildcards: classify_model()["description"],
+        warning=lambda wildcards: classify_warning(),
     script:
         "../scripts/collect_classified_photos.py"

@@ -2,6 +2,11 @@
 # the artifacts that the default target asks for).
 from types import SimpleNamespace
 
+from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
+
+from fer_workflow import photos, shipped
+
 MODELS = ["cnn", "dnn"]
 
 # Every output lies under results_dir (results/ for the built-in data; each
@@ -84,6 +89,7 @@ def all_targets():
             R(f"figures/confusion_matrix_{model}.png"),
             R(f"eval/confused_pairs_{model}.csv"),
             R(f"figures/architecture_{model}.png"),
+            R(f"figures/reliability_{model}.png"),
         ]
     if has_test_data():
         targets.append(R("submission.csv"))
@@ -97,6 +103,8 @@ def all_targets():
         ]
     if config.get("classify", {}).get("images"):
         classify_photo_names()  # a missing folder fails here, at start
+        if classify_warning():
+            logger.warning(classify_warning())
         targets += [
             R("classify/predictions.csv"),
             R("figures/classify_contact_sheet.png"),
@@ -104,34 +112,59 @@ def all_targets():
     return targets
 
 
-# What rule classify_photo reads (case-insensitive); other files are ignored.
-PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png")
+_PHOTOS = {}
+
+
+def classify_photos():
+    """``{name: path}`` of the photos classify.images names: folders, files and
+    glob patterns (fer_workflow.photos.list_photos), listed once per run. A
+    missing folder or a pattern without a photo fails at start, naming it."""
+    if "photos" not in _PHOTOS:
+        try:
+            _PHOTOS["photos"] = photos.list_photos(config["classify"]["images"])
+        except ValueError as error:
+            raise WorkflowError(str(error)) from None
+    return _PHOTOS["photos"]
 
 
 def classify_photo_names():
-    """File names of the JPEG and PNG photos directly in classify.images,
-    sorted (none when it is empty). Hidden files are left out."""
-    import os
-
-    folder = config.get("classify", {}).get("images", "")
-    if not folder:
-        return []
-    if not os.path.isdir(folder):
-        raise ValueError(f"classify.images: {folder!r} is not a folder")
-    return sorted(
-        name
-        for name in os.listdir(folder)
-        if not name.startswith(".")
-        and name.lower().endswith(PHOTO_EXTENSIONS)
-        and os.path.isfile(os.path.join(folder, name))
-    )
+    """File names of the photos to classify, sorted (none when classify.images is empty)."""
+    return list(classify_photos())
 
 
 def classify_photo_path(wildcards):
     """The photo that a classify_photo job reads."""
-    import os
+    return classify_photos()[wildcards.photo]
 
-    return os.path.join(config["classify"]["images"], wildcards.photo)
+
+def classify_model():
+    """The model photos are classified with: the shipped FER2013 CNN unless
+    classify.model names another (fer_workflow.shipped.resolve): path,
+    calibration file (None: uncalibrated), data it was trained on, description."""
+    try:
+        return shipped.resolve(
+            config["classify"],
+            R("models/cnn.keras"),
+            R("eval/calibration_cnn.json"),
+            config["data"]["format"],
+        )
+    except ValueError as error:
+        raise WorkflowError(str(error)) from None
+
+
+def classify_model_inputs(wildcards):
+    """The model file and, where it has one, the file holding its temperature."""
+    choice = classify_model()
+    files = {"model": choice["model"]}
+    if choice["calibration"]:
+        files["calibration"] = choice["calibration"]
+    return files
+
+
+def classify_warning():
+    """'' for a model trained on real faces, else the warning for the log and the contact sheet."""
+    choice = classify_model()
+    return shipped.warning(choice["data"], choice["description"])
 
 
 def optional_findings_inputs(wildcards):

@@ -23,6 +23,32 @@ rule predict_model:
         "../scripts/predict_model.py"
 
 
+# One temperature per model, fitted on the validation split after training
+# (Guo et al. 2017): the calibration record and the reliability diagram. The
+# labels do not change (the submission neither); photos use the calibrated
+# probabilities.
+rule calibrate_model:
+    input:
+        predictions=rules.predict_model.output.predictions,
+        dataset=rules.split_data.output.dataset,
+    output:
+        calibration=R("eval/calibration_{model}.json"),
+        figure=report(
+            R("figures/reliability_{model}.png"),
+            caption="../report/reliability.rst",
+            category="Evaluation",
+            subcategory="{model}",
+        ),
+    log:
+        R("logs/calibrate_model_{model}.log"),
+    benchmark:
+        R("timings/calibrate_model_{model}.tsv")
+    conda:
+        "../envs/fer.yaml"
+    script:
+        "../scripts/calibrate_model.py"
+
+
 rule plot_confusion_matrix:
     input:
         predictions=R("eval/predictions_{model}.npz"),
@@ -58,6 +84,7 @@ rule metrics_table:
         predictions=expand(R("eval/predictions_{model}.npz"), model=MODELS),
         records=expand(R("models/{model}.json"), model=MODELS),
         pairs=expand(R("eval/confused_pairs_{model}.csv"), model=MODELS),
+        calibrations=expand(R("eval/calibration_{model}.json"), model=MODELS),
         dataset=rules.split_data.output.dataset,
         # the whole training file: which test images have a copy in it
         raw=rules.read_data.output.raw,

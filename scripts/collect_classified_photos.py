@@ -18,7 +18,11 @@ table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns
 table = classify.integer_columns(table)
 crops = np.concatenate(crops) if crops else np.zeros((0, 48, 48), np.uint8)
 faces = table[table["expression"].fillna("") != ""]
+if snakemake.params.warning:
+    logging.warning("%s", snakemake.params.warning)
+logging.info("model: %s", snakemake.params.model)
 logging.info("%d photos, %d faces", table["file"].nunique(), len(faces))
 logging.info("faces per expression:\n%s", faces["expression"].value_counts().to_string())
 table.to_csv(snakemake.output.predictions, index=False)
-plots.save(classify.contact_sheet(table, crops), snakemake.output.contact_sheet)
+sheet = classify.contact_sheet(table, crops, model=snakemake.params.model, warning=snakemake.params.warning)
+plots.save(sheet, snakemake.output.contact_sheet)

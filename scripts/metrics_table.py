@@ -7,7 +7,7 @@ import logging
 
 import pandas as pd
 
-from fer_workflow import arrays, data, metrics, readers, record, runtime, tables
+from fer_workflow import arrays, calibration, data, metrics, readers, record, runtime, tables
 
 runtime.setup(snakemake)
 
@@ -24,19 +24,20 @@ inputs = zip(
     snakemake.input.predictions,
     snakemake.input.records,
     snakemake.input.pairs,
+    snakemake.input.calibrations,
     strict=True,
 )
 rows, pairs = [], {}
-for model, predictions, record_json, pairs_csv in inputs:
-    rows.append(
-        metrics.model_row(
-            model,
-            record.read(record_json),
-            dataset,
-            arrays.load(predictions),
-            test_seen=test_seen,
-        )
+for model, predictions, record_json, pairs_csv, calibration_json in inputs:
+    row = metrics.model_row(
+        model,
+        record.read(record_json),
+        dataset,
+        arrays.load(predictions),
+        test_seen=test_seen,
     )
+    # Last: the temperature and the ECE before and after it (calibrate_model).
+    rows.append(row | calibration.metric_columns(calibration.read(calibration_json)))
     pairs[model] = pd.read_csv(pairs_csv)
 
 table = pd.DataFrame(rows)

@@ -35,6 +35,8 @@ WORKFLOW_FILES = [
     "report",
     "envs",
     "profiles",
+    # the shipped model that classify.images uses by default
+    "resources/models",
 ]
 
 # Overrides that make the whole default workflow run in well under a minute.

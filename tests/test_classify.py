@@ -149,11 +149,11 @@ def test_classify_photo_colour_grey_no_face_and_corrupt(tmp_path, scenes, model)
     assert len(empty.crops) == 0
 
     with pytest.raises(classify.UnreadableImage, match=r"corrupt\.jpg.*classify\.on_unreadable"):
-        classify.classify_photo(str(tmp_path / "corrupt.jpg"), model)
-    listed = classify.classify_photo(str(tmp_path / "corrupt.jpg"), model, on_unreadable="list").table
+        classify.classify_photo(str(tmp_path / "corrupt.jpg"), model, on_unreadable="fail")
+    listed = classify.classify_photo(str(tmp_path / "corrupt.jpg"), model).table  # list: the default
     assert len(listed) == 1 and listed.loc[0, "note"].startswith("unreadable: ")
     with pytest.raises(classify.UnreadableImage, match="missing.png"):
-        classify.classify_photo(str(tmp_path / "missing.png"), model)
+        classify.classify_photo(str(tmp_path / "missing.png"), model, on_unreadable="fail")
 
     sheet_table = pd.concat([table, empty.table, listed], ignore_index=True)
     fig = classify.contact_sheet(sheet_table, result.crops)

@@ -28,6 +28,8 @@ ARTIFACTS = [
     "results/eval/confused_pairs_cnn.csv",
     "results/figures/architecture_cnn.png",
     "results/figures/architecture_dnn.png",
+    "results/eval/calibration_cnn.json",
+    "results/figures/reliability_dnn.png",
     "results/submission.csv",
     "results/figures/saliency.png",
     "results/eval/saliency_scores.csv",

@@ -17,13 +17,14 @@ where it runs over the photo's edge the edge pixels are repeated.
 """
 
 import os
+import textwrap
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 import pandas as pd
 
-from . import CLASS_NAMES, IMAGE_SIZE
+from . import CLASS_NAMES, IMAGE_SIZE, photos
 from .plots import plt  # with the Agg backend set
 
 CASCADE = "haarcascade_frontalface_alt2.xml"
@@ -42,8 +43,11 @@ CLASS_COLOURS = {
 }
 
 
-class UnreadableImage(ValueError):
-    """A photo file that OpenCV cannot decode; the message names the file."""
+# A photo that cannot be classified (not decodable, or too large: ImageTooLarge); the message
+# names the file. Defined in photos.py (Keras- and OpenCV-free), used here.
+UnreadableImage = photos.UnreadableImage
+ImageTooLarge = photos.ImageTooLarge
+check_image_size = photos.check_image_size
 
 
 @dataclass
@@ -127,38 +131,80 @@ def crop_face(grey, box, margin=0.025, size=IMAGE_SIZE):
     return cv2.resize(square, (size, size), interpolation=interpolation)
 
 
-def classify_crops(model, crops, tta_flip=True):
-    """Probabilities (n, 7) of the 48x48 crops; with ``tta_flip`` averaged with the mirrored crops'."""
+def classify_crops(model, crops, tta_flip=True, temperature=1.0):
+    """Probabilities (n, 7) of the 48x48 crops; with ``tta_flip`` averaged with the mirrored crops'.
+
+    ``temperature`` calibrates each view's probabilities (``softmax(log p / T)``,
+    ``calibration.apply_temperature``) before the views are averaged; 1: as the model gives them.
+    """
+    from .calibration import apply_temperature
     from .predict import flip_horizontal, predict_probs
 
     crops = np.asarray(crops, dtype=np.uint8).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
-    probs = predict_probs(model, crops)
-    if tta_flip and len(crops):
-        probs = (probs + predict_probs(model, flip_horizontal(crops))) / 2
-    return probs
+    views = [crops, flip_horizontal(crops)] if tta_flip and len(crops) else [crops]
+    probs = [predict_probs(model, view) for view in views]
+    if float(temperature) != 1.0:
+        probs = [apply_temperature(p, temperature).astype(np.float32) for p in probs]
+    return np.mean(probs, axis=0, dtype=np.float32) if len(probs) > 1 else probs[0]
+
+
+def _overlaps(a, b):
+    """Whether two (x0, y0, x1, y1) rectangles share any pixel."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def label_positions(boxes, sizes, image_shape):
+    """Where each face's label goes: (x0, y0, x1, y1) rectangles that do not overlap each other.
+
+    ``sizes`` are the labels' (width, height). Each label, left to right,
+    takes the first free place among: just above its box, just inside its
+    top, just below it, then further up and down one label height at a
+    time, each moved left if it would leave the photo. Only if none of
+    those is free (more labels than the photo has room for) does a label
+    overlap another.
+    """
+    height, width = image_shape[:2]
+    placed = []
+    for (x, y, _, h), (tw, th) in zip(boxes, sizes, strict=True):
+        x0 = int(min(max(0, x), max(0, width - tw)))
+        tops = [y - th, y, y + h]
+        for k in range(1, 2 * max(1, height // max(1, th)) + 1):
+            tops += [y - th - k * th, y + h + k * th]
+        tops = [t for t in tops if 0 <= t <= height - th] or [max(0, min(y, height - th))]
+        candidates = [(x0, t, x0 + tw, t + th) for t in tops]
+        free = [c for c in candidates if not any(_overlaps(c, p) for p in placed)]
+        placed.append(free[0] if free else candidates[0])
+    return placed
 
 
 def annotate(image, boxes, probs):
     """A copy of the BGR photo with each face's box and 'number class probability'.
 
     Line width and text size follow the photo's size, so labels stay readable
-    on a phone photo and on a thumbnail.
+    on a phone photo and on a thumbnail. Labels never overlap each other
+    (``label_positions``); the number ties a moved label to its face.
     """
     out = image.copy()
     scale = max(out.shape[:2]) / 800
     thickness = max(1, round(2 * scale))
     font_scale = max(0.4, 0.6 * scale)
-    for number, (box, p) in enumerate(zip(boxes, probs, strict=True), start=1):
-        x, y, w, h = (int(v) for v in box)
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    labels, sizes, bases = [], [], []
+    for number, p in enumerate(probs, start=1):
         name = CLASS_NAMES[int(np.argmax(p))]
-        colour = CLASS_COLOURS[name]
-        cv2.rectangle(out, (x, y), (x + w, y + h), colour, thickness)
         label = f"{number} {name} {np.max(p):.0%}"
-        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)
-        # The label sits above the box, or inside it at the top if the box touches the top edge.
-        ty = y - base - thickness if y - th - base - thickness >= 0 else y + th + thickness
-        cv2.rectangle(out, (x, ty - th - thickness), (x + tw + thickness, ty + base), colour, -1)
-        cv2.putText(out, label, (x, ty), cv2.FONT_HERSHEY_SIMPLEX, font_scale, (0, 0, 0), thickness)
+        (tw, th), base = cv2.getTextSize(label, font, font_scale, thickness)
+        labels.append((label, CLASS_COLOURS[name]))
+        sizes.append((tw + thickness, th + base + thickness))
+        bases.append(base)
+    for box, (_, colour) in zip(boxes, labels, strict=True):
+        x, y, w, h = (int(v) for v in box)
+        cv2.rectangle(out, (x, y), (x + w, y + h), colour, thickness)
+    for (label, colour), (x0, y0, x1, y1), base in zip(
+        labels, label_positions(boxes, sizes, out.shape), bases, strict=True
+    ):
+        cv2.rectangle(out, (x0, y0), (x1 - 1, y1 - 1), colour, -1)
+        cv2.putText(out, label, (x0, y1 - 1 - base), font, font_scale, (0, 0, 0), thickness)
     return out
 
 
@@ -188,6 +234,21 @@ def integer_columns(table):
     return table.astype({column: "Int64" for column in ("face", "x", "y", "w", "h")})
 
 
+def refuse_if_too_large(path, max_pixels, on_unreadable="list"):
+    """The listed PhotoResult of a photo whose header declares more than
+    ``max_pixels`` pixels (``on_unreadable="fail"``: ImageTooLarge), else None.
+    Rule classify_photo calls it before loading the model, so such a photo's
+    job ends in the time it takes to start Python."""
+    try:
+        check_image_size(path, max_pixels)
+    except ImageTooLarge as error:
+        if on_unreadable != "list":
+            raise ImageTooLarge(f"{error} (set classify.on_unreadable: list to list it instead)") from None
+        name = os.path.basename(path)
+        return PhotoResult(_rows(name, [], None, f"too large: {error}"), _note_image(f"too large: {name}"))
+    return None
+
+
 def classify_photo(
     path,
     model,
@@ -197,37 +258,45 @@ def classify_photo(
     scale_factor=1.1,
     min_neighbors=3,
     tta_flip=True,
-    on_unreadable="fail",
+    on_unreadable="list",
+    max_pixels=None,
+    temperature=1.0,
 ):
     """Detect, crop and classify the faces on one photo; a PhotoResult.
 
     The table has one row per face (COLUMNS; ``face`` numbers from 1, left
     to right), or one row with empty probabilities and the reason in
-    ``note`` for a photo without a face. An unreadable file raises
-    UnreadableImage (``on_unreadable="fail"``) or is listed with the reason
-    (``"list"``).
+    ``note`` for a photo without a face. A file that cannot be classified,
+    undecodable or with more than ``max_pixels`` pixels in its header
+    (checked before decoding: ``photos.check_image_size``), is listed with
+    the reason (``on_unreadable="list"``) or raises UnreadableImage
+    (``"fail"``). ``temperature`` calibrates the probabilities (``classify_crops``).
     """
     name = os.path.basename(path)
     try:
+        check_image_size(path, max_pixels)
         image = read_photo(path)
     except UnreadableImage as error:
         if on_unreadable != "list":
-            raise UnreadableImage(f"{error} (set classify.on_unreadable: list to list it instead)") from None
-        return PhotoResult(_rows(name, [], None, f"unreadable: {error}"), _note_image(f"unreadable: {name}"))
+            raise type(error)(f"{error} (set classify.on_unreadable: list to list it instead)") from None
+        what = "too large" if isinstance(error, ImageTooLarge) else "unreadable"
+        return PhotoResult(_rows(name, [], None, f"{what}: {error}"), _note_image(f"{what}: {name}"))
     grey = to_grey(image)
     boxes = detect_faces(grey, detector or load_detector(), scale_factor, min_neighbors, min_face_size)
     if len(boxes) == 0:
         return PhotoResult(_rows(name, boxes, None, NO_FACE), image)
     crops = np.stack([crop_face(grey, box, margin) for box in boxes])
-    probs = classify_crops(model, crops, tta_flip)
+    probs = classify_crops(model, crops, tta_flip, temperature)
     return PhotoResult(_rows(name, boxes, probs), annotate(image, boxes, probs), crops)
 
 
-def contact_sheet(table, crops, columns=8, max_faces=160):
+def contact_sheet(table, crops, columns=8, max_faces=160, model="", warning=""):
     """A figure of every face the model saw (the 48x48 crop), titled with its
     photo, face number, expression and probability; photos without a face or
     unreadable are listed below. ``table`` is the predictions table, ``crops``
-    the crops in the order of its face rows.
+    the crops in the order of its face rows. ``model`` (what classified them)
+    is named under the title; ``warning`` (``shipped.warning``) is printed
+    above the faces in red.
     """
     faces = table[table["expression"].fillna("") != ""].reset_index(drop=True)
     if len(faces) != len(crops):
@@ -249,7 +318,13 @@ def contact_sheet(table, crops, columns=8, max_faces=160):
     title = f"{len(faces)} faces on {table['file'].nunique()} photos"
     if shown < len(faces):
         title += f" (the first {shown} shown)"
-    fig.suptitle(title, fontsize=11)
+    if model:
+        title += f"\nmodel: {model}"
+    if warning:
+        title = f"{textwrap.fill(warning, 110)}\n\n{title}"
+    suptitle = fig.suptitle(title, fontsize=11 if not warning else 9)
+    if warning:
+        suptitle.set_color("#b00000")
     others = table[table["expression"].fillna("") == ""]
     if len(others):
         listed = "; ".join(f"{f}: {n}" for f, n in zip(others["file"], others["note"], strict=True))

@@ -4,6 +4,7 @@ most-confused pair. The numbers come from ``fer_workflow.metrics``."""
 
 import numpy as np
 
+from .calibration import METRIC_COLUMNS as CALIBRATION_COLUMNS
 from .metrics import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
 
 # --- pairs --------------------------------------------------------------------------------------
@@ -85,14 +86,34 @@ def interval_sentences(table):
     return lines
 
 
+CALIBRATION_NOTE = (
+    "Temperature scaling (Guo et al. 2017): one temperature T per model, fitted on the validation "
+    "split (plain predictions); ECE, the expected calibration error (15 confidence bins), before and "
+    "after dividing the logits by T. On validation the ECE after is optimistic (that split fitted T); "
+    "test columns are empty where the test labels are unknown. The labels do not change."
+)
+
+
+def split_calibration(table):
+    """(the table without the calibration columns, the calibration table or None)."""
+    present = [c for c in CALIBRATION_COLUMNS if c in table.columns]
+    if not present:
+        return table, None
+    return table.drop(columns=present), table[["model", *present]]
+
+
 def metrics_markdown(table, pairs_by_model):
-    """metrics.md: the table, then each model's most-confused pairs as sentences."""
+    """metrics.md: the table, then each model's most-confused pairs as sentences.
+    The calibration columns get their own small table (the main one is wide already)."""
+    table, calibrated = split_calibration(table)
     parts = ["# Metrics", "", markdown_table(table, column_digits={"train_seconds": 1}), ""]
     if "kept_epoch" in table.columns:
         parts += [EPOCH_NOTE, ""]
     sentences = interval_sentences(table)
     if sentences:
         parts += [INTERVAL_NOTE, ""] + [f"- {line}" for line in sentences] + [""]
+    if calibrated is not None:
+        parts += ["## Calibration", "", markdown_table(calibrated), "", CALIBRATION_NOTE, ""]
     for model, pairs in pairs_by_model.items():
         split = pairs["split"].iloc[0] if len(pairs) else "validation"
         parts.append(f"## Most-confused pairs: {model} ({split})")
@@ -116,9 +137,13 @@ td:first-child, th:first-child { text-align: left; font-weight: bold; }
 def metrics_html(table, pairs_by_model):
     """metrics.html: the same content as metrics.md as one small page, so the
     HTML report shows the table in place (it embeds HTML results in the page)."""
+    table, calibrated = split_calibration(table)
     shown = table.round(3).astype(object).where(table.notna(), "")
     parts = [f"<html><head><meta charset='utf-8'><style>{HTML_STYLE}</style></head><body>"]
     parts += ["<h2>Metrics</h2>", shown.to_html(index=False, border=0)]
+    if calibrated is not None:
+        shown = calibrated.round(3).astype(object).where(calibrated.notna(), "")
+        parts += ["<h3>Calibration</h3>", shown.to_html(index=False, border=0), f"<p>{CALIBRATION_NOTE}</p>"]
     if "kept_epoch" in table.columns:
         parts.append(f"<p>{EPOCH_NOTE}</p>")
     sentences = interval_sentences(table)

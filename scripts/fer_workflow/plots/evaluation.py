@@ -179,3 +179,44 @@ def architecture_figure(model, name=None):
         f"{name.upper()}: {total:,} parameters ({len(model.layers)} layers)", fontsize=13, y=1 - 0.25 / height
     )
     return fig
+
+
+# --- reliability diagram ------------------------------------------------------------------------
+
+
+def reliability_figure(panels, model, temperature):
+    """Reliability diagrams before and after temperature scaling.
+
+    ``panels`` is a list of (title, bins) with bins from
+    ``calibration.reliability_bins`` (and ``ece`` added): per confidence bin,
+    the accuracy as a bar against the diagonal (perfect calibration), the
+    gap to the bin's mean confidence shaded; the share of faces per bin below.
+    """
+    fig, axes = plt.subplots(
+        2, len(panels), figsize=(4.2 * len(panels), 5.6), squeeze=False, gridspec_kw={"height_ratios": [3, 1]}
+    )
+    for k, (title, bins) in enumerate(panels):
+        ax, hist = axes[0, k], axes[1, k]
+        edges = bins["edges"]
+        width = edges[1] - edges[0]
+        centres = edges[:-1] + width / 2
+        filled = bins["count"] > 0
+        ax.bar(
+            centres[filled],
+            bins["accuracy"][filled],
+            width=width,
+            color="#4c72b0",
+            edgecolor="white",
+            label="accuracy",
+        )
+        gap_low = np.minimum(bins["accuracy"], bins["confidence"])[filled]
+        gap = np.abs(bins["accuracy"] - bins["confidence"])[filled]
+        ax.bar(centres[filled], gap, bottom=gap_low, width=width, color="#dd8452", alpha=0.5, label="gap")
+        ax.plot([0, 1], [0, 1], "k--", lw=1, label="calibrated")
+        ax.set(xlim=(0, 1), ylim=(0, 1), ylabel="accuracy", title=f"{title}\nECE {bins['ece']:.3f}")
+        ax.legend(loc="upper left", fontsize=8)
+        hist.bar(centres, bins["count"] / max(1, bins["count"].sum()), width=width, color="grey")
+        hist.set(xlim=(0, 1), xlabel="confidence (largest probability)", ylabel="share of faces")
+    fig.suptitle(f"{model.upper()}: temperature T = {temperature:.3f} (fitted on validation)")
+    fig.tight_layout()
+    return fig
