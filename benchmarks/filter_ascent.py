@@ -181,7 +181,9 @@ def regularised_and_crops(config, extractor, n, n_faces):
     start = time.perf_counter()
     filters.top_activations(extractor, faces, n, k=config["filters"]["n_crops"])
     search = time.perf_counter() - start
-    print(f"top-crop search, one forward pass over {n_faces} faces: {search:.2f} s ({1e3 * search / n_faces:.2f} ms/face)")
+    print(
+        f"top-crop search, one forward pass over {n_faces} faces: {search:.2f} s ({1e3 * search / n_faces:.2f} ms/face)"
+    )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,9 @@ start = time.perf_counter()
 table, shown = randomisation.evaluate(
     model, dataset.x_val[chosen], val_probs[chosen].argmax(axis=1), maps_of, params.methods, seed=params.seed
 )
-logging.info("cascading randomisation, %.1f s:\n%s", time.perf_counter() - start, table.to_string(index=False))
+logging.info(
+    "cascading randomisation, %.1f s:\n%s", time.perf_counter() - start, table.to_string(index=False)
+)
 table.to_csv(snakemake.output.table, index=False, float_format="%.6g")
 figure = explain.cascading_randomisation(table, shown, face=dataset.x_val[chosen[0]])
 plots.save(figure, snakemake.output.figure)

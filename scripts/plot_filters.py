@@ -41,7 +41,11 @@ def timed(what, fn, *args, **kwargs):
 
 
 images, activations = timed(
-    f"ascent, {params.n_filters} filters of {layer}, {params.steps} steps", filters.ascend, extractor, params.n_filters, **knobs
+    f"ascent, {params.n_filters} filters of {layer}, {params.steps} steps",
+    filters.ascend,
+    extractor,
+    params.n_filters,
+    **knobs,
 )
 null_model = faithfulness.randomized_copy(model, seed=params.seed + 1)
 null_images, null_activations = timed(

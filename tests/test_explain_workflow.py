@@ -87,7 +87,10 @@ def test_faithfulness_table_and_region_table(completed_tiny_workflow):
             {"saliency": {"faithfulness": {"methods": ["vanilla"]}}},
             {"evaluate_faithfulness", "score_saliency", "evaluate_cascading_randomisation", "write_findings"},
         ),
-        ({"saliency": {"faithfulness": {"road_fractions": [0.2, 0.5]}}}, {"evaluate_faithfulness", "write_findings"}),
+        (
+            {"saliency": {"faithfulness": {"road_fractions": [0.2, 0.5]}}},
+            {"evaluate_faithfulness", "write_findings"},
+        ),
         ({"saliency": {"faithfulness": {"road_noise": 0.0}}}, {"evaluate_faithfulness", "write_findings"}),
         ({"saliency": {"cascading": {"n_images": 4}}}, {"evaluate_cascading_randomisation"}),
         ({"saliency": {"target": "prediction"}}, {"plot_saliency"}),
@@ -198,7 +201,9 @@ def test_road_and_cascading_randomisation(completed_tiny_workflow):
     assert list(table.columns) == faithfulness.COLUMNS
     random = table.set_index("method").loc["random"]
     assert 0 <= random["road_morf_auc"] <= 1 and 0 <= random["road_lerf_auc"] <= 1
-    assert table["road_morf_beats_random"].iloc[:-1].isin(["supported", "not supported", "inconclusive"]).all()
+    assert (
+        table["road_morf_beats_random"].iloc[:-1].isin(["supported", "not supported", "inconclusive"]).all()
+    )
     findings = pd.read_csv(wf.path("results/findings.csv"))
     assert {"vanilla_road_morf_beats_random", "vanilla_road_lerf_beats_random"} <= set(findings["claim_id"])
     cascade = pd.read_csv(wf.path("results/eval/cascading_randomisation.csv"))

@@ -385,7 +385,10 @@ def test_top_activations_and_crops_match_a_brute_force_search(model):
     # The crop is the face's square around the unit's centre (zero outside the face).
     size, stride, offset = field
     r, c = pos[0, 0]
-    y0, x0 = int(round(offset + r * stride - (size - 1) / 2)), int(round(offset + c * stride - (size - 1) / 2))
+    y0, x0 = (
+        int(round(offset + r * stride - (size - 1) / 2)),
+        int(round(offset + c * stride - (size - 1) / 2)),
+    )
     padded = np.pad(faces[idx[0, 0]], size)
     np.testing.assert_array_equal(crops[0, 0], padded[y0 + size : y0 + 2 * size, x0 + size : x0 + 2 * size])
 
@@ -404,7 +407,9 @@ def test_measure_puts_each_image_beside_its_best_crop_and_the_null(model):
     ]  # fmt: skip
     assert out["image_to_crop"].iloc[0] == pytest.approx(maxima[0] / 2.0)
     assert out["null_label"].tolist() == null["label"].tolist()
-    fig = explain.filter_grid(images, out, "block2_conv2", crops=np.zeros((3, 9, 12, 12), np.uint8), stretch=True)
+    fig = explain.filter_grid(
+        images, out, "block2_conv2", crops=np.zeros((3, 9, 12, 12), np.uint8), stretch=True
+    )
     assert len(fig.axes) == 3 * 2 and fig.axes[1].get_title() == "top 9 crops"
     counts, null_counts = filters.class_counts(out), filters.class_counts(out, "null_label")
     fig = explain.filter_class_histogram(counts, "block2_conv2", null_counts)

@@ -207,5 +207,8 @@ def test_road_rows_come_from_the_road_columns():
             f"{curve}_vs_random_p": 0.001, f"{curve}_vs_random_p_holm": 0.003, f"{curve}_beats_random": stats.SUPPORTED,
         }  # fmt: skip
     rows = findings.faithfulness_rows(pd.DataFrame([row, table.iloc[1].to_dict()]), "nothing")
-    assert [r["claim_id"] for r in rows][2:] == ["vanilla_road_morf_beats_random", "vanilla_road_lerf_beats_random"]
+    assert [r["claim_id"] for r in rows][2:] == [
+        "vanilla_road_morf_beats_random",
+        "vanilla_road_lerf_beats_random",
+    ]
     assert "ROAD" in rows[2]["claim"]

@@ -64,7 +64,9 @@ def test_blur_and_mean_fill():
     faces = rng.uniform(0, 255, (3, 48, 48)).astype(np.float32)
     removed = rng.random((3, 2, 48, 48)) < 0.3
     mean = perturbation.MeanFill()(faces, removed)
-    assert np.allclose(mean[removed], np.broadcast_to(faces.mean(axis=(1, 2))[:, None, None, None], mean.shape)[removed])
+    assert np.allclose(
+        mean[removed], np.broadcast_to(faces.mean(axis=(1, 2))[:, None, None, None], mean.shape)[removed]
+    )
     blurred = perturbation.Blur(2.0)(faces, np.ones((3, 1, 48, 48), bool))[:, 0]
     assert blurred.std() < faces.std() / 3
     with pytest.raises(ValueError, match="do not match"):
@@ -78,7 +80,10 @@ def test_removal_masks_of_each_curve():
     LeRF removes the bottom; counts are the rounded fractions."""
     order = np.arange(16)[None]  # pixel i has rank i
     fractions = [0.25, 0.5]
-    masks = {m: perturbation.removal_masks(order, fractions, m, (4, 4)).reshape(2, 16) for m in ("deletion", "morf", "insertion", "lerf")}
+    masks = {
+        m: perturbation.removal_masks(order, fractions, m, (4, 4)).reshape(2, 16)
+        for m in ("deletion", "morf", "insertion", "lerf")
+    }
     np.testing.assert_array_equal(masks["deletion"], masks["morf"])
     assert masks["morf"][0].nonzero()[0].tolist() == [0, 1, 2, 3]
     assert masks["insertion"][0].nonzero()[0].tolist() == list(range(4, 16))
@@ -99,7 +104,9 @@ def test_road_curves_share_the_curve_code():
     faces = np.stack([ramp()] * 3)
     order = fa.random_order(3, 48 * 48, seed=0)
     road = perturbation.NoisyLinearImputation(noise=0)
-    morf = fa.curves(model, faces, order, np.zeros(3, int), mode="road_morf", replace=road, fractions=fa.ROAD_FRACTIONS)
+    morf = fa.curves(
+        model, faces, order, np.zeros(3, int), mode="road_morf", replace=road, fractions=fa.ROAD_FRACTIONS
+    )
     assert morf.shape == (3, 9)
     # A ramp is imputed exactly except on the border: the score barely moves.
     expected = np.exp((faces[0] * weights).sum() / 255)

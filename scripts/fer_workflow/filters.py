@@ -258,7 +258,9 @@ def _step(images, shift, angle, loss_terms, learning_rate, weights, scale, rotat
     return tf.clip_by_value(images + learning_rate * update, 0.0, PIXEL_MAX)
 
 
-def batched_step(extractor, learning_rate, tv_weight=0.0, border=0, jit_compile=False, l2_weight=0.0, rotation=0.0):
+def batched_step(
+    extractor, learning_rate, tv_weight=0.0, border=0, jit_compile=False, l2_weight=0.0, rotation=0.0
+):
     """Compiled step for all filters at once: (images, shift, angle) -> images."""
     import tensorflow as tf
 
@@ -277,7 +279,9 @@ def batched_step(extractor, learning_rate, tv_weight=0.0, border=0, jit_compile=
 
 # Not used by the rules: the reference of tests/test_filters.py and
 # benchmarks/filter_ascent.py, kept here beside batched_step as both share _step.
-def single_step(extractor, learning_rate, tv_weight=0.0, border=0, jit_compile=False, l2_weight=0.0, rotation=0.0):
+def single_step(
+    extractor, learning_rate, tv_weight=0.0, border=0, jit_compile=False, l2_weight=0.0, rotation=0.0
+):
     """Compiled step for one filter (keras.io shape): (image, shift, index, angle) -> image."""
     import tensorflow as tf
 

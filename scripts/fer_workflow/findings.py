@@ -469,7 +469,9 @@ def filter_rows(filter_table, layer, chosen=NOTHING_CHOSEN, study_class=STUDY_CL
     if verdict == stats.SUPPORTED:
         finding = f"{layer}'s filter images look like {study_class} to the CNN, beyond the null: {evidence}."
     else:
-        finding = f"{layer}'s filter images are not shown to look like {study_class} beyond the null: {evidence}."
+        finding = (
+            f"{layer}'s filter images are not shown to look like {study_class} beyond the null: {evidence}."
+        )
     rows.append(
         _row(
             f"filter_images_look_like_{study_class.lower()}_{layer}",

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
-from .faithfulness import rank_correlation, randomized_copy
+from .faithfulness import randomized_copy, rank_correlation
 
 log = logging.getLogger(__name__)
 
@@ -140,5 +140,7 @@ def evaluate(model, images, classes, maps_of, methods, seed=0, shown=1):
                 step, layer, method, rows[-1]["spearman"], rows[-1]["ssim"],
             )  # fmt: skip
     table = pd.DataFrame(rows, columns=COLUMNS)
-    table = table.sort_values(["method", "step"], key=lambda c: c.map(methods.index) if c.name == "method" else c)
+    table = table.sort_values(
+        ["method", "step"], key=lambda c: c.map(methods.index) if c.name == "method" else c
+    )
     return table.reset_index(drop=True), {m: np.stack(v) for m, v in kept.items()}

@@ -142,7 +142,9 @@ def fisher_greater(hits_a, n_a, hits_b, n_b):
     return float(stats.fisher_exact(table, alternative="greater").pvalue)
 
 
-def bootstrap_difference(a, b, statistic, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED, confidence=CONFIDENCE):
+def bootstrap_difference(
+    a, b, statistic, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED, confidence=CONFIDENCE
+):
     """``statistic(a, b)`` and its percentile bootstrap interval, resampling
     each group's items (two independent samples): (value, low, high)."""
     a, b = np.asarray(a), np.asarray(b)

@@ -115,7 +115,9 @@ def filter_grid(images, table, layer, crops=None, stretch=False):
             if np.isfinite(ratio):
                 side.set_xlabel(f"image/best crop {ratio:.2f}", fontsize=7)
     shown = "contrast stretched per image" if stretch else "as the CNN sees them"
-    beside = "; beside each: the validation-face crops that excite the filter most" if crops is not None else ""
+    beside = (
+        "; beside each: the validation-face crops that excite the filter most" if crops is not None else ""
+    )
     fig.suptitle(
         f"Inputs that maximise the filters of {layer} (regularised gradient ascent, {shown}){beside}"
         "\nbelow each image: the CNN's class for it",
@@ -137,7 +139,9 @@ def filter_class_histogram(counts, layer, null_counts=None):
     bars = ax.bar(x - shift, counts.to_numpy(), width, color="#4c72b0", label="trained CNN's images")
     ax.bar_label(bars, fontsize=8)
     if null_counts is not None:
-        bars = ax.bar(x + shift, null_counts.to_numpy(), width, color="#bbbbbb", label="re-initialised network's images")
+        bars = ax.bar(
+            x + shift, null_counts.to_numpy(), width, color="#bbbbbb", label="re-initialised network's images"
+        )
         ax.bar_label(bars, fontsize=7)
         ax.legend(fontsize=7, frameon=False)
     ax.set_xticks(x, counts.index, rotation=30, ha="right")
@@ -188,7 +192,10 @@ METHOD_COLORS = {
 # The panels of the faithfulness figure: curve -> (title, x-axis label).
 FAITHFULNESS_PANELS = {
     "deletion": ("Deletion, blur (lower AUC is better)", "fraction of pixels blurred, most salient first"),
-    "insertion": ("Insertion, blur (higher AUC is better)", "fraction of pixels restored on the blurred face"),
+    "insertion": (
+        "Insertion, blur (higher AUC is better)",
+        "fraction of pixels restored on the blurred face",
+    ),
     "road_morf": (
         "ROAD, most relevant first (lower is better)",
         "fraction of pixels imputed, most salient first",
@@ -214,7 +221,11 @@ def faithfulness_curves(mean_curves, table, road_fractions=None):
         for method in rows.index:
             curve = mean_curves[method, mode]
             if mode.startswith("road"):
-                x = np.asarray(road_fractions) if road_fractions is not None else np.linspace(0.1, 0.9, len(curve))
+                x = (
+                    np.asarray(road_fractions)
+                    if road_fractions is not None
+                    else np.linspace(0.1, 0.9, len(curve))
+                )
             else:
                 x = np.linspace(0, 1, len(curve))
             auc, low, high = rows.loc[method, [f"{mode}_auc", f"{mode}_auc_low", f"{mode}_auc_high"]]
@@ -298,7 +309,9 @@ def cascading_randomisation(table, shown_maps, face=None):
     n_steps = len(layers)
     fig = plt.figure(figsize=(1.25 * (n_steps + 1) + 0.6, 1.3 * len(methods) + 3.6))
     outer = gridspec.GridSpec(2, 1, height_ratios=[1.3 * len(methods), 3.0], hspace=0.12, figure=fig)
-    grid = gridspec.GridSpecFromSubplotSpec(len(methods), n_steps + 1, subplot_spec=outer[0], wspace=0.05, hspace=0.1)
+    grid = gridspec.GridSpecFromSubplotSpec(
+        len(methods), n_steps + 1, subplot_spec=outer[0], wspace=0.05, hspace=0.1
+    )
     for r, method in enumerate(methods):
         ax = fig.add_subplot(grid[r, 0])
         _off(ax)
@@ -310,17 +323,26 @@ def cascading_randomisation(table, shown_maps, face=None):
             _off(ax)
             heat = shown_maps[method][s, 0]
             span = heat.max() - heat.min()
-            ax.imshow((heat - heat.min()) / span if span > 0 else np.zeros_like(heat), cmap="inferno", vmin=0, vmax=1)
+            ax.imshow(
+                (heat - heat.min()) / span if span > 0 else np.zeros_like(heat),
+                cmap="inferno",
+                vmin=0,
+                vmax=1,
+            )
             if r == 0:
                 ax.set_title("trained" if s == 0 else f"-{layers[s]}", fontsize=6, rotation=30)
     bottom = gridspec.GridSpecFromSubplotSpec(1, 2, subplot_spec=outer[1], wspace=0.2)
-    for k, (measure, label) in enumerate((("spearman", "Spearman rank correlation"), ("ssim", "SSIM (maps scaled 0..1)"))):
+    for k, (measure, label) in enumerate(
+        (("spearman", "Spearman rank correlation"), ("ssim", "SSIM (maps scaled 0..1)"))
+    ):
         ax = fig.add_subplot(bottom[k])
         for method in methods:
             rows = table[table["method"] == method]
             x = rows["step"].to_numpy()
             ax.plot(x, rows[measure], marker="o", markersize=3, color=METHOD_COLORS.get(method), label=method)
-            ax.fill_between(x, rows[f"{measure}_low"], rows[f"{measure}_high"], color=METHOD_COLORS.get(method), alpha=0.2)
+            ax.fill_between(
+                x, rows[f"{measure}_low"], rows[f"{measure}_high"], color=METHOD_COLORS.get(method), alpha=0.2
+            )
         ax.axhline(0, color="black", linewidth=0.6)
         ax.set_xticks(range(n_steps), ["trained", *layers[1:]], rotation=45, ha="right", fontsize=7)
         ax.set_ylabel(label, fontsize=9)
@@ -329,5 +351,8 @@ def cascading_randomisation(table, shown_maps, face=None):
         if k == 0:
             ax.legend(fontsize=7)
     n = int(table["n_faces"].iloc[0])
-    fig.suptitle(f"Cascading randomisation: maps as the CNN's layers are re-initialised ({n} validation faces)", fontsize=11)
+    fig.suptitle(
+        f"Cascading randomisation: maps as the CNN's layers are re-initialised ({n} validation faces)",
+        fontsize=11,
+    )
     return fig
