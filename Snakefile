@@ -45,6 +45,7 @@ include: "rules/agreement.smk"
 include: "rules/explain.smk"
 include: "rules/replicates.smk"
 include: "rules/classify.smk"
+include: "rules/video.smk"
 include: "rules/findings.smk"
 
 
@@ -52,3 +53,4 @@ rule all:
     default_target: True
     input:
         all_targets(),
+        video_targets(),

@@ -26,6 +26,7 @@ rule classify_photo:
     threads: 1
     params:
         on_unreadable=lookup(dpath="classify/on_unreadable", within=config),
+        detector=lookup(dpath="classify/detector", within=config),
         margin=lookup(dpath="classify/margin", within=config),
         min_face_size=lookup(dpath="classify/min_face_size", within=config),
         scale_factor=lookup(dpath="classify/scale_factor", within=config),

@@ -8,7 +8,7 @@ import time
 
 import cv2
 
-from fer_workflow import arrays, classify, runtime, shipped
+from fer_workflow import arrays, classify, detect, runtime, shipped
 
 runtime.setup(snakemake)
 params, input, output = snakemake.params, snakemake.input, snakemake.output
@@ -26,6 +26,9 @@ if result is None:
     result = classify.classify_photo(
         input.photo,
         model,
+        detector=detect.Detector(
+            params.detector, params.min_face_size, params.scale_factor, params.min_neighbors
+        ),
         margin=params.margin,
         min_face_size=params.min_face_size,
         scale_factor=params.scale_factor,

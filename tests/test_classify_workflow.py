@@ -81,7 +81,7 @@ def test_workflow_model_loads_with_only_keras(completed_tiny_workflow, tmp_path)
 
 
 def test_fresh_clone_classifies_photos_with_the_shipped_model(tmp_path):
-    """The guide's command (docs/guide_photos.md) on a fresh copy: nothing is
+    """The guide's command (docs/guide/photos.md) on a fresh copy: nothing is
     trained, the shipped model is used with its temperature; a folder and a
     glob pattern; a 900-megapixel PNG is refused from its header and listed
     with its size and the limit while the other photos are classified."""

@@ -51,8 +51,8 @@ def test_record_scores_come_from_the_run_files():
 
 
 def test_photo_guide_quotes_the_record():
-    """docs/guide_photos.md's numbers for the shipped model are its record's, rounded."""
-    guide = (REPO / "docs/guide_photos.md").read_text()
+    """docs/guide/photos.md's numbers for the shipped model are its record's, rounded."""
+    guide = (REPO / "docs/guide/photos.md").read_text()
     v, c = RECORD["validation"], RECORD["calibration"]
     quoted = [
         f"validation accuracy {v['accuracy']:.3f} (95% interval {v['accuracy_low']:.3f} to {v['accuracy_high']:.3f})",

@@ -282,10 +282,14 @@ def classify_photo(
         what = "too large" if isinstance(error, ImageTooLarge) else "unreadable"
         return PhotoResult(_rows(name, [], None, f"{what}: {error}"), _note_image(f"{what}: {name}"))
     grey = to_grey(image)
-    boxes = detect_faces(grey, detector or load_detector(), scale_factor, min_neighbors, min_face_size)
+    from .detect import Detector, crop_faces  # detect imports this module
+
+    # ``detector``: a detect.Detector (classify.detector), by default the Haar cascade.
+    found = (detector or Detector("haar", min_face_size, scale_factor, min_neighbors)).detect(image)
+    boxes = found.boxes
     if len(boxes) == 0:
         return PhotoResult(_rows(name, boxes, None, NO_FACE), image)
-    crops = np.stack([crop_face(grey, box, margin) for box in boxes])
+    crops = crop_faces(grey, found, margin)
     probs = classify_crops(model, crops, tta_flip, temperature)
     return PhotoResult(_rows(name, boxes, probs), annotate(image, boxes, probs), crops)
 
