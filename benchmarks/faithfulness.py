@@ -14,6 +14,14 @@ excluded); rounds are interleaved and each form's best time is kept (the
 machine may be shared). It checks that all forms give the same curves and
 prints the speed-ups.
 
+ROAD (``--road``, on by default): the MoRF and LeRF curves at the config's
+``road_fractions`` with the noisy linear imputation
+(``perturbation.NoisyLinearImputation``), timed with its imputation share,
+and the imputation alone: conjugate gradients on the block-diagonal chunks
+the rules use, against one face per system and against SciPy's sparse LU on
+chunks of 64 (this module's first form); it prints ms per imputed image and
+the ratios.
+
 The model is the config's CNN, untrained, unless ``--model`` names a
 trained ``.keras`` file; the faces are built-in synthetic faces and the
 pixel orders random (the time does not depend on them).
@@ -29,7 +37,23 @@ from common import load_config  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from fer_workflow import faithfulness, runtime, synthetic  # noqa: E402
+from fer_workflow import faithfulness, perturbation, runtime, synthetic  # noqa: E402
+
+
+def road(model, images, order, classes, fractions, noise, chunk):
+    """ROAD's two curves on the faces; returns (seconds, imputation seconds, images imputed)."""
+    replace = perturbation.NoisyLinearImputation(noise=noise, seed=0, chunk=chunk)
+    start = time.perf_counter()
+    for mode in ("road_morf", "road_lerf"):
+        faithfulness.curves(model, images, order, classes, mode=mode, replace=replace, fractions=fractions)
+    return time.perf_counter() - start, replace.seconds, replace.images_done
+
+
+def imputation_only(images, order, fractions, chunk, method="cg"):
+    """The imputation of every MoRF mask alone; returns ms per image."""
+    replace = perturbation.NoisyLinearImputation(noise=0.01, seed=0, chunk=chunk, method=method)
+    replace(images, perturbation.removal_masks(order, fractions, "morf", images.shape[1:]))
+    return 1e3 * replace.seconds / replace.images_done
 
 
 def main():
@@ -43,6 +67,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best of each is kept")
     parser.add_argument("--model", help="a trained .keras model (default: the config's CNN, untrained)")
     parser.add_argument("--configfile", action="append", default=[])
+    parser.add_argument("--no-road", dest="road", action="store_false", help="skip the ROAD timing")
     args = parser.parse_args()
 
     runtime.configure_backend(threads=args.threads, seed=0)
@@ -101,6 +126,24 @@ def main():
         + ", ".join(f"{best[name] / best['batched']:.1f}x over {name}" for name in forms if name != "batched")
         + " (same curves within rtol 1e-4)"
     )
+    if args.road:
+        options = config["saliency"]["faithfulness"]
+        fractions, noise = options["road_fractions"], options["road_noise"]
+        x = images.astype(np.float32)
+        total, imputing, done = road(model, x, order, classes, fractions, noise, perturbation.SOLVE_CHUNK)
+        print(
+            f"ROAD, {args.faces} faces x {len(fractions)} fractions x 2 orders = {done} imputed images: "
+            f"{total:.2f} s, of which imputation {imputing:.2f} s ({1e3 * imputing / done:.2f} ms/image)"
+        )
+        chunked = imputation_only(x, order, fractions, perturbation.SOLVE_CHUNK)
+        single = imputation_only(x, order, fractions, 1)
+        lu = imputation_only(x, order, fractions, 64, method="lu")
+        print(
+            f"imputation (MoRF masks): conjugate gradients {chunked:.2f} ms/image in block-diagonal chunks "
+            f"of {perturbation.SOLVE_CHUNK}, {single:.2f} ms/image one face per system "
+            f"({single / chunked:.2f}x); sparse LU in chunks of 64 (the first form) {lu:.2f} ms/image "
+            f"({lu / chunked:.2f}x)"
+        )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,11 @@ linear in the conv's input, so there is no own-filter shortcut). Each run's
 GFLOP/s is the FLOPs it executes divided by its time; the speed-up is the
 plain time ratio (same images, steps and learning rate).
 
+Then the rule's own work at the config's knobs: the regularised ascent
+(``filters.ascend`` with rotation, TV, L2 and blur; all filters batched) and
+the top-crop search (``filters.top_activations``: one forward pass over
+``--crop-faces`` synthetic faces), each timed once after a warm-up.
+
 The model is the CNN of config.yaml, untrained (``--configfile`` to overlay
 a preset, e.g. presets/fer2013-gpu.yaml for a VGG-sized one), built by
 ``fer_workflow.models.build_cnn``; the layer defaults to the config's
@@ -115,6 +120,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each is kept")
     parser.add_argument("--configfile", action="append", default=[])
     parser.add_argument("--jit", action="store_true", help="compile the steps with XLA (jit_compile=True)")
+    parser.add_argument("--crop-faces", type=int, default=2871, help="faces searched for the top crops")
     args = parser.parse_args()
 
     runtime.configure_backend(threads=args.threads, seed=0)
@@ -151,6 +157,33 @@ def main():
         print(f"{name:>22}: {best[name]:6.2f} s  {gflops:6.1f} GFLOP/s  {gflops / rate:4.0%} of matmul")
     loop = best["per-filter loop"]
     print(f"speed-up over the loop: batched {loop / best['batched']:.2f}x" + (" (XLA)" if args.jit else ""))
+    regularised_and_crops(config, extractor, n, args.crop_faces)
+
+
+def regularised_and_crops(config, extractor, n, n_faces):
+    """Time the rule's regularised ascent and its top-crop search."""
+    import numpy as np
+
+    from fer_workflow import synthetic
+
+    knobs = {k: v for k, v in config["filters"].items() if k not in ("layer", "n_filters", "n_crops")}
+    filters.ascend(extractor, n, **{**knobs, "steps": 2})  # trace and warm up
+    start = time.perf_counter()
+    filters.ascend(extractor, n, **knobs)
+    ascent = time.perf_counter() - start
+    print(
+        f"regularised ascent (config knobs: {knobs['steps']} steps, rotation {knobs['rotation']}, "
+        f"tv {knobs['tv_weight']}, l2 {knobs['l2_weight']}, blur every {knobs['blur_every']}), "
+        f"{n} filters batched: {ascent:.2f} s"
+    )
+    faces, _, _ = synthetic.generate(n_faces, np.random.default_rng(0))
+    filters.top_activations(extractor, faces[:8], n)  # warm up
+    start = time.perf_counter()
+    filters.top_activations(extractor, faces, n, k=config["filters"]["n_crops"])
+    search = time.perf_counter() - start
+    print(
+        f"top-crop search, one forward pass over {n_faces} faces: {search:.2f} s ({1e3 * search / n_faces:.2f} ms/face)"
+    )
 
 
 if __name__ == "__main__":

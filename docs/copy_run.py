@@ -30,6 +30,10 @@ FILES = [
     "figures/learning_curves.png", "figures/confusion_matrix_cnn.png", "figures/saliency.png",
     "figures/saliency_by_class.png", "figures/faithfulness.png", "figures/annotator_confusion.png",
     "figures/agreement_pairs.png", "figures/filters_block3_conv2.png", "figures/filter_classes_block3_conv2.png",
+    "eval/cascading_randomisation.csv", "figures/cascading_randomisation.png",
+    # The explanation rules' logs: the times inside them (ROAD imputation, ascent, top-crop search).
+    "logs/evaluate_faithfulness.log", "logs/evaluate_cascading_randomisation.log",
+    "logs/plot_filters_block3_conv2.log",
 ]  # fmt: skip
 
 
@@ -37,8 +41,14 @@ def timings(results):
     rows = []
     for tsv in sorted((results / "timings").glob("*.tsv")):
         table = pd.read_csv(tsv, sep="\t")
-        rows.append({"job": tsv.stem, "seconds": round(float(table["s"].iloc[-1]), 1),
-                     "max_rss_mb": round(float(table["max_rss"].iloc[-1]), 0)})  # fmt: skip
+        row = {"job": tsv.stem, "seconds": round(float(table["s"].iloc[-1]), 1),
+               "max_rss_mb": round(float(table["max_rss"].iloc[-1]), 0)}  # fmt: skip
+        # CPU time and load (Snakemake's benchmark columns) say how much of the
+        # wall time the job had the cores, on a shared machine.
+        for column, name in (("cpu_time", "cpu_s"), ("mean_load", "mean_load")):
+            if column in table:
+                row[name] = round(float(table[column].iloc[-1]), 1)
+        rows.append(row)
     return pd.DataFrame(rows).sort_values("seconds", ascending=False)
 
 
@@ -69,6 +79,11 @@ def main():
     parser.add_argument("--wall", type=float, required=True, help="the run's wall-clock seconds")
     parser.add_argument("--commit", help="the commit the run was made on (default: HEAD)")
     parser.add_argument("--machine", help="where the run ran (default: this machine's cores, memory and CPU)")
+    parser.add_argument(
+        "--run-file",
+        default="run.csv",
+        help="name of the run record (e.g. explain_run.csv for a rerun of some rules on a copied run)",
+    )
     args = parser.parse_args()
     args.dest.mkdir(parents=True, exist_ok=True)
     for name in FILES:
@@ -80,7 +95,7 @@ def main():
     commit = args.commit or subprocess.run(head, capture_output=True, text=True).stdout.strip()
     run = {"commit": commit, "command": args.command, "wall_s": args.wall, "machine": args.machine or this_machine(),
            "date": date.today().isoformat()}  # fmt: skip
-    pd.DataFrame([run]).to_csv(args.dest / "run.csv", index=False)
+    pd.DataFrame([run]).to_csv(args.dest / args.run_file, index=False)
 
 
 if __name__ == "__main__":

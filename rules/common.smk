@@ -57,6 +57,27 @@ def saliency_method_options():
     return {key: config["saliency"][key] for key in SALIENCY_METHOD_KNOBS}
 
 
+# The filter images' gradient-ascent knobs (config filters.*), passed as is to
+# fer_workflow.filters.ascend (same names).
+FILTER_ASCENT_KNOBS = (
+    "steps",
+    "learning_rate",
+    "jitter",
+    "rotation",
+    "tv_weight",
+    "l2_weight",
+    "blur_every",
+    "blur_sigma",
+    "start_noise",
+    "border",
+)
+
+
+def filter_ascent_options():
+    """The filter ascent's knobs, {config name: value}."""
+    return {key: config["filters"][key] for key in FILTER_ASCENT_KNOBS}
+
+
 def raw_inputs(wildcards):
     """Input files of read_data for the configured data format."""
     data = config["data"]
@@ -100,6 +121,8 @@ def all_targets():
         R("figures/saliency.png"),
         R("eval/faithfulness.csv"),
         R("figures/faithfulness.png"),
+        R("eval/cascading_randomisation.csv"),
+        R("figures/cascading_randomisation.png"),
         R("eval/saliency_regions.csv"),
         R("figures/saliency_by_class.png"),
         R(f"figures/filters_{config['filters']['layer']}.png"),

@@ -100,6 +100,38 @@ rule evaluate_faithfulness:
         "../scripts/evaluate_faithfulness.py"
 
 
+rule evaluate_cascading_randomisation:
+    input:
+        model=for_cnn(rules.train_model.output.model),
+        dataset=rules.split_data.output.dataset,
+        predictions=for_cnn(rules.predict_model.output.predictions),
+    output:
+        table=report(
+            R("eval/cascading_randomisation.csv"),
+            caption="../report/cascading_randomisation_table.rst",
+            category="Explainability",
+        ),
+        figure=report(
+            R("figures/cascading_randomisation.png"),
+            caption="../report/cascading_randomisation.rst",
+            category="Explainability",
+        ),
+    log:
+        R("logs/evaluate_cascading_randomisation.log"),
+    benchmark:
+        R("timings/evaluate_cascading_randomisation.tsv")
+    conda:
+        "../envs/fer.yaml"
+    threads: 2
+    params:
+        n_images=lookup(dpath="saliency/cascading/n_images", within=config),
+        methods=lookup(dpath="saliency/faithfulness/methods", within=config),
+        method_options=saliency_method_options(),
+        seed=lookup(dpath="seed", within=config),
+    script:
+        "../scripts/evaluate_cascading_randomisation.py"
+
+
 rule plot_saliency_by_class:
     input:
         unpack(mask_inputs),
@@ -137,6 +169,7 @@ rule plot_saliency_by_class:
 rule plot_filters:
     input:
         model=for_cnn(rules.train_model.output.model),
+        dataset=rules.split_data.output.dataset,
     output:
         figure=report(
             R("figures/filters_{layer}.png"),
@@ -162,11 +195,8 @@ rule plot_filters:
     threads: 2
     params:
         n_filters=lookup(dpath="filters/n_filters", within=config),
-        steps=lookup(dpath="filters/steps", within=config),
-        learning_rate=lookup(dpath="filters/learning_rate", within=config),
-        jitter=lookup(dpath="filters/jitter", within=config),
-        tv_weight=lookup(dpath="filters/tv_weight", within=config),
-        border=lookup(dpath="filters/border", within=config),
+        ascent=filter_ascent_options(),
+        n_crops=lookup(dpath="filters/n_crops", within=config),
         seed=lookup(dpath="seed", within=config),
     script:
         "../scripts/plot_filters.py"

@@ -10,6 +10,7 @@ rule write_findings:
         records=expand(rules.train_model.output.record, model=MODELS),
         faithfulness=rules.evaluate_faithfulness.output.table,
         faithfulness_faces=rules.evaluate_faithfulness.output.faces,
+        filter_classes=R(f"eval/filter_classes_{config['filters']['layer']}.csv"),
     output:
         csv=R("findings.csv"),
         md=R("findings.md"),
@@ -34,5 +35,6 @@ rule write_findings:
             dpath="saliency/faithfulness/sanity_threshold", within=config
         ),
         saliency_method=lookup(dpath="saliency/method", within=config),
+        filter_layer=lookup(dpath="filters/layer", within=config),
     script:
         "../scripts/write_findings.py"

@@ -1,6 +1,6 @@
-"""Rule evaluate_faithfulness: deletion and insertion AUCs per saliency
-method and for a random pixel order, with the model-randomisation sanity
-check, on validation faces spread over the classes; each method against the
+"""Rule evaluate_faithfulness: deletion and insertion AUCs (blur) and ROAD
+(noisy linear imputation, both orders) per saliency method and for a random
+pixel order, with the model-randomisation sanity check, on validation faces spread over the classes; each method against the
 random order face by face; the per-face results for the findings."""
 
 import logging
@@ -36,8 +36,13 @@ table, mean_curves, faces = faithfulness.evaluate(
     threshold=knobs["sanity_threshold"],
     regions=params.regions,
     rows=chosen,
+    road_fractions=knobs["road_fractions"],
+    road_noise=knobs["road_noise"],
 )
 logging.info("faithfulness:\n%s", table.to_string(index=False))
 table.to_csv(snakemake.output.table, index=False)
 arrays.save(snakemake.output.faces, faces)
-plots.save(explain.faithfulness_curves(mean_curves, table), snakemake.output.figure)
+plots.save(
+    explain.faithfulness_curves(mean_curves, table, road_fractions=knobs["road_fractions"]),
+    snakemake.output.figure,
+)

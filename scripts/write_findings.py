@@ -24,6 +24,8 @@ table = findings.collect(
     preferred_method=params.saliency_method,
     replicates=pd.read_csv(inputs.replicates) if "replicates" in inputs.keys() else None,
     agreement=pd.read_csv(inputs.agreement) if "agreement" in inputs.keys() else None,
+    filter_table=pd.read_csv(inputs.filter_classes),
+    filter_layer=params.filter_layer,
 )
 markdown = findings.markdown(table)
 logging.info("findings:\n%s", markdown)

@@ -174,6 +174,10 @@ RESULT_TEXTS = {
     "docs/results/builtin.md": (lambda: (RUN_FILES / "builtin.md").read_text(), ["builtin"]),
     "docs/results/fer2013.md": (lambda: (RUN_FILES / "fer2013.md").read_text(), ["fer2013", "ferplus"]),
     "docs/results/ablations.md": (lambda: (RUN_FILES / "ablations.md").read_text(), ["fer2013", "ferplus"]),
+    "docs/results/explanations.md": (
+        lambda: (RUN_FILES / "explanations.md").read_text(),
+        ["fer2013", "explanations_builtin"],
+    ),
 }
 
 
@@ -191,7 +195,7 @@ def test_result_numbers_come_from_the_run_files(where):
     values = set()
     for folder in folders:
         for path in (RUN_FILES / folder).glob("*.*"):
-            if path.suffix in (".csv", ".md", ".jsonl"):
+            if path.suffix in (".csv", ".md", ".jsonl", ".log", ".tsv"):
                 values.update(float(v) for v in numbers_in(path.read_text()))
     quoted = numbers_in(text())
     assert len(quoted) >= 10, f"{where} changed form"

@@ -85,12 +85,26 @@ def test_faithfulness_table_and_region_table(completed_tiny_workflow):
         ),
         (
             {"saliency": {"faithfulness": {"methods": ["vanilla"]}}},
-            {"evaluate_faithfulness", "score_saliency", "write_findings"},
+            {"evaluate_faithfulness", "score_saliency", "evaluate_cascading_randomisation", "write_findings"},
         ),
+        (
+            {"saliency": {"faithfulness": {"road_fractions": [0.2, 0.5]}}},
+            {"evaluate_faithfulness", "write_findings"},
+        ),
+        ({"saliency": {"faithfulness": {"road_noise": 0.0}}}, {"evaluate_faithfulness", "write_findings"}),
+        ({"saliency": {"cascading": {"n_images": 4}}}, {"evaluate_cascading_randomisation"}),
         ({"saliency": {"target": "prediction"}}, {"plot_saliency"}),
-        ({"filters": {"layer": "block1_conv1"}}, {"plot_filters"}),
-        ({"filters": {"steps": 4}}, {"plot_filters"}),
-        ({"filters": {"border": 4}}, {"plot_filters"}),
+        # the findings test the filter images' classes against the null
+        ({"filters": {"layer": "block1_conv1"}}, {"plot_filters", "write_findings"}),
+        ({"filters": {"steps": 4}}, {"plot_filters", "write_findings"}),
+        ({"filters": {"border": 4}}, {"plot_filters", "write_findings"}),
+        ({"filters": {"rotation": 0.0}}, {"plot_filters", "write_findings"}),
+        ({"filters": {"tv_weight": 0.5}}, {"plot_filters", "write_findings"}),
+        ({"filters": {"l2_weight": 0.0}}, {"plot_filters", "write_findings"}),
+        ({"filters": {"blur_every": 0}}, {"plot_filters", "write_findings"}),
+        ({"filters": {"blur_sigma": 1.0}}, {"plot_filters", "write_findings"}),
+        ({"filters": {"start_noise": 16.0}}, {"plot_filters", "write_findings"}),
+        ({"filters": {"n_crops": 4}}, {"plot_filters", "write_findings"}),
         ({"activations": {"layer": "block2_conv1"}}, {"plot_activations"}),
         ({"activations": {"max_maps": 4}}, {"plot_activations"}),
     ],
@@ -155,12 +169,16 @@ def test_every_rule_runs_with_the_gpu_switches(tmp_path, switches, dtype):
 
 def check_filter_classes(table, n_filters):
     """filter_classes_{layer}.csv: one row per filter, valid classes and probabilities."""
-    assert list(table.columns) == ["filter", "activation", "label", "class", "probability"]
+    assert list(table.columns) == [
+        "filter", "activation", "label", "class", "probability",
+        "image_max", "best_crop_max", "image_to_crop", "null_label", "null_class", "null_probability",
+    ]  # fmt: skip
     assert list(table["filter"]) == list(range(n_filters))
     assert table["activation"].ge(0).all() and np.isfinite(table["activation"]).all()
     assert table["label"].between(0, 6).all()
     assert list(table["class"]) == [CLASS_NAMES[k] for k in table["label"]]
     assert table["probability"].between(1 / 7, 1).all()
+    assert table["null_label"].between(0, 6).all() and (table["best_crop_max"] >= 0).all()
 
 
 def test_filter_classes_table(completed_tiny_workflow):
@@ -170,3 +188,32 @@ def test_filter_classes_table(completed_tiny_workflow):
         pd.read_csv(wf.path(f"results/eval/filter_classes_{layer}.csv")), wf.config["filters"]["n_filters"]
     )
     assert wf.path(f"results/figures/filter_classes_{layer}.png").stat().st_size > 0
+    findings = pd.read_csv(wf.path("results/findings.csv"))
+    assert f"filter_classes_differ_from_null_{layer}" in set(findings["claim_id"])
+
+
+def test_road_and_cascading_randomisation(completed_tiny_workflow):
+    from fer_workflow import randomisation
+
+    wf = completed_tiny_workflow
+    table = pd.read_csv(wf.path("results/eval/faithfulness.csv"))
+    assert list(table.columns) == faithfulness.COLUMNS
+    random = table.set_index("method").loc["random"]
+    assert 0 <= random["road_morf_auc"] <= 1 and 0 <= random["road_lerf_auc"] <= 1
+    assert (
+        table["road_morf_beats_random"].iloc[:-1].isin(["supported", "not supported", "inconclusive"]).all()
+    )
+    findings = pd.read_csv(wf.path("results/findings.csv"))
+    assert {"vanilla_road_morf_beats_random", "vanilla_road_lerf_beats_random"} <= set(findings["claim_id"])
+    cascade = pd.read_csv(wf.path("results/eval/cascading_randomisation.csv"))
+    assert list(cascade.columns) == randomisation.COLUMNS
+    methods = wf.config["saliency"]["faithfulness"]["methods"]
+    assert list(dict.fromkeys(cascade["method"])) == methods
+    # The tiny CNN: logits, dense, two conv blocks (each with its batch norm), and the trained model first.
+    assert cascade[cascade["method"] == "vanilla"]["layer"].tolist() == [
+        "none", "logits", "dense1", "block2_conv1", "block1_conv1",
+    ]  # fmt: skip
+    trained = cascade[cascade["step"] == 0]
+    assert np.allclose(trained.loc[trained["n_valid"] > 0, "spearman"], 1.0)
+    assert (cascade["n_faces"] == wf.config["saliency"]["cascading"]["n_images"]).all()
+    assert wf.path("results/figures/cascading_randomisation.png").stat().st_size > 0

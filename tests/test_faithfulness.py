@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fer_workflow import arrays, saliency, stats
+from fer_workflow import arrays, perturbation, saliency, stats
 from fer_workflow import faithfulness as fa
 from fer_workflow.plots import explain
 from fer_workflow.predict import predict_probs
@@ -53,9 +53,10 @@ def test_curves_match_the_closed_form(known):
     order = fa.random_order(len(images), 48 * 48, seed=1)
     classes = np.zeros(len(images), int)
     blurred = blur(images, 3.0)
+    fractions = fa.step_fractions(48 * 48, 12)
     for mode in ("deletion", "insertion"):
         curve = fa.curves(model, images, order, classes, steps=12, blur_sigma=3.0, mode=mode)
-        stack = fa.step_images(images, blurred, order, 12, mode)
+        stack = fa.step_images(images, order, fractions, mode, perturbation.Blur(3.0))
         expected = softmax0((stack * weights).sum(axis=(2, 3)) / 255)
         np.testing.assert_allclose(curve, expected, rtol=1e-4, atol=1e-6)
         start, end = (images, blurred) if mode == "deletion" else (blurred, images)
@@ -259,6 +260,10 @@ def test_the_pixels_the_model_uses_beat_random_and_noise_does_not(patch_result):
     assert patch["deletion_beats_random"] == stats.SUPPORTED
     assert patch["insertion_beats_random"] == stats.SUPPORTED
     assert patch["deletion_vs_random_high"] < 0 < patch["insertion_vs_random_low"]
+    # ROAD too: imputing the pixels the model uses hurts more than random ones
+    # (MoRF), imputing the others hurts less (LeRF).
+    assert patch["road_morf_beats_random"] == stats.SUPPORTED
+    assert patch["road_lerf_beats_random"] == stats.SUPPORTED
     # Noise is another random order: a small difference (its verdicts: the next test).
     for mode in ("deletion", "insertion"):
         assert abs(noise[f"{mode}_vs_random"]) < abs(patch[f"{mode}_vs_random"]) / 5
@@ -323,6 +328,8 @@ def test_the_per_face_arrays(patch_result, tmp_path):
         "methods": (4,),
         "deletion_auc": (4, 12),
         "insertion_auc": (4, 12),
+        "road_morf_auc": (4, 12),
+        "road_lerf_auc": (4, 12),
         "valid": (4, 12),
         "sanity_correlation": (3, 12),
         "sanity_flagged": (3,),
@@ -409,3 +416,58 @@ def test_the_centre_prior_prefers_the_middle():
     masks = fa.region_masks({"centre": [[20, 20, 28, 28]], "corner": [[0, 0, 8, 8]]})
     centre, corner = fa.region_shares(prior[None], masks)[0]
     assert centre > 5 * corner > 0
+
+
+# ---- cascading randomisation ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cascade_result():
+    from fer_workflow import randomisation
+
+    model = toy_cnn(seed=0)
+    rng = np.random.default_rng(1)
+    images, classes = rng.integers(0, 256, (12, 48, 48)).astype(np.uint8), rng.integers(0, 7, 12)
+
+    def maps_of(net, x, c, method):
+        return saliency.compute(net, x, c, method=method, samples=2)
+
+    return model, randomisation.evaluate(model, images, classes, maps_of, ["vanilla", "gradcam"], seed=0)
+
+
+def test_cascading_randomisation_starts_at_one_and_falls_to_near_zero(cascade_result):
+    """Nothing re-initialised: the maps are the trained model's (correlation 1);
+    every layer re-initialised: an unrelated network, correlation near 0."""
+    from fer_workflow import randomisation
+
+    model, (table, shown) = cascade_result
+    assert list(table.columns) == randomisation.COLUMNS
+    groups = randomisation.layer_groups(model)
+    assert [g[0] for g in groups] == ["logits", "block2_conv1", "block1_conv1"]
+    assert table["layer"].tolist() == ["none", "logits", "block2_conv1", "block1_conv1"] * 2
+    for method in ("vanilla", "gradcam"):
+        rows = table[table["method"] == method].set_index("step")
+        assert rows.loc[0, "spearman"] == pytest.approx(1.0) and rows.loc[0, "ssim"] == pytest.approx(1.0)
+        last = rows.iloc[-1]
+        assert abs(last["spearman"]) < 0.2 and abs(last["ssim"]) < 0.2, (method, last)
+        assert last["spearman_low"] <= last["spearman"] <= last["spearman_high"]
+        assert shown[method].shape == (4, 1, 48, 48)
+    # The trained model is left untouched by the cascade.
+    assert saliency.vanilla(model, np.zeros((1, 48, 48)), [0]).shape == (1, 48, 48)
+
+
+def test_ssim_of_normalised_maps():
+    from fer_workflow import randomisation
+
+    rng = np.random.default_rng(0)
+    a = rng.random((3, 48, 48))
+    np.testing.assert_allclose(randomisation.ssim(a, 2 * a + 5), 1.0)  # scale-free: maps are normalised
+    assert abs(randomisation.ssim(a, rng.random((3, 48, 48))).mean()) < 0.1
+    constant = randomisation.ssim(np.zeros((1, 48, 48)), a[:1])
+    assert np.isnan(constant).all()
+
+
+def test_cascading_figure(cascade_result):
+    _, (table, shown) = cascade_result
+    figure = explain.cascading_randomisation(table, shown, face=np.zeros((48, 48)))
+    assert len(figure.axes) == 2 * 5 + 2

@@ -20,20 +20,32 @@ def model():
 
 
 def ascend_loop(
-    extractor, n_filters, steps=40, learning_rate=10.0, jitter=0, tv_weight=0.0, border=0, seed=0
+    extractor,
+    n_filters,
+    steps=40,
+    learning_rate=10.0,
+    jitter=0,
+    tv_weight=0.0,
+    border=0,
+    seed=0,
+    rotation=0.0,
+    l2_weight=0.0,
 ):
     """The per-filter reference of ``filters.ascend`` (keras.io shape): one
-    filter at a time, with the same start images and shifts."""
+    filter at a time, with the same start images, shifts and angles."""
     size = extractor.input.shape[1]
     b = filters.map_border(border, extractor.outputs[-1].shape[1], size)
-    step = filters.single_step(extractor, float(learning_rate), float(tv_weight), b)
+    step = filters.single_step(
+        extractor, float(learning_rate), float(tv_weight), b, l2_weight=l2_weight, rotation=rotation
+    )
     start = filters.initial_images(n_filters, seed, size=size)
     shifts = filters.jitter_shifts(steps, jitter, seed)
+    angles = filters.rotation_angles(steps, rotation, seed)
     images = []
     for i in range(n_filters):
         image = tf.constant(start[i : i + 1])
-        for shift in shifts:
-            image = step(image, shift, tf.constant(i))
+        for shift, angle in zip(shifts, angles, strict=True):
+            image = step(image, shift, tf.constant(i), angle)
         images.append(image.numpy())
     images = np.concatenate(images)
     return images[..., 0], filters.final_means(extractor, images, b)
@@ -105,12 +117,17 @@ def test_map_border_converts_input_pixels_and_checks_the_range():
         filters.map_border(24, 6)
 
 
-@pytest.mark.parametrize("jitter,tv_weight", [(0, 0.0), (2, 0.5)])
-def test_batched_ascent_equals_per_filter_loop(model, jitter, tv_weight):
+@pytest.mark.parametrize(
+    "jitter,tv_weight,rotation,l2_weight", [(0, 0.0, 0.0, 0.0), (2, 0.5, 0.0, 0.0), (2, 0.2, 5.0, 0.1)]
+)
+def test_batched_ascent_equals_per_filter_loop(model, jitter, tv_weight, rotation, l2_weight):
     # A few steps: over many steps at a large learning rate, ReLU switching
     # amplifies the 1e-7 differences of differently batched convolutions.
     extractor = filters.feature_extractor(model, "block2_conv2")
-    kwargs = dict(steps=4, learning_rate=2.0, jitter=jitter, tv_weight=tv_weight, border=4, seed=3)
+    kwargs = dict(
+        steps=4, learning_rate=2.0, jitter=jitter, tv_weight=tv_weight, border=4, seed=3,
+        rotation=rotation, l2_weight=l2_weight,
+    )  # fmt: skip
     images, acts = filters.ascend(extractor, 5, **kwargs)
     loop_images, loop_acts = ascend_loop(extractor, 5, **kwargs)
     assert images.shape == (5, 48, 48)
@@ -265,3 +282,117 @@ def test_ascent_and_classes_on_a_saved_mixed_precision_model(mixed_model):
     assert table["probability"].between(1 / 7, 1).all()
     maps = filters.filter_activations(mixed_model, "block1_conv1", filters.to_uint8(images)[0])
     assert maps.shape == (48, 48, 16) and maps.dtype == np.float32
+
+
+# ---- regularisers ---------------------------------------------------------------------------
+
+
+def test_rotation_is_identity_at_zero_and_a_quarter_turn_at_ninety():
+    image = np.random.default_rng(0).uniform(0, 255, (2, 48, 48, 1)).astype(np.float32)
+    np.testing.assert_allclose(filters.rotate(tf.constant(image), 0.0).numpy(), image, atol=1e-3)
+    quarter = filters.rotate(tf.constant(image), 90.0).numpy()
+    # 90 degrees about the centre of an even-sized image lands on the grid: a np.rot90, either way round.
+    candidates = [np.rot90(image, k, axes=(1, 2)) for k in (1, 3)]
+    assert min(np.abs(quarter - c).max() for c in candidates) < 1e-2
+    angles = filters.rotation_angles(100, 5.0, seed=0)
+    assert angles.shape == (100,) and -5 <= angles.min() < -4 and 4 < angles.max() <= 5
+    assert not filters.rotation_angles(3, 0.0, seed=0).any()
+
+
+def test_regularisers_smooth_the_images(model):
+    """The TV and L2 penalties and the blur make smoother, calmer images than
+    the plain ascent from the same start (less total variation, closer to gray)."""
+    extractor = filters.feature_extractor(model, "block2_conv2")
+    common = dict(steps=20, learning_rate=8.0, jitter=1, border=4, seed=0, start_noise=4.0)
+    plain, _ = filters.ascend(extractor, 4, **common)
+    regular, acts = filters.ascend(
+        extractor, 4, rotation=5.0, tv_weight=0.5, l2_weight=0.2, blur_every=5, blur_sigma=0.8, **common
+    )
+
+    def tv(x):
+        return np.abs(np.diff(x, axis=1)).mean() + np.abs(np.diff(x, axis=2)).mean()
+
+    assert tv(regular) < tv(plain) and np.abs(regular - 128).mean() < np.abs(plain - 128).mean()
+    start = filters.final_means(extractor, filters.initial_images(4, 0, noise=4.0), border=4)
+    assert (acts > start).all()  # still climbing the filter's objective
+    assert 0 <= regular.min() and regular.max() <= 255
+
+
+def test_gaussian_blur_keeps_a_constant_and_its_mean():
+    flat = tf.constant(np.full((1, 48, 48, 1), 77.0, np.float32))
+    np.testing.assert_allclose(filters.gaussian_blur(flat, 1.0).numpy(), 77.0, rtol=1e-5)
+    noise = np.random.default_rng(0).uniform(0, 255, (1, 48, 48, 1)).astype(np.float32)
+    blurred = filters.gaussian_blur(tf.constant(noise), 1.0).numpy()
+    assert blurred.shape == noise.shape and blurred.std() < noise.std() / 2
+
+
+# ---- the crops that excite a filter most -----------------------------------------------------
+
+
+def test_receptive_field_matches_the_gradient_of_one_unit(model):
+    """The analytic field: a unit's gradient w.r.t. the input is zero outside it."""
+    assert filters.receptive_field(model, "block1_conv1") == (3, 1, 0.0)
+    assert filters.receptive_field(model, "block2_conv1") == (8, 2, 0.5)
+    size, stride, offset = filters.receptive_field(model, "block2_conv2")
+    assert (size, stride) == (12, 2)
+    conv = filters.conv_extractor(model, "block2_conv2")
+    image = tf.constant(np.random.default_rng(0).uniform(0, 255, (1, 48, 48, 1)).astype(np.float32))
+    i, j = 9, 14
+    with tf.GradientTape() as tape:
+        tape.watch(image)
+        unit = conv(image, training=False)[0, i, j, 0]
+    grad = np.abs(tape.gradient(unit, image).numpy()[0, ..., 0]) > 0
+    ys, xs = np.nonzero(grad)
+    cy, cx = offset + i * stride, offset + j * stride
+    half = (size - 1) / 2
+    assert ys.min() >= cy - half and ys.max() <= cy + half
+    assert xs.min() >= cx - half and xs.max() <= cx + half
+
+
+def test_top_activations_and_crops_match_a_brute_force_search(model):
+    extractor = filters.feature_extractor(model, "block2_conv2")
+    faces = np.random.default_rng(1).integers(0, 256, (30, 48, 48)).astype(np.uint8)
+    idx, pos, best = filters.top_activations(extractor, faces, 3, k=4, batch_size=7)
+    acts = filters.responses(extractor, faces[..., None].astype(np.float32)).numpy()[..., :3]
+    per_face = acts.reshape(30, -1, 3).max(axis=1)
+    for f in range(3):
+        expected = np.argsort(-per_face[:, f], kind="stable")[:4]
+        np.testing.assert_array_equal(idx[f], expected)
+        np.testing.assert_allclose(best[f], per_face[expected, f], rtol=1e-5)
+        r, c = pos[f, 0]
+        assert acts[idx[f, 0], r, c, f] == pytest.approx(best[f, 0], rel=1e-5)
+    field = filters.receptive_field(model, "block2_conv2")
+    crops = filters.crops(faces, idx, pos, field)
+    assert crops.shape == (3, 4, 12, 12) and crops.dtype == np.uint8
+    # The crop is the face's square around the unit's centre (zero outside the face).
+    size, stride, offset = field
+    r, c = pos[0, 0]
+    y0, x0 = (
+        int(round(offset + r * stride - (size - 1) / 2)),
+        int(round(offset + c * stride - (size - 1) / 2)),
+    )
+    padded = np.pad(faces[idx[0, 0]], size)
+    np.testing.assert_array_equal(crops[0, 0], padded[y0 + size : y0 + 2 * size, x0 + size : x0 + 2 * size])
+
+
+def test_measure_puts_each_image_beside_its_best_crop_and_the_null(model):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (3, 48, 48)).astype(np.uint8)
+    table = filters.classify(model, images, [1.0, 2.0, 3.0])
+    null = filters.classify(model, images[::-1], [0.0, 0.0, 0.0])
+    extractor = filters.feature_extractor(model, "block2_conv2")
+    maxima = filters.image_maxima(extractor, images)
+    assert maxima.shape == (3,) and (maxima >= 0).all()
+    out = filters.measure(table, maxima, [2.0, 4.0, 0.0], null)
+    assert out.columns[-6:].tolist() == [
+        "image_max", "best_crop_max", "image_to_crop", "null_label", "null_class", "null_probability",
+    ]  # fmt: skip
+    assert out["image_to_crop"].iloc[0] == pytest.approx(maxima[0] / 2.0)
+    assert out["null_label"].tolist() == null["label"].tolist()
+    fig = explain.filter_grid(
+        images, out, "block2_conv2", crops=np.zeros((3, 9, 12, 12), np.uint8), stretch=True
+    )
+    assert len(fig.axes) == 3 * 2 and fig.axes[1].get_title() == "top 9 crops"
+    counts, null_counts = filters.class_counts(out), filters.class_counts(out, "null_label")
+    fig = explain.filter_class_histogram(counts, "block2_conv2", null_counts)
+    assert len(fig.axes[0].patches) == 14

@@ -165,3 +165,50 @@ def test_markdown_and_html_carry_every_claim():
     assert "1 claims: 0 supported, 1 not supported, 0 inconclusive" in text
     assert "No difference found" in text
     assert "not supported" in findings.html_page(table)
+
+
+def filter_table(trained, null):
+    from fer_workflow import CLASS_NAMES
+
+    return pd.DataFrame(
+        {
+            "filter": range(len(trained)),
+            "label": trained,
+            "class": [CLASS_NAMES[k] for k in trained],
+            "null_label": null,
+            "null_class": [CLASS_NAMES[k] for k in null],
+        }
+    )
+
+
+def test_filter_images_against_the_null():
+    """All Surprise against a spread null: both claims supported; the same
+    distribution as the null: neither."""
+    rng = np.random.default_rng(0)
+    spread = rng.integers(0, 7, 40)
+    rows = findings.filter_rows(filter_table(np.full(40, 5), spread), "block3_conv2")
+    assert [r["claim_id"] for r in rows] == [
+        "filter_classes_differ_from_null_block3_conv2",
+        "filter_images_look_like_surprise_block3_conv2",
+    ]
+    assert [r["verdict"] for r in rows] == [stats.SUPPORTED, stats.SUPPORTED]
+    assert rows[1]["low"] > 0 and "the most common class is Surprise (40)" in rows[1]["finding"]
+    same = findings.filter_rows(filter_table(spread, spread[::-1]), "block3_conv2")
+    assert [r["verdict"] for r in same] == [stats.NOT_SUPPORTED, stats.NOT_SUPPORTED]
+    assert 0 <= same[0]["estimate"] <= 1 and same[0]["split"] == "filter images"
+
+
+def test_road_rows_come_from_the_road_columns():
+    table = faithfulness_table(stats.SUPPORTED, stats.SUPPORTED)
+    row = table.iloc[0].to_dict()
+    for curve in ("road_morf", "road_lerf"):
+        row |= {
+            f"{curve}_vs_random": -0.02, f"{curve}_vs_random_low": -0.03, f"{curve}_vs_random_high": -0.01,
+            f"{curve}_vs_random_p": 0.001, f"{curve}_vs_random_p_holm": 0.003, f"{curve}_beats_random": stats.SUPPORTED,
+        }  # fmt: skip
+    rows = findings.faithfulness_rows(pd.DataFrame([row, table.iloc[1].to_dict()]), "nothing")
+    assert [r["claim_id"] for r in rows][2:] == [
+        "vanilla_road_morf_beats_random",
+        "vanilla_road_lerf_beats_random",
+    ]
+    assert "ROAD" in rows[2]["claim"]

@@ -35,9 +35,8 @@ import weakref
 import numpy as np
 import pandas as pd
 
-from . import CLASS_NAMES, NUM_CLASSES, stats
+from . import CLASS_NAMES, NUM_CLASSES, perturbation, stats
 from .data import as_model_input
-from .saliency import blur
 
 log = logging.getLogger(__name__)
 
@@ -90,41 +89,70 @@ def step_counts(n_pixels, steps):
     return np.round(np.linspace(0, n_pixels, steps + 1)).astype(np.int64)
 
 
-def step_images(images, blurred, order, steps, mode):
-    """Every step image of every face at once: float32 (n, steps + 1, h, w).
+def step_fractions(n_pixels, steps):
+    """The fractions of ``steps`` equal steps, 0 first, exact in whole pixels."""
+    return step_counts(n_pixels, steps) / n_pixels
 
-    Step k has the first ``step_counts[k]`` pixels of ``order`` taken from the
-    blurred face (``deletion``) or from the face, on the blurred face
-    (``insertion``).
+
+# ROAD's fractions (Rong et al. 2022): 10% to 90% of the pixels removed.
+ROAD_FRACTIONS = tuple(np.round(np.arange(1, 10) / 10, 2))
+# The curves: name -> (which pixels go: ``perturbation.removal_masks``'s mode,
+# how they are replaced: the perturbation the evaluation passes).
+CURVES = {
+    "deletion": ("deletion", "blur"),
+    "insertion": ("insertion", "blur"),
+    "road_morf": ("morf", "road"),
+    "road_lerf": ("lerf", "road"),
+}
+
+
+def step_images(images, order, fractions, mode, replace):
+    """Every step image of every face at once: float32 (n, len(fractions), h, w).
+
+    Step k removes the pixels that ``mode`` names at ``fractions[k]`` (see
+    ``perturbation.removal_masks``) and ``replace`` (a perturbation) fills
+    them in: deletion with a blur replaces the most salient pixels by the
+    blurred face, insertion pastes them back onto it, ROAD's ``morf`` and
+    ``lerf`` impute the most or the least relevant ones.
     """
     x = np.asarray(images, np.float32)
-    n, h, w = x.shape
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(h * w)[None, :], axis=1)
-    moved = rank[:, None, :] < step_counts(h * w, steps)[None, :, None]  # (n, steps + 1, h*w)
-    moved = moved.reshape(n, steps + 1, h, w)
-    face, soft = x[:, None], np.asarray(blurred, np.float32)[:, None]
-    if mode == "deletion":
-        return np.where(moved, soft, face)
-    if mode == "insertion":
-        return np.where(moved, face, soft)
-    raise ValueError(f"mode must be 'deletion' or 'insertion', not {mode!r}")
+    removed = perturbation.removal_masks(order, fractions, CURVES.get(mode, (mode,))[0], x.shape[1:])
+    return replace(x, removed)
 
 
 def curves(
-    model, images, order, classes, steps=32, blur_sigma=4.0, mode="deletion", batch_size=PREDICT_BATCH
+    model,
+    images,
+    order,
+    classes,
+    steps=32,
+    blur_sigma=4.0,
+    mode="deletion",
+    batch_size=PREDICT_BATCH,
+    replace=None,
+    fractions=None,
 ):
-    """Deletion or insertion curves, (n, steps + 1): the probability of
-    ``classes`` (one per face) at every step, all steps of many faces per
-    forward pass."""
+    """Deletion, insertion or ROAD curves, (n, len(fractions)): the probability
+    of ``classes`` (one per face) at every step, all steps of many faces per
+    forward pass.
+
+    ``replace``: the perturbation (default ``perturbation.Blur(blur_sigma)``);
+    ``fractions``: the fractions of pixels removed (default ``steps`` equal
+    steps from 0 to 1).
+    """
+    images = np.asarray(images)
     classes = np.asarray(classes, np.int64)
-    blurred = blur(images, blur_sigma)
+    if replace is None:
+        replace = perturbation.Blur(blur_sigma)
+    if fractions is None:
+        fractions = step_fractions(int(np.prod(images.shape[1:3])), steps)
+    k = len(fractions)
     forward = _compiled_forward(model)
-    faces_per_chunk = max(1, CHUNK_IMAGES // (steps + 1))
+    faces_per_chunk = max(1, CHUNK_IMAGES // k)
     out = []
     for start in range(0, len(images), faces_per_chunk):
         part = slice(start, start + faces_per_chunk)
-        stack = step_images(images[part], blurred[part], order[part], steps, mode)
+        stack = step_images(images[part], order[part], fractions, mode, replace)
         n = len(stack)
         flat = stack.reshape(-1, *stack.shape[2:], 1)
         probs = np.concatenate(
@@ -133,8 +161,8 @@ def curves(
                 for i in range(0, len(flat), batch_size)
             ]
         )
-        out.append(probs.reshape(n, steps + 1, -1)[np.arange(n), :, classes[part]])
-    return np.concatenate(out) if out else np.zeros((0, steps + 1), np.float32)
+        out.append(probs.reshape(n, k, -1)[np.arange(n), :, classes[part]])
+    return np.concatenate(out) if out else np.zeros((0, k), np.float32)
 
 
 _FORWARDS = weakref.WeakKeyDictionary()
@@ -156,8 +184,8 @@ def curves_stepwise(model, images, order, classes, steps=32, blur_sigma=4.0, mod
     moving one step's pixels at a time. ``per_face=True``: one face per pass
     (RISE's reference code); ``per_face=False``: all faces of a step per pass."""
     x = as_model_input(images)[..., 0]
-    blurred = blur(x, blur_sigma)
     n, h, w = x.shape
+    blurred = perturbation.Blur(blur_sigma)(x, np.ones((n, 1, h, w), bool))[:, 0]
     counts = step_counts(h * w, steps)
     classes = np.asarray(classes, np.int64)
     groups = [np.array([i]) for i in range(n)] if per_face else [np.arange(n)]
@@ -223,8 +251,10 @@ def rank_correlation(maps_a, maps_b):
 
 # ---- paired comparison with the random order ------------------------------------------
 
-# Each curve's claim against the random order: deletion AUC lower (-1), insertion AUC higher (+1).
-CLAIMS = {"deletion": -1, "insertion": 1}
+# Each curve's claim against the random order: deletion AUC lower (-1),
+# insertion AUC higher (+1); ROAD removing the most relevant pixels first
+# lower (-1), the least relevant first higher (+1).
+CLAIMS = {"deletion": -1, "insertion": 1, "road_morf": -1, "road_lerf": 1}
 PAIRED = ["vs_random", "vs_random_low", "vs_random_high", "vs_random_p", "vs_random_p_holm", "beats_random"]
 
 
@@ -254,17 +284,15 @@ def versus_random(method_aucs, random_aucs, direction, seed=stats.BOOTSTRAP_SEED
 
 COLUMNS = [
     "method", "n_faces", "n_valid",
-    "deletion_auc", "deletion_auc_low", "deletion_auc_high",
-    "insertion_auc", "insertion_auc_low", "insertion_auc_high",
-    *[f"deletion_{column}" for column in PAIRED],
-    *[f"insertion_{column}" for column in PAIRED],
+    *[f"{curve}_auc{end}" for curve in CLAIMS for end in ("", "_low", "_high")],
+    *[f"{curve}_{column}" for curve in CLAIMS for column in PAIRED],
     "sanity_n_valid", "sanity_correlation", "sanity_correlation_low", "sanity_correlation_high",
     "sanity_flagged",
 ]  # fmt: skip
 
 # The arrays of the per-face results (``evaluate``'s third value, eval/faithfulness_faces.npz).
 FACE_KEYS = [
-    "methods", "deletion_auc", "insertion_auc", "valid", "sanity_correlation", "sanity_flagged",
+    "methods", *[f"{curve}_auc" for curve in CLAIMS], "valid", "sanity_correlation", "sanity_flagged",
     "val_rows", "classes", "region_names", "region_area", "region_share", "region_share_random_model",
     "centre_prior_share",
 ]  # fmt: skip
@@ -272,7 +300,8 @@ FACE_KEYS = [
 
 def _valid_curves(model, images, order, classes, valid, **kwargs):
     """The curves of the valid faces; NaN rows for the others."""
-    out = np.full((len(images), kwargs["steps"] + 1), np.nan)
+    width = len(kwargs["fractions"]) if kwargs.get("fractions") is not None else kwargs["steps"] + 1
+    out = np.full((len(images), width), np.nan)
     if valid.any():
         out[valid] = curves(model, images[valid], order[valid], classes[valid], **kwargs)
     return out
@@ -296,6 +325,8 @@ def evaluate(
     threshold=0.5,
     regions=None,
     rows=None,
+    road_fractions=ROAD_FRACTIONS,
+    road_noise=0.01,
 ):
     """The faithfulness table, the mean curves and the per-face results.
 
@@ -306,6 +337,10 @@ def evaluate(
     ``regions`` (name -> [x0, y0, x1, y1] boxes, see ``region_masks``) are
     the face regions of the per-face mass shares; ``rows`` the faces'
     indices into the validation split (stored as ``val_rows``).
+    Deletion and insertion replace pixels by a blurred copy (std
+    ``blur_sigma``) in ``steps`` equal steps; ROAD (both orders) imputes
+    them (``perturbation.NoisyLinearImputation``, noise ``road_noise``) at
+    ``road_fractions``. The imputation's cost is logged.
 
     Returns (table, mean_curves, faces): the table has ``COLUMNS``, one row
     per method and one for ``random`` (no sanity check, no comparison with
@@ -325,6 +360,10 @@ def evaluate(
     share = np.full((len(methods), n, len(masks)), np.nan)
     share_random = np.full_like(share, np.nan)
     mean_curves = {}
+    replace = {
+        "blur": perturbation.Blur(blur_sigma),
+        "road": perturbation.NoisyLinearImputation(noise=road_noise, seed=[seed, 2]),
+    }
     for k, method in enumerate(names):
         if method == "random":
             order = random_order(n, images.shape[1] * images.shape[2], seed)
@@ -338,11 +377,21 @@ def evaluate(
             share[k], share_random[k] = region_shares(maps, masks), region_shares(random_maps, masks)
             _log_invalid(method, valid[k], correlation[k])
         for mode in CLAIMS:
+            kind = CURVES[mode][1]
+            fractions = list(road_fractions) if kind == "road" else None
             curve = _valid_curves(
-                model, images, order, classes, valid[k], steps=steps, blur_sigma=blur_sigma, mode=mode
-            )
+                model, images, order, classes, valid[k], steps=steps, mode=mode,
+                replace=replace[kind], fractions=fractions,
+            )  # fmt: skip
             mean_curves[method, mode] = _mean_curve(curve)
             aucs[mode][k] = auc(curve)
+    road = replace["road"]
+    log.info(
+        "ROAD imputation: %d images in %.1f s (%.2f ms per image)",
+        road.images_done,
+        road.seconds,
+        1e3 * road.seconds / max(road.images_done, 1),
+    )
     table = faithfulness_table(names, aucs, valid, correlation, threshold, seed=seed)
     flagged = table["sanity_flagged"][: len(methods)]
     rows = np.arange(n) if rows is None else rows
@@ -394,8 +443,7 @@ def face_arrays(names, aucs, valid, correlation, flagged, rows, classes, masks, 
     region_names = list(masks)
     return {
         "methods": np.array(names, dtype=str),
-        "deletion_auc": np.asarray(aucs["deletion"], np.float64),
-        "insertion_auc": np.asarray(aucs["insertion"], np.float64),
+        **{f"{mode}_auc": np.asarray(aucs[mode], np.float64) for mode in CLAIMS},
         "valid": np.asarray(valid, bool),
         "sanity_correlation": np.asarray(correlation, np.float64),
         "sanity_flagged": np.asarray(flagged, bool),

@@ -15,6 +15,10 @@ with what that split was also used to choose):
   with the method that passes the sanity check;
 - the most-confused pairs: is the confusion more than the class's errors
   spread evenly over the other classes would give?
+- what the filter images look like to the CNN: the classes it gives the
+  trained network's filter images against the classes it gives the
+  re-initialised network's (the null), and the study's sentence "the filter
+  images look like surprise" as a share against the null's share.
 
 Verdicts come from ``fer_workflow.stats``: "supported", "not supported" (no
 difference found, or the opposite), "inconclusive" (nothing to test).
@@ -171,6 +175,8 @@ def seed_comparison(replicates, chosen, names=("cnn", "dnn"), score="val_accurac
 CURVES = {
     "deletion": "falls faster on the deletion curve",
     "insertion": "rises faster on the insertion curve",
+    "road_morf": "falls faster on the ROAD curve (most relevant pixels imputed first)",
+    "road_lerf": "holds up longer on the ROAD curve (least relevant pixels imputed first)",
 }
 
 
@@ -182,6 +188,8 @@ def faithfulness_rows(table, chosen):
         method = record["method"]
         for curve, what in CURVES.items():
             key = f"{curve}_vs_random"
+            if key not in record:  # a table from before ROAD
+                continue
             estimate, low, high = record[key], record[f"{key}_low"], record[f"{key}_high"]
             p, verdict = record[f"{key}_p_holm"], record[f"{curve}_beats_random"]
             evidence = (
@@ -191,10 +199,11 @@ def faithfulness_rows(table, chosen):
             if verdict == stats.SUPPORTED:
                 finding = f"{method} {what} than a random pixel order: {evidence}."
             elif verdict == stats.INCONCLUSIVE:
-                finding = f"{method}: nothing to test on the {curve} curve ({evidence})."
+                finding = f"{method}: nothing to test on the {curve.replace('_', ' ')} curve ({evidence})."
             else:
                 finding = (
-                    f"{method} is not shown to beat a random pixel order on the {curve} curve: {evidence}."
+                    f"{method} is not shown to beat a random pixel order on the "
+                    f"{curve.replace('_', ' ')} curve: {evidence}."
                 )
             rows.append(
                 _row(
@@ -378,6 +387,111 @@ def confusion_rows(y_true, y_pred, top_k, split, chosen, model="cnn"):
     return rows
 
 
+# ---- what the filter images look like ---------------------------------------------------------
+
+# The study's sentence about its filter images, checked here.
+STUDY_CLASS = "Surprise"
+
+
+def _total_variation(a, b):
+    """Total variation distance between the class distributions of two label arrays."""
+    pa = np.bincount(np.asarray(a, np.int64), minlength=NUM_CLASSES) / max(len(a), 1)
+    pb = np.bincount(np.asarray(b, np.int64), minlength=NUM_CLASSES) / max(len(b), 1)
+    return 0.5 * np.abs(pa - pb).sum()
+
+
+def filter_rows(filter_table, layer, chosen=NOTHING_CHOSEN, study_class=STUDY_CLASS):
+    """Two claims from plot_filters' table (``filters.measure``): the CNN puts
+    the trained network's filter images in other classes than the
+    re-initialised network's (chi-square of homogeneity; the total variation
+    distance with a bootstrap interval over filters), and more of them in
+    ``study_class`` than the null's (one-sided Fisher exact; the difference
+    of shares with its bootstrap interval)."""
+    from . import CLASS_NAMES
+
+    trained = filter_table["label"].to_numpy(np.int64)
+    null = filter_table["null_label"].to_numpy(np.int64)
+    n = len(trained)
+    counts = np.stack([np.bincount(trained, minlength=NUM_CLASSES), np.bincount(null, minlength=NUM_CLASSES)])
+    statistic, p, dof = stats.chi_square(counts)
+    distance, low, high = stats.bootstrap_difference(trained, null, _total_variation)
+    verdict = stats.verdict(p, distance)
+    top = counts[0].max()
+    modal = [CLASS_NAMES[k] for k in np.flatnonzero(counts[0] == top)]
+    mode_class = (
+        f"the most common class is {modal[0]} ({top})"
+        if len(modal) == 1
+        else f"the most common classes are {', '.join(modal[:-1])} and {modal[-1]} ({top} each)"
+    )
+
+    def spread(row):
+        return ", ".join(f"{CLASS_NAMES[k]} {c}" for k, c in enumerate(row) if c)
+
+    evidence = (
+        f"trained: {spread(counts[0])}; re-initialised: {spread(counts[1])} ({n} filters each); "
+        f"total variation distance {distance:.2f} [{low:.2f}, {high:.2f}], chi-square {statistic:.1f} "
+        f"({dof} df), {_p(p)}"
+    )
+    if verdict == stats.SUPPORTED:
+        finding = f"The CNN sees other classes in {layer}'s filter images than in a re-initialised network's: {evidence}."
+    else:
+        finding = f"The CNN's classes for {layer}'s filter images are not shown to differ from a re-initialised network's: {evidence}."
+    rows = [
+        _row(
+            f"filter_classes_differ_from_null_{layer}",
+            f"The CNN puts {layer}'s filter images in other classes than a re-initialised network's",
+            "filter images",
+            chosen,
+            distance,
+            low,
+            high,
+            "chi-square of homogeneity (trained vs. re-initialised); bootstrap interval of the total variation distance",
+            f"chi2 {statistic:.2f}, {dof} df",
+            p,
+            n,
+            verdict,
+            finding,
+        )
+    ]
+    k = CLASS_NAMES.index(study_class)
+    hits, null_hits = int(counts[0, k]), int(counts[1, k])
+
+    def share_gap(a, b):
+        return np.mean(a == k) - np.mean(b == k)
+
+    gap, low, high = stats.bootstrap_difference(trained, null, share_gap)
+    p = stats.fisher_greater(hits, n, null_hits, n)
+    verdict = stats.verdict(p, gap)
+    evidence = (
+        f"{hits} of {n} filter images are {study_class} to the CNN against {null_hits} of {n} of a "
+        f"re-initialised network's, difference {_ci(gap, low, high, 2)}, {_p(p)}; {mode_class}"
+    )
+    if verdict == stats.SUPPORTED:
+        finding = f"{layer}'s filter images look like {study_class} to the CNN, beyond the null: {evidence}."
+    else:
+        finding = (
+            f"{layer}'s filter images are not shown to look like {study_class} beyond the null: {evidence}."
+        )
+    rows.append(
+        _row(
+            f"filter_images_look_like_{study_class.lower()}_{layer}",
+            f"{layer}'s filter images look like {study_class} to the CNN (the study's sentence)",
+            "filter images",
+            chosen,
+            gap,
+            low,
+            high,
+            "one-sided Fisher exact vs. the re-initialised network's images; bootstrap interval",
+            f"{hits} vs {null_hits} of {n}",
+            p,
+            n,
+            verdict,
+            finding,
+        )
+    )
+    return rows
+
+
 # ---- the table --------------------------------------------------------------------------------
 
 
@@ -451,6 +565,8 @@ def collect(
     preferred_method=None,
     replicates=None,
     agreement=None,
+    filter_table=None,
+    filter_layer=None,
 ):
     """Every claim of one run, as the findings table.
 
@@ -487,6 +603,8 @@ def collect(
         rows += confusion_rows(
             y, cnn.argmax(1), top_k, split, on_val if split == "validation" else NOTHING_CHOSEN
         )
+    if filter_table is not None and "null_label" in filter_table:
+        rows += filter_rows(filter_table, filter_layer)
     if agreement is not None:
         for row in agreement[COLUMNS].to_dict("records"):
             row["chosen_on_split"] = on_val if row["split"] == "validation" else NOTHING_CHOSEN

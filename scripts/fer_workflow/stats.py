@@ -122,3 +122,37 @@ def interval_verdict(low, high, null=0.0, direction=1):
         return INCONCLUSIVE
     side = low > null if direction > 0 else high < null
     return SUPPORTED if side else NOT_SUPPORTED
+
+
+def chi_square(counts):
+    """Chi-square test of homogeneity of a (groups x categories) count table;
+    categories that no group uses are left out. (statistic, p, dof); NaN p
+    when fewer than two categories are used."""
+    table = np.asarray(counts, np.float64)
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+        return np.nan, np.nan, 0
+    result = stats.chi2_contingency(table, correction=False)
+    return float(result.statistic), float(result.pvalue), int(result.dof)
+
+
+def fisher_greater(hits_a, n_a, hits_b, n_b):
+    """One-sided Fisher exact p that group A's rate of hits exceeds group B's."""
+    table = [[hits_a, n_a - hits_a], [hits_b, n_b - hits_b]]
+    return float(stats.fisher_exact(table, alternative="greater").pvalue)
+
+
+def bootstrap_difference(
+    a, b, statistic, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED, confidence=CONFIDENCE
+):
+    """``statistic(a, b)`` and its percentile bootstrap interval, resampling
+    each group's items (two independent samples): (value, low, high)."""
+    a, b = np.asarray(a), np.asarray(b)
+    rng = np.random.default_rng(seed)
+    draws = [
+        statistic(a[rng.integers(0, len(a), len(a))], b[rng.integers(0, len(b), len(b))])
+        for _ in range(resamples)
+    ]
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(draws, [tail, 100 - tail])
+    return float(statistic(a, b)), float(low), float(high)

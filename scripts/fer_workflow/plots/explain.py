@@ -66,35 +66,85 @@ def saliency_grid(images, maps, labels, probs, method="smoothgrad", target="labe
     return fig
 
 
-def filter_grid(images, table, layer):
-    """Gradient-ascent images (uint8, shown as the CNN sees them, 0..255), each
-    titled with its filter's final activation and, below it, the class the CNN
-    predicts for the image (``table``: ``filters.classify``)."""
+def _stretch(image):
+    """An image scaled for display by its own 1st and 99th percentiles."""
+    low, high = np.percentile(image, [1, 99])
+    return np.clip((np.asarray(image, np.float64) - low) / max(high - low, 1e-6), 0, 1)
+
+
+def crop_mosaic(crops, columns=3):
+    """Crops (k, s, s) as one square mosaic with 1-pixel gaps (NaN, drawn blank)."""
+    k, size = len(crops), crops.shape[1]
+    rows = math.ceil(k / columns)
+    mosaic = np.full((rows * (size + 1) - 1, columns * (size + 1) - 1), np.nan)
+    for i, crop in enumerate(crops):
+        r, c = divmod(i, columns)
+        mosaic[r * (size + 1) : r * (size + 1) + size, c * (size + 1) : c * (size + 1) + size] = crop
+    return mosaic
+
+
+def filter_grid(images, table, layer, crops=None, stretch=False):
+    """Gradient-ascent images, each titled with its filter's final activation
+    and, below it, the class the CNN predicts for the image (``table``:
+    ``filters.classify``). With ``crops`` (F, k, s, s), beside each image the
+    k validation-face crops that excite its filter most (strongest first,
+    row by row). ``stretch``: each image shown by its own 1..99 percentile
+    range (the CNN sees the raw 0..255 image); else as the CNN sees it."""
     n = len(images)
-    cols = min(n, max(4, math.ceil(math.sqrt(n))))
+    per = 2 if crops is not None else 1
+    cols = min(n, 6 if crops is not None else max(4, math.ceil(math.sqrt(n))))
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 2.1 * rows + 0.5), squeeze=False)
+    height = 2.1 * rows + 0.9
+    fig, axes = plt.subplots(rows, cols * per, figsize=(1.6 * cols * per, height), squeeze=False)
     for ax in axes.flat:
         _off(ax)
     for i, row in enumerate(table.to_dict("records")):
-        ax = axes.flat[i]
-        ax.imshow(images[i], cmap="gray", vmin=0, vmax=255)
+        r, c = divmod(i, cols)
+        ax = axes[r, c * per]
+        if stretch:
+            ax.imshow(_stretch(images[i]), cmap="gray", vmin=0, vmax=1)
+        else:
+            ax.imshow(images[i], cmap="gray", vmin=0, vmax=255)
         ax.set_title(f"filter {row['filter']}\nact {row['activation']:.3g}", fontsize=8)
         ax.set_xlabel(f"{row['class']} {row['probability']:.0%}", fontsize=8)
+        if crops is not None:
+            side = axes[r, c * per + 1]
+            side.imshow(crop_mosaic(crops[i]), cmap="gray", vmin=0, vmax=255)
+            ratio = row.get("image_to_crop", np.nan)
+            side.set_title(f"top {len(crops[i])} crops", fontsize=7)
+            if np.isfinite(ratio):
+                side.set_xlabel(f"image/best crop {ratio:.2f}", fontsize=7)
+    shown = "contrast stretched per image" if stretch else "as the CNN sees them"
+    beside = (
+        "; beside each: the validation-face crops that excite the filter most" if crops is not None else ""
+    )
     fig.suptitle(
-        f"Inputs that maximise the filters of {layer} (gradient ascent)\nbelow: the CNN's class for each",
+        f"Inputs that maximise the filters of {layer} (regularised gradient ascent, {shown}){beside}"
+        "\nbelow each image: the CNN's class for it",
         fontsize=11,
     )
-    fig.tight_layout()
+    # Room for the two-line title above the first row.
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.8 / height))
     return fig
 
 
-def filter_class_histogram(counts, layer):
-    """Bar chart: how many filter images the CNN puts in each class (``filters.class_counts``)."""
-    fig, ax = plt.subplots(figsize=(6.0, 3.2))
-    bars = ax.bar(range(len(counts)), counts.to_numpy(), color="#4c72b0")
+def filter_class_histogram(counts, layer, null_counts=None):
+    """Bar chart: how many filter images the CNN puts in each class
+    (``filters.class_counts``), beside the same for the re-initialised
+    network's filter images (``null_counts``, the null) when given."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.3))
+    x = np.arange(len(counts))
+    width = 0.4 if null_counts is not None else 0.8
+    shift = width / 2 if null_counts is not None else 0
+    bars = ax.bar(x - shift, counts.to_numpy(), width, color="#4c72b0", label="trained CNN's images")
     ax.bar_label(bars, fontsize=8)
-    ax.set_xticks(range(len(counts)), counts.index, rotation=30, ha="right")
+    if null_counts is not None:
+        bars = ax.bar(
+            x + shift, null_counts.to_numpy(), width, color="#bbbbbb", label="re-initialised network's images"
+        )
+        ax.bar_label(bars, fontsize=7)
+        ax.legend(fontsize=7, frameon=False)
+    ax.set_xticks(x, counts.index, rotation=30, ha="right")
     ax.set_ylabel("filter images")
     ax.set_title(f"The CNN's class for the {int(counts.sum())} filter images of {layer}", fontsize=10)
     for side in ("top", "right"):
@@ -139,34 +189,68 @@ METHOD_COLORS = {
 }
 
 
-def faithfulness_curves(mean_curves, table):
-    """Mean deletion and insertion curves per method, AUCs (with 95% intervals) in the legend."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+# The panels of the faithfulness figure: curve -> (title, x-axis label).
+FAITHFULNESS_PANELS = {
+    "deletion": ("Deletion, blur (lower AUC is better)", "fraction of pixels blurred, most salient first"),
+    "insertion": (
+        "Insertion, blur (higher AUC is better)",
+        "fraction of pixels restored on the blurred face",
+    ),
+    "road_morf": (
+        "ROAD, most relevant first (lower is better)",
+        "fraction of pixels imputed, most salient first",
+    ),
+    "road_lerf": (
+        "ROAD, least relevant first (higher is better)",
+        "fraction of pixels imputed, least salient first",
+    ),
+}
+
+
+def faithfulness_curves(mean_curves, table, road_fractions=None):
+    """Mean deletion, insertion and ROAD (both orders) curves per method, AUCs
+    (with 95% intervals) in the legends. ``road_fractions``: the x values of
+    the ROAD curves (default: evenly from 0.1 to 0.9); a table without ROAD
+    columns gets the two blur panels only."""
+    panels = [curve for curve in FAITHFULNESS_PANELS if f"{curve}_auc" in table.columns]
+    cols = 2
+    rows_n = (len(panels) + 1) // cols
+    fig, axes = plt.subplots(rows_n, cols, figsize=(11, 4.2 * rows_n), sharey=True, squeeze=False)
     rows = table.set_index("method")
-    for ax, mode in zip(axes, ("deletion", "insertion"), strict=True):
+    for ax, mode in zip(axes.flat, panels, strict=False):
         for method in rows.index:
             curve = mean_curves[method, mode]
+            if mode.startswith("road"):
+                x = (
+                    np.asarray(road_fractions)
+                    if road_fractions is not None
+                    else np.linspace(0.1, 0.9, len(curve))
+                )
+            else:
+                x = np.linspace(0, 1, len(curve))
             auc, low, high = rows.loc[method, [f"{mode}_auc", f"{mode}_auc_low", f"{mode}_auc_high"]]
             # Faces whose map is constant are left out: say so where there are any.
             n_valid, n_faces = rows.loc[method, ["n_valid", "n_faces"]]
             note = f" ({int(n_valid)} of {int(n_faces)} faces)" if n_valid < n_faces else ""
             ax.plot(
-                np.linspace(0, 1, len(curve)),
+                x,
                 curve,
                 color=METHOD_COLORS.get(method),
                 linestyle="--" if method == "random" else "-",
+                marker="." if mode.startswith("road") else None,
                 label=f"{method}: AUC {auc:.3f} [{low:.3f}, {high:.3f}]{note}",
             )
-        better = "lower" if mode == "deletion" else "higher"
-        ax.set_title(f"{mode.capitalize()} ({better} AUC is better)", fontsize=10)
-        ax.set_xlabel(
-            "fraction of pixels " + ("blurred, most salient first" if mode == "deletion" else "restored")
-        )
+        title, xlabel = FAITHFULNESS_PANELS[mode]
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel(xlabel)
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("probability of the originally predicted class")
+    for row in axes:
+        row[0].set_ylabel("probability of the originally predicted class")
     fig.suptitle(
-        f"Faithfulness of the saliency maps ({int(rows['n_faces'].iloc[0])} validation faces)", fontsize=11
+        f"Faithfulness of the saliency maps ({int(rows['n_faces'].iloc[0])} validation faces); "
+        "blur replacement (top) and ROAD's noisy linear imputation (bottom)",
+        fontsize=11,
     )
     fig.tight_layout()
     return fig
@@ -224,4 +308,66 @@ def saliency_by_class(mean_faces, mean_maps, counts, regions, method, cues=None)
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
     fig.suptitle("Where the CNN looks, by class (correctly classified validation faces)", fontsize=11)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
+    return fig
+
+
+def cascading_randomisation(table, shown_maps, face=None):
+    """Cascading randomisation: per method a row of one face's maps as the
+    layers are re-initialised from the logits down (each map scaled to its
+    own range), and below them the mean Spearman correlation and SSIM with
+    the trained model's maps at every step, with 95% intervals.
+
+    ``table``: ``randomisation.evaluate``'s table; ``shown_maps``: {method:
+    (steps + 1, shown, h, w)}; ``face``: the face itself, drawn first."""
+    methods = list(dict.fromkeys(table["method"]))
+    layers = table[table["method"] == methods[0]]["layer"].tolist()
+    n_steps = len(layers)
+    fig = plt.figure(figsize=(1.25 * (n_steps + 1) + 0.6, 1.3 * len(methods) + 3.6))
+    outer = gridspec.GridSpec(2, 1, height_ratios=[1.3 * len(methods), 3.0], hspace=0.12, figure=fig)
+    grid = gridspec.GridSpecFromSubplotSpec(
+        len(methods), n_steps + 1, subplot_spec=outer[0], wspace=0.05, hspace=0.1
+    )
+    for r, method in enumerate(methods):
+        ax = fig.add_subplot(grid[r, 0])
+        _off(ax)
+        if face is not None:
+            ax.imshow(face, cmap="gray", vmin=0, vmax=255)
+        ax.set_ylabel(method, fontsize=8)
+        for s in range(n_steps):
+            ax = fig.add_subplot(grid[r, s + 1])
+            _off(ax)
+            heat = shown_maps[method][s, 0]
+            span = heat.max() - heat.min()
+            ax.imshow(
+                (heat - heat.min()) / span if span > 0 else np.zeros_like(heat),
+                cmap="inferno",
+                vmin=0,
+                vmax=1,
+            )
+            if r == 0:
+                ax.set_title("trained" if s == 0 else f"-{layers[s]}", fontsize=6, rotation=30)
+    bottom = gridspec.GridSpecFromSubplotSpec(1, 2, subplot_spec=outer[1], wspace=0.2)
+    for k, (measure, label) in enumerate(
+        (("spearman", "Spearman rank correlation"), ("ssim", "SSIM (maps scaled 0..1)"))
+    ):
+        ax = fig.add_subplot(bottom[k])
+        for method in methods:
+            rows = table[table["method"] == method]
+            x = rows["step"].to_numpy()
+            ax.plot(x, rows[measure], marker="o", markersize=3, color=METHOD_COLORS.get(method), label=method)
+            ax.fill_between(
+                x, rows[f"{measure}_low"], rows[f"{measure}_high"], color=METHOD_COLORS.get(method), alpha=0.2
+            )
+        ax.axhline(0, color="black", linewidth=0.6)
+        ax.set_xticks(range(n_steps), ["trained", *layers[1:]], rotation=45, ha="right", fontsize=7)
+        ax.set_ylabel(label, fontsize=9)
+        ax.set_xlabel("re-initialised from the logits down to", fontsize=8)
+        ax.grid(alpha=0.3)
+        if k == 0:
+            ax.legend(fontsize=7)
+    n = int(table["n_faces"].iloc[0])
+    fig.suptitle(
+        f"Cascading randomisation: maps as the CNN's layers are re-initialised ({n} validation faces)",
+        fontsize=11,
+    )
     return fig
