@@ -430,7 +430,7 @@ def cascade_result():
     images, classes = rng.integers(0, 256, (12, 48, 48)).astype(np.uint8), rng.integers(0, 7, 12)
 
     def maps_of(net, x, c, method):
-        return saliency.compute(net, x, c, method=method, samples=2)
+        return saliency.compute(net, x, c, method=method, smooth_samples=2)
 
     return model, randomisation.evaluate(model, images, classes, maps_of, ["vanilla", "gradcam"], seed=0)
 
