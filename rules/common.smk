@@ -149,6 +149,8 @@ def all_targets():
             R("replicates.md"),
             R("figures/replicates.png"),
         ]
+    if config["ensemble"]["seeds"]:
+        targets += [R("eval/ensemble.csv"), R("eval/ensemble.md")]
     if config.get("classify", {}).get("images"):
         classify_photo_names()  # a missing folder fails here, at start
         if classify_warning():

@@ -349,6 +349,18 @@ def _synthetic_problems(config):
     return []
 
 
+def _ensemble_problems(config):
+    seeds = config.get("ensemble", {}).get("seeds", [])
+    out = []
+    if config["predict"]["model"] == "ensemble" and not seeds:
+        out.append("predict.model: 'ensemble' needs ensemble.seeds (the other members' seeds)")
+    if config["seed"] in seeds:
+        out.append(
+            f"ensemble.seeds: {config['seed']} is the run's own seed (its CNN is already the first member)"
+        )
+    return out
+
+
 def problems(config):
     """Every value of a schema-valid ``config`` that would fail in a later job."""
     return (
@@ -358,6 +370,7 @@ def problems(config):
         + _votes_problems(config)
         + _evaluate_problems(config)
         + _synthetic_problems(config)
+        + _ensemble_problems(config)
     )
 
 
