@@ -16,8 +16,9 @@ import time
 
 import numpy as np
 
-from fer_workflow import data, models, predict, stats
-from fer_workflow.metrics import wilson_interval
+from fer_workflow import data, models
+from fer_workflow.evaluation import predict, stats
+from fer_workflow.evaluation.metrics import wilson_interval
 
 
 def crops(images, margin):

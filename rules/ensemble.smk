@@ -26,7 +26,7 @@ rule predict_ensemble:
     benchmark:
         R("timings/predict_ensemble.tsv")
     conda:
-        "../envs/fer.yaml"
+        "../envs/light.yaml"
     params:
         seed=lookup(dpath="seed", within=config),
         seeds=lookup(dpath="ensemble/seeds", within=config),

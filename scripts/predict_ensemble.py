@@ -4,7 +4,8 @@ ensemble's accuracy, compared with the run's CNN (results/eval/ensemble.*)."""
 
 import logging
 
-from fer_workflow import arrays, data, ensemble, runtime, tables
+from fer_workflow import arrays, data, runtime
+from fer_workflow.evaluation import ensemble, tables
 
 runtime.setup(snakemake)
 params = snakemake.params

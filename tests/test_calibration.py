@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fer_workflow import arrays, calibration, data, tables
+from fer_workflow import arrays, data
+from fer_workflow.evaluation import calibration, tables
 from fer_workflow.plots import evaluation
 
 

@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, default_config, merge, tiny_config
-from fer_workflow import arrays, config_check, data, ensemble, predict
+from fer_workflow import arrays, config_check, data
 from fer_workflow.config_check import ConfigError
+from fer_workflow.evaluation import ensemble, predict
 
 
 def toy_dataset(y_val, y_test):

@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fer_workflow import findings, replicates, stats
+from fer_workflow import findings
+from fer_workflow.evaluation import replicates, stats
 
 RNG = np.random.default_rng(0)
 

@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 
 from conftest import ONEDNN
-from fer_workflow import NUM_CLASSES, arrays, predict
+from fer_workflow import NUM_CLASSES, arrays
 from fer_workflow.data import Dataset
+from fer_workflow.evaluation import predict
 
 keras = pytest.importorskip("keras")
 

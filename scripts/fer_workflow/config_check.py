@@ -24,8 +24,9 @@ import difflib
 import math
 import os
 
-from fer_workflow import IMAGE_SIZE, conv_layer_name, sizing
-from fer_workflow.readers import canonical_format
+from fer_workflow import IMAGE_SIZE, conv_layer_name
+from fer_workflow.data.readers import canonical_format
+from fer_workflow.models import sizing
 
 
 class ConfigError(ValueError):
@@ -198,7 +199,7 @@ def config_conv_layer_names(cnn):
 def synthetic_validation_size(config):
     """Validation images of the built-in data (n_train split by class as the
     generator does, then ``data.stratified_split``'s per-class rounding)."""
-    from fer_workflow.synthetic import class_counts
+    from fer_workflow.data.synthetic import class_counts
 
     fraction = config["data"]["validation_fraction"]
     total = 0
