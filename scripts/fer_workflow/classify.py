@@ -134,18 +134,31 @@ def crop_face(grey, box, margin=0.025, size=IMAGE_SIZE):
 def classify_crops(model, crops, tta_flip=True, temperature=1.0):
     """Probabilities (n, 7) of the 48x48 crops; with ``tta_flip`` averaged with the mirrored crops'.
 
-    ``temperature`` calibrates each view's probabilities (``softmax(log p / T)``,
-    ``calibration.apply_temperature``) before the views are averaged; 1: as the model gives them.
+    The one path from crops to probabilities, for photos, videos, the
+    command-line tool and the Python API: every crop of a photo or frame,
+    and its mirror, go through the model in one batch (one compiled call,
+    ``predict_on_batch``: a frame's few faces take 20 ms instead of 100 ms
+    called eagerly twice). ``model`` is a Keras model or an exported one
+    (``export.load``: ONNX Runtime, LiteRT), anything with ``predict_on_batch``
+    taking raw 0..255 pixels (n, 48, 48, 1) float32. ``temperature``
+    calibrates each view's probabilities (``softmax(log p / T)``,
+    ``calibration.apply_temperature``) before the views are averaged; 1: as
+    the model gives them.
     """
     from .calibration import apply_temperature
-    from .predict import flip_horizontal, predict_probs
+    from .data import as_model_input
+    from .predict import flip_horizontal
 
     crops = np.asarray(crops, dtype=np.uint8).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
-    views = [crops, flip_horizontal(crops)] if tta_flip and len(crops) else [crops]
-    probs = [predict_probs(model, view) for view in views]
+    if len(crops) == 0:
+        return np.zeros((0, len(CLASS_NAMES)), np.float32)
+    batch = np.concatenate([crops, flip_horizontal(crops)]) if tta_flip else crops
+    probs = np.asarray(model.predict_on_batch(as_model_input(batch)), dtype=np.float32)
+    if probs.shape != (len(batch), len(CLASS_NAMES)):
+        raise ValueError(f"model returned shape {probs.shape}, expected ({len(batch)}, {len(CLASS_NAMES)})")
     if float(temperature) != 1.0:
-        probs = [apply_temperature(p, temperature).astype(np.float32) for p in probs]
-    return np.mean(probs, axis=0, dtype=np.float32) if len(probs) > 1 else probs[0]
+        probs = apply_temperature(probs, temperature).astype(np.float32)
+    return (probs[: len(crops)] + probs[len(crops) :]) / 2 if tta_flip else probs
 
 
 def _overlaps(a, b):

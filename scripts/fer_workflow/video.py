@@ -283,23 +283,11 @@ class Tracker:
 
 
 def predict_faces(model, crops, tta_flip=True, temperature=1.0):
-    """Probabilities (n, 7) of 48x48 crops, as ``classify.classify_crops``
-    gives them: with ``tta_flip`` averaged with the mirrored crops', each view
-    calibrated by ``temperature`` first. Crops and mirrors go in one compiled
-    call (``predict_on_batch``): a frame's few faces take 20 ms instead of
-    100 ms called eagerly, twice."""
-    from .calibration import apply_temperature
-    from .data import as_model_input
-    from .predict import flip_horizontal
+    """Probabilities (n, 7) of a frame's 48x48 crops: ``classify.classify_crops``
+    (the one path; crops and mirrors in one compiled call)."""
+    from .classify import classify_crops
 
-    crops = np.asarray(crops, dtype=np.uint8).reshape(-1, *np.shape(crops)[1:3])
-    if len(crops) == 0:
-        return np.zeros((0, len(CLASS_NAMES)), np.float32)
-    batch = np.concatenate([crops, flip_horizontal(crops)]) if tta_flip else crops
-    probs = np.asarray(model.predict_on_batch(as_model_input(batch)), dtype=np.float32)
-    if float(temperature) != 1.0:
-        probs = apply_temperature(probs, temperature).astype(np.float32)
-    return (probs[: len(crops)] + probs[len(crops) :]) / 2 if tta_flip else probs
+    return classify_crops(model, crops, tta_flip, temperature)
 
 
 def annotate_frame(frame, boxes, ids, probs):
