@@ -46,6 +46,7 @@ include: "rules/explain.smk"
 include: "rules/replicates.smk"
 include: "rules/classify.smk"
 include: "rules/video.smk"
+include: "rules/export.smk"
 include: "rules/findings.smk"
 include: "rules/report.smk"
 
