@@ -151,9 +151,13 @@ def video_command(args, out):
 
     from . import stream, video
 
-    classifier = _classifier(args)
     source = stream.parse_source(args.source)
     capture, info = stream.open_source(source, args.max_pixels or None)
+    try:
+        classifier = _classifier(args)
+    except BaseException:
+        capture.release()
+        raise
     live = stream.is_live(source)
     if live or args.realtime:
         frames = stream.RealtimeFrames(capture, info, args.fps, pace=not live)
