@@ -19,6 +19,7 @@ import sys
 import time
 
 PROG = "fer-workflow"
+log = logging.getLogger(__name__)
 
 
 def _common(parser):
@@ -141,7 +142,7 @@ def classify_command(args, out):
     else:
         table.to_csv(out, index=False)
     faces = int(table["expression"].fillna("").ne("").sum())
-    logging.info("%d faces on %d photos; model %s, temperature %.4f (%s)", faces, len(found),
+    log.info("%d faces on %d photos; model %s, temperature %.4f (%s)", faces, len(found),
                  classifier.model_path, classifier.temperature, classifier.calibration)  # fmt: skip
 
 
@@ -187,7 +188,7 @@ def video_command(args, out):
             count += 1
             faces += len(frame_rows)
     except KeyboardInterrupt:
-        logging.info("stopped")
+        log.info("stopped")
     finally:
         capture.release()
     elapsed = time.perf_counter() - start
@@ -198,7 +199,7 @@ def video_command(args, out):
     seconds = (
         (read / info.fps) if (read is not None and info.fps > 0) else (info.duration if not live else elapsed)
     )
-    logging.info(
+    log.info(
         "%s: %.2f s of video in %.2f s (%.2fx real time); %d sampled frames at %g a second, "
         "%d classified, %d dropped; %d face rows",
         args.source, seconds, elapsed, seconds / max(elapsed, 1e-9), sampled, args.fps, count, dropped, faces,
