@@ -233,7 +233,7 @@ def main(argv=None):
             video_command(args, out)
     except expected as error:
         message = " ".join(str(error).split()) or type(error).__name__
-        print(f"{PROG}: error: {message}", file=sys.stderr)
+        log.error("error: %s", message)  # "fer-workflow: error: ..." (the log format)
         return 1
     finally:
         if out is not None and out is not sys.stdout:
