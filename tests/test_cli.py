@@ -182,3 +182,24 @@ def test_importing_the_package_does_not_import_keras():
     code = "import sys, fer_workflow; print('keras' in sys.modules, 'cv2' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.split() == ["False", "False"]
+
+
+class Counting:
+    """A stand-in model that records the batch of each call."""
+
+    def __init__(self):
+        self.batches = []
+
+    def predict_on_batch(self, x):
+        self.batches.append(len(x))
+        return np.full((len(x), 7), 1 / 7, np.float32)
+
+
+def test_every_face_of_a_photo_goes_through_the_model_in_one_batch(toy):
+    from fer_workflow import Classifier
+
+    classifier = Classifier(model=toy / "toy.keras", calibration="none")
+    classifier.model = Counting()
+    classifier.classify_file(toy / "photos/two.png", np.array(BOXES))
+    classifier.predict(str(toy / "photos/two.png"), boxes=BOXES)
+    assert classifier.model.batches == [4, 4]  # two faces and their mirror images, one call each
