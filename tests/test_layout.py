@@ -147,6 +147,8 @@ def test_facade_lists_its_modules_public_names(package):
             public.add(node.name)
         elif isinstance(node, ast.Assign):
             public.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(f"fer_workflow.{package}."):
+            public.update(alias.asname or alias.name for alias in node.names)
     assert set(facade.NAMES) == {n for n in public if not n.startswith("_")}
     with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
         facade.nothing  # noqa: B018

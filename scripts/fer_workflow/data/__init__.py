@@ -28,11 +28,21 @@ NAMES = (
     "split_quality_counts",
     "stratified_split",
 )
+SUBMODULES = (
+    "dataset",
+    "near_duplicates",
+    "readers",
+    "rows",
+    "synthetic",
+    "votes",
+)
 
 
 def __getattr__(name):
     if name in NAMES:
         return getattr(importlib.import_module("fer_workflow.data.dataset"), name)
+    if name in SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

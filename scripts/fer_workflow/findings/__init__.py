@@ -28,11 +28,17 @@ NAMES = (
     "seed_comparison",
     "table",
 )
+SUBMODULES = (
+    "agreement",
+    "claims",
+)
 
 
 def __getattr__(name):
     if name in NAMES:
         return getattr(importlib.import_module("fer_workflow.findings.claims"), name)
+    if name in SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

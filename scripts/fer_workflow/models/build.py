@@ -19,6 +19,12 @@ from keras import layers
 from fer_workflow import IMAGE_SIZE, NUM_CLASSES, conv_layer_name
 from fer_workflow.models.augment import TRAINING_ONLY, Cutout, RandomAffine
 from fer_workflow.models.layers import FusedBatchNormalization
+from fer_workflow.models.sizing import (  # noqa: F401 (Keras-free; re-exported)
+    cnn_parameters,
+    dnn_parameters,
+    match_dnn_widths,
+    width_texts,
+)
 
 # In a Keras-free module, so the start-up config check can use them too.
 

@@ -25,7 +25,7 @@ from fer_workflow import CLASS_NAMES
 from fer_workflow.use import shipped
 
 # The repository (or source tree) this package lives in: the shipped model is there.
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 SHIPPED_ONNX = "resources/models/fer2013_cnn.onnx"
 BOX_COLUMNS = ("x", "y", "w", "h")
 
