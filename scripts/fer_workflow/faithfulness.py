@@ -311,7 +311,7 @@ def method_comparisons(faces, seed=stats.BOOTSTRAP_SEED, alpha=stats.ALPHA):
     table["p_holm"] = stats.holm(table["p"].to_numpy(float))
     # "better beats worse": the estimate in the claimed direction is |difference|.
     table["verdict"] = [
-        stats.INCONCLUSIVE if diff == 0 else stats.verdict(p, abs(diff), alpha=alpha)
+        stats.verdict(p, abs(diff), alpha=alpha)
         for p, diff in zip(table["p_holm"], table["difference"], strict=True)
     ]
     return table

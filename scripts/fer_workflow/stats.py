@@ -146,18 +146,6 @@ def permutation_test(a, b, statistic, resamples=PERMUTATIONS, seed=BOOTSTRAP_SEE
     return observed, float(p), float(np.percentile(null, 95))
 
 
-def chi_square(counts):
-    """Chi-square test of homogeneity of a (groups x categories) count table;
-    categories that no group uses are left out. (statistic, p, dof); NaN p
-    when fewer than two categories are used."""
-    table = np.asarray(counts, np.float64)
-    table = table[:, table.sum(axis=0) > 0]
-    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
-        return np.nan, np.nan, 0
-    result = stats.chi2_contingency(table, correction=False)
-    return float(result.statistic), float(result.pvalue), int(result.dof)
-
-
 def fisher_greater(hits_a, n_a, hits_b, n_b):
     """One-sided Fisher exact p that group A's rate of hits exceeds group B's."""
     table = [[hits_a, n_a - hits_a], [hits_b, n_b - hits_b]]
