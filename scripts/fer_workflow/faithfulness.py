@@ -471,8 +471,8 @@ def faithfulness_table(names, aucs, valid, correlation, threshold, seed=stats.BO
         mean, low, high = interval(values)
         row.update(sanity_correlation=mean, sanity_correlation_low=low, sanity_correlation_high=high)
         row["sanity_n_valid"] = int(np.isfinite(values).sum())
-        # One criterion with the findings (``findings.passes_sanity``): the upper bound under the threshold.
-        row["sanity_flagged"] = not bool(np.isfinite(high) and high < threshold)
+        # One criterion with the findings: the upper bound under the threshold.
+        row["sanity_flagged"] = not stats.upper_bound_under(high, threshold)
     table = pd.DataFrame(rows, columns=COLUMNS)
     # Counts stay integers beside the empty cell of the random row.
     table["sanity_n_valid"] = table["sanity_n_valid"].astype("Int64")

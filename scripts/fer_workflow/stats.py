@@ -146,6 +146,13 @@ def permutation_test(a, b, statistic, resamples=PERMUTATIONS, seed=BOOTSTRAP_SEE
     return observed, float(p), float(np.percentile(null, 95))
 
 
+def upper_bound_under(high, threshold):
+    """True when an interval's upper bound ``high`` is defined and lies under
+    ``threshold``: the sanity check's one criterion (``faithfulness``'s
+    ``sanity_flagged`` and ``findings``' sanity rows and region method)."""
+    return bool(np.isfinite(high) and high < threshold)
+
+
 def fisher_greater(hits_a, n_a, hits_b, n_b):
     """One-sided Fisher exact p that group A's rate of hits exceeds group B's."""
     table = [[hits_a, n_a - hits_a], [hits_b, n_b - hits_b]]
