@@ -9,7 +9,9 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-from fer_workflow import config_check, failures, recipes, runs
+from fer_workflow import config_check, failures
+from fer_workflow.models import recipes
+from fer_workflow.evaluation import runs
 
 
 configfile: "config.yaml"
@@ -44,6 +46,7 @@ include: "rules/evaluate.smk"
 include: "rules/agreement.smk"
 include: "rules/explain.smk"
 include: "rules/replicates.smk"
+include: "rules/ensemble.smk"
 include: "rules/classify.smk"
 include: "rules/video.smk"
 include: "rules/findings.smk"

@@ -36,7 +36,7 @@ def main():
     import keras
     from keras import layers
 
-    from fer_workflow.augment import RandomAffine
+    from fer_workflow.models.augment import RandomAffine
 
     cfg = load_config(args.configfile)["train"]["augment"]
     shift, rotation, zoom = cfg["shift"], cfg["rotation"], cfg["zoom"]

@@ -28,7 +28,8 @@ import cv2
 import numpy as np
 
 from common import REPO, load_config  # noqa: E402
-from fer_workflow import classify, detect, runtime  # noqa: E402
+from fer_workflow import runtime  # noqa: E402
+from fer_workflow.use import classify, detect  # noqa: E402
 
 MAX_TILT = 20.0
 
@@ -58,7 +59,7 @@ def make_photos(faces, rng):
 
 def run_detector(detector, photos, empty, labels, model, margin):
     """The numbers of one detector on the photos (see the module's docstring)."""
-    from fer_workflow.video import predict_faces
+    from fer_workflow.use.video import predict_faces
 
     found = extra = loose = correct = 0
     right = {}  # face index -> whether the CNN got the found face right
@@ -163,7 +164,7 @@ def main():
         model = models.load_model(args.model)
     else:
         model = models.build_cnn(load_config(args.configfile)["cnn"])
-    from fer_workflow.video import predict_faces
+    from fer_workflow.use.video import predict_faces
 
     reference = float(np.mean(np.argmax(predict_faces(model, faces), axis=1) == labels))
     tilted, _ = tilt_faces(faces, np.random.default_rng(1))

@@ -24,7 +24,8 @@ import time
 import numpy as np
 
 from common import REPO  # noqa: E402
-from fer_workflow import detect, runtime, video, video_scenes  # noqa: E402
+from fer_workflow import runtime  # noqa: E402
+from fer_workflow.use import detect, video, video_scenes  # noqa: E402
 
 
 def main():
@@ -41,7 +42,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=2, help="runs per detector; the fastest is reported")
     args = parser.parse_args()
     runtime.configure_backend(threads=args.threads, seed=0)
-    from fer_workflow import classify
+    from fer_workflow.use import classify
 
     faces, labels = classify.read_csv_faces(args.data, 10)
     from fer_workflow import models  # after the backend's threads are set

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from fer_workflow.recipes import merge_config
+from fer_workflow.models.recipes import merge_config
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -37,7 +37,9 @@ from common import load_config  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from fer_workflow import faithfulness, perturbation, runtime, synthetic  # noqa: E402
+from fer_workflow import runtime  # noqa: E402
+from fer_workflow.data import synthetic  # noqa: E402
+from fer_workflow.explain import faithfulness, perturbation  # noqa: E402
 
 
 def road(model, images, order, classes, fractions, noise, chunk):

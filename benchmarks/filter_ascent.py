@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/filter_ascent.py --threads 2 --filters 32 --steps 30 [--layer block3_conv2]
 
-On one model and layer, in one run: the batched ascent (``fer_workflow.filters``:
+On one model and layer, in one run: the batched ascent (``fer_workflow.explain.filters``:
 all filters in one batch, one compiled step) and the keras.io-shaped loop
 (one filter at a time, one compiled step per call, same steps and learning
 rate), timed after a warm-up step each (tracing excluded). It prints the
@@ -40,7 +40,8 @@ from common import load_config, matmul_gflops  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from fer_workflow import filters, runtime  # noqa: E402
+from fer_workflow import runtime  # noqa: E402
+from fer_workflow.explain import filters  # noqa: E402
 
 
 def build_model(config):
@@ -164,7 +165,7 @@ def regularised_and_crops(config, extractor, n, n_faces):
     """Time the rule's regularised ascent and its top-crop search."""
     import numpy as np
 
-    from fer_workflow import synthetic
+    from fer_workflow.data import synthetic
 
     knobs = {k: v for k, v in config["filters"].items() if k not in ("layer", "n_filters", "n_crops")}
     filters.ascend(extractor, n, **{**knobs, "steps": 2})  # trace and warm up

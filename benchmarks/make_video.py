@@ -1,6 +1,6 @@
 """Write a test video from real faces: FER2013 faces enlarged and composited
 on a still colour background, each moving on its own path and changing
-expression halfway (fer_workflow.video_scenes). Not a camera recording.
+expression halfway (fer_workflow.use.video_scenes). Not a camera recording.
 
     python benchmarks/make_video.py my_videos/faces.mp4                 # 5 faces, 8 s, 640x360, 25 fps
     python benchmarks/make_video.py clip.mp4 --faces 6 --seconds 4 --dataset results/.../data/dataset.npz
@@ -11,7 +11,8 @@ Prints each face's labels (first half, second half) as FER2013 gives them.
 import argparse
 
 from common import REPO  # noqa: E402
-from fer_workflow import CLASS_NAMES, classify, video_scenes  # noqa: E402
+from fer_workflow import CLASS_NAMES  # noqa: E402
+from fer_workflow.use import classify, video_scenes  # noqa: E402
 
 
 def load_faces(data, dataset, n):

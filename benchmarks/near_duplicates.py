@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from common import REPO, load_config
-from fer_workflow import data, near_duplicates, readers
+from fer_workflow import data
+from fer_workflow.data import near_duplicates, readers
 from fer_workflow.plots import plt, save
 
 DEFAULT_DATA_DIR = REPO / "resources" / "fer2013"

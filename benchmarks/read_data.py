@@ -13,7 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from fer_workflow import data, readers
+from fer_workflow import data
+from fer_workflow.data import readers
 
 REPO = Path(__file__).resolve().parent.parent
 

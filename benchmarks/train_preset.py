@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from common import load_config  # noqa: E402
-from fer_workflow import recipes, runtime  # noqa: E402
+from fer_workflow import runtime  # noqa: E402
+from fer_workflow.models import recipes  # noqa: E402
 
 
 class TimeLimit:
@@ -66,7 +67,7 @@ def main():
             f"validated); write it first with\n  snakemake --cores 2 {args.raw} --configfile {presets}"
         )
 
-    # The library logs the epoch lines (fer_workflow.training); they go to stdout
+    # The library logs the epoch lines (fer_workflow.models.training); they go to stdout
     # with the RESULT line, as benchmarks/gpu_presets.py reads them.
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
     config = load_config(args.configfile, args.set)
@@ -78,7 +79,9 @@ def main():
 
     import keras
 
-    from fer_workflow import data, models, readers, record, training, votes
+    from fer_workflow import data, models
+    from fer_workflow.data import readers, votes
+    from fer_workflow.models import record, training
 
     raw = readers.Raw.load(args.raw)
     dataset, _ = data.make_dataset(

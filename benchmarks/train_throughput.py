@@ -95,7 +95,8 @@ def main():
     runtime.configure_backend(threads=args.threads, seed=0)
     import keras
 
-    from fer_workflow import models, recipes, training
+    from fer_workflow import models
+    from fer_workflow.models import recipes, training
 
     config = load_config(args.configfile, args.set)
     train_cfg = config["train"] = recipes.recipe(config, "cnn")  # the CNN's recipe (--peer reads it too)

@@ -23,7 +23,9 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
 
-from fer_workflow import arrays, calibration, data, metrics, models, predict, runtime, shipped  # noqa: E402
+from fer_workflow import arrays, data, models, runtime  # noqa: E402
+from fer_workflow.evaluation import calibration, metrics, predict  # noqa: E402
+from fer_workflow.use import shipped  # noqa: E402
 
 COMMAND = "snakemake --cores 2 --configfile presets/fer2013-cpu.yaml presets/fer2013-votes.yaml"
 

@@ -42,7 +42,7 @@ rule annotator_agreement:
     benchmark:
         R("timings/annotator_agreement.tsv")
     conda:
-        "../envs/fer.yaml"
+        "../envs/light.yaml"
     params:
         models=MODELS,
         top_k=lookup(dpath="evaluate/top_k_pairs", within=config),

@@ -5,7 +5,8 @@ from types import SimpleNamespace
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
-from fer_workflow import photos, shipped
+from fer_workflow.explain import saliency
+from fer_workflow.use import photos, shipped
 
 MODELS = ["cnn", "dnn"]
 
@@ -40,25 +41,16 @@ def for_cnn(pattern):
     return for_model(pattern, "cnn")
 
 
-# The saliency method's knobs (config saliency.*): one dict for every rule that
-# computes maps, passed as is to fer_workflow.saliency.compute (same names).
-SALIENCY_METHOD_KNOBS = (
-    "smooth_samples",
-    "noise",
-    "ig_steps",
-    "ig_baseline",
-    "baseline_blur",
-    "gradcam_layer",
-)
-
-
+# The saliency methods' knobs (config saliency.*): one dict for every rule that
+# computes maps, passed as is to fer_workflow.explain.saliency.compute (same
+# names; each method in its REGISTRY owns its own).
 def saliency_method_options():
     """The saliency method's knobs, {config name: value}."""
-    return {key: config["saliency"][key] for key in SALIENCY_METHOD_KNOBS}
+    return {key: config["saliency"][key] for key in saliency.KNOBS}
 
 
 # The filter images' gradient-ascent knobs (config filters.*), passed as is to
-# fer_workflow.filters.ascend (same names).
+# fer_workflow.explain.filters.ascend (same names).
 FILTER_ASCENT_KNOBS = (
     "steps",
     "learning_rate",
@@ -149,6 +141,8 @@ def all_targets():
             R("replicates.md"),
             R("figures/replicates.png"),
         ]
+    if config["ensemble"]["seeds"]:
+        targets += [R("eval/ensemble.csv"), R("eval/ensemble.md")]
     if config.get("classify", {}).get("images"):
         classify_photo_names()  # a missing folder fails here, at start
         if classify_warning():
@@ -165,7 +159,7 @@ _PHOTOS = {}
 
 def classify_photos():
     """``{name: path}`` of the photos classify.images names: folders, files and
-    glob patterns (fer_workflow.photos.list_photos), listed once per run. A
+    glob patterns (fer_workflow.use.photos.list_photos), listed once per run. A
     missing folder or a pattern without a photo fails at start, naming it."""
     if "photos" not in _PHOTOS:
         try:
@@ -187,7 +181,7 @@ def classify_photo_path(wildcards):
 
 def classify_model():
     """The model photos are classified with: the shipped FER2013 CNN unless
-    classify.model names another (fer_workflow.shipped.resolve): path,
+    classify.model names another (fer_workflow.use.shipped.resolve): path,
     calibration file (None: uncalibrated), data it was trained on, description."""
     try:
         return shipped.resolve(
@@ -212,7 +206,9 @@ def classify_model_inputs(wildcards):
 def classify_warning():
     """'' for a model trained on real faces, else the warning for the log and the contact sheet."""
     choice = classify_model()
-    return shipped.warning(choice["data"], choice["description"], choice.get("problem", ""))
+    return shipped.warning(
+        choice["data"], choice["description"], choice.get("problem", "")
+    )
 
 
 def optional_findings_inputs(wildcards):

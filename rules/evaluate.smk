@@ -44,7 +44,7 @@ rule calibrate_model:
     benchmark:
         R("timings/calibrate_model_{model}.tsv")
     conda:
-        "../envs/fer.yaml"
+        "../envs/light.yaml"
     script:
         "../scripts/calibrate_model.py"
 
@@ -71,7 +71,7 @@ rule plot_confusion_matrix:
     benchmark:
         R("timings/plot_confusion_matrix_{model}.tsv")
     conda:
-        "../envs/fer.yaml"
+        "../envs/light.yaml"
     params:
         split=lookup(dpath="evaluate/split", within=config),
         top_k=lookup(dpath="evaluate/top_k_pairs", within=config),
@@ -109,7 +109,7 @@ rule metrics_table:
     benchmark:
         R("timings/metrics_table.tsv")
     conda:
-        "../envs/fer.yaml"
+        "../envs/light.yaml"
     params:
         models=MODELS,
         # a test face with a training face within this many gray levels is seen
@@ -137,7 +137,7 @@ rule write_submission:
     benchmark:
         R("timings/write_submission.tsv")
     conda:
-        "../envs/fer.yaml"
+        "../envs/light.yaml"
     params:
         model=lookup(dpath="predict/model", within=config),
         tta_flip=lookup(dpath="predict/tta_flip", within=config),
@@ -162,6 +162,6 @@ rule compare_runs:
     benchmark:
         "results/timings/compare_runs.tsv"
     conda:
-        "../envs/fer.yaml"
+        "../envs/light.yaml"
     script:
         "../scripts/compare_runs.py"

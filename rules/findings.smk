@@ -24,7 +24,7 @@ rule write_findings:
     benchmark:
         R("timings/write_findings.tsv")
     conda:
-        "../envs/fer.yaml"
+        "../envs/light.yaml"
     params:
         models=MODELS,
         chosen_on_validation=lookup(

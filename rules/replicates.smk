@@ -74,7 +74,7 @@ rule aggregate_replicates:
     benchmark:
         R("timings/aggregate_replicates.tsv")
     conda:
-        "../envs/fer.yaml"
+        "../envs/light.yaml"
     params:
         models=MODELS,
         seeds=lookup(dpath="replicates/seeds", within=config),

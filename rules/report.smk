@@ -25,7 +25,7 @@ rule summarise_timings:
     benchmark:
         R("timings/summarise_timings.tsv")
     conda:
-        "../envs/fer.yaml"
+        "../envs/light.yaml"
     params:
         # the benchmark folder of this run: timings/ next to timings.csv
         folder=lambda wildcards, output: os.path.join(

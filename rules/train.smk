@@ -1,7 +1,7 @@
 # Training: one rule for both models; the DNN's widths follow the CNN's
 # parameter count, so the CNN's architecture is a parameter of both. Each
 # model's recipe is `train` with its `train_overrides` merged over it
-# (fer_workflow.recipes), so an override retrains that model alone. Then
+# (fer_workflow.models.recipes), so an override retrains that model alone. Then
 # the learning curves and each model's architecture figure.
 
 
@@ -51,7 +51,7 @@ rule plot_learning_curves:
     benchmark:
         R("timings/plot_learning_curves.tsv")
     conda:
-        "../envs/fer.yaml"
+        "../envs/light.yaml"
     params:
         models=MODELS,
     script:

@@ -1,6 +1,6 @@
 # The videos of classify.videos, listed when the workflow starts (rule
 # classify_video in video.smk), and the outputs rule all asks for.
-from fer_workflow import video as _video
+from fer_workflow.use import video as _video
 
 
 def classify_video_files():

@@ -4,7 +4,8 @@ replicate, their mean, spread and the paired CNN - DNN difference
 
 import logging
 
-from fer_workflow import arrays, data, metrics, plots, replicates, runtime
+from fer_workflow import arrays, data, plots, runtime
+from fer_workflow.evaluation import metrics, replicates
 from fer_workflow.plots import replicates as replicate_plots
 
 runtime.setup(snakemake)

@@ -3,7 +3,8 @@ models' answers on the validation split (tables, findings rows, figures)."""
 
 import logging
 
-from fer_workflow import agreement, arrays, data, plots, runtime
+from fer_workflow import arrays, data, plots, runtime
+from fer_workflow.findings import agreement
 from fer_workflow.plots import agreement as agreement_plots
 
 runtime.setup(snakemake)

@@ -4,7 +4,8 @@ test labels are known, on test; the reliability diagrams."""
 
 import logging
 
-from fer_workflow import arrays, calibration, data, metrics, plots, runtime
+from fer_workflow import arrays, data, plots, runtime
+from fer_workflow.evaluation import calibration, metrics
 from fer_workflow.plots import evaluation
 
 runtime.setup(snakemake)

@@ -8,7 +8,8 @@ import time
 
 import cv2
 
-from fer_workflow import arrays, classify, detect, models, runtime, shipped
+from fer_workflow import arrays, models, runtime
+from fer_workflow.use import classify, detect, shipped
 
 runtime.setup(snakemake)
 params, input, output = snakemake.params, snakemake.input, snakemake.output

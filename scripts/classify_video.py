@@ -10,7 +10,8 @@ runtime.setup(snakemake, tensorflow=True)
 
 import time  # noqa: E402
 
-from fer_workflow import detect, plots, shipped, video  # noqa: E402
+from fer_workflow import plots  # noqa: E402
+from fer_workflow.use import detect, shipped, video  # noqa: E402
 
 params, output = snakemake.params, snakemake.output
 if params.warning:

@@ -10,7 +10,8 @@ runtime.setup(snakemake)
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from fer_workflow import arrays, classify  # noqa: E402
+from fer_workflow import arrays  # noqa: E402
+from fer_workflow.use import classify  # noqa: E402
 
 tables = [pd.read_csv(path, keep_default_na=False, na_values=[""]) for path in snakemake.input.tables]
 crops = [arrays.load(path, ["crops"])["crops"] for path in snakemake.input.crops]

@@ -2,7 +2,8 @@
 
 import logging
 
-from fer_workflow import runs, runtime
+from fer_workflow import runtime
+from fer_workflow.evaluation import runs
 
 runtime.setup(snakemake)
 table = runs.compare(snakemake.input.tables, root="results")

@@ -5,7 +5,9 @@ with the trained model's maps (Spearman, SSIM, bootstrap intervals)."""
 import logging
 import time
 
-from fer_workflow import arrays, data, metrics, models, plots, randomisation, runtime, saliency
+from fer_workflow import arrays, data, models, plots, runtime
+from fer_workflow.evaluation import metrics
+from fer_workflow.explain import randomisation, saliency
 from fer_workflow.plots import explain
 
 runtime.setup(snakemake, tensorflow=True)

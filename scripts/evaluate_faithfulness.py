@@ -5,7 +5,9 @@ random order face by face; the per-face results for the findings."""
 
 import logging
 
-from fer_workflow import arrays, data, faithfulness, metrics, models, plots, runtime, saliency
+from fer_workflow import arrays, data, models, plots, runtime
+from fer_workflow.evaluation import metrics
+from fer_workflow.explain import faithfulness, saliency
 from fer_workflow.plots import explain
 
 runtime.setup(snakemake, tensorflow=True)

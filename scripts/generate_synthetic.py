@@ -5,7 +5,8 @@ import logging
 
 import numpy as np
 
-from fer_workflow import CLASS_NAMES, runtime, synthetic
+from fer_workflow import CLASS_NAMES, runtime
+from fer_workflow.data import synthetic
 
 runtime.setup(snakemake)
 out, params = snakemake.output, snakemake.params

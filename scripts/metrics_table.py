@@ -7,7 +7,10 @@ import logging
 
 import pandas as pd
 
-from fer_workflow import arrays, calibration, data, metrics, readers, record, runtime, tables
+from fer_workflow import arrays, data, runtime
+from fer_workflow.data import readers
+from fer_workflow.evaluation import calibration, metrics, tables
+from fer_workflow.models import record
 
 runtime.setup(snakemake)
 

@@ -1,7 +1,8 @@
 """Rule plot_activations: the feature maps of one conv layer (the {layer}
 wildcard) for one validation face, beside the face."""
 
-from fer_workflow import data, filters, models, plots, runtime
+from fer_workflow import data, models, plots, runtime
+from fer_workflow.explain import filters
 from fer_workflow.plots import explain
 
 runtime.setup(snakemake, tensorflow=True)

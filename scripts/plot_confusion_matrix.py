@@ -3,7 +3,8 @@ on the configured split, and its most-confused class pairs."""
 
 import logging
 
-from fer_workflow import arrays, data, metrics, plots, runtime, tables
+from fer_workflow import arrays, data, plots, runtime
+from fer_workflow.evaluation import metrics, tables
 from fer_workflow.plots import evaluation
 
 runtime.setup(snakemake)

@@ -7,7 +7,8 @@ re-initialised network (the null)."""
 import logging
 import time
 
-from fer_workflow import data, faithfulness, filters, models, plots, runtime
+from fer_workflow import data, models, plots, runtime
+from fer_workflow.explain import faithfulness, filters
 from fer_workflow.plots import explain
 
 runtime.setup(snakemake, tensorflow=True)

@@ -2,7 +2,8 @@
 
 import pandas as pd
 
-from fer_workflow import plots, record, runtime
+from fer_workflow import plots, runtime
+from fer_workflow.models import record
 from fer_workflow.plots import training as training_plots
 
 runtime.setup(snakemake)

@@ -3,7 +3,9 @@ spread over the classes (face, map, overlay per image)."""
 
 import logging
 
-from fer_workflow import arrays, data, metrics, models, plots, runtime, saliency
+from fer_workflow import arrays, data, models, plots, runtime
+from fer_workflow.evaluation import metrics
+from fer_workflow.explain import saliency
 from fer_workflow.plots import explain
 
 runtime.setup(snakemake, tensorflow=True)

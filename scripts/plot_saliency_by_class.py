@@ -7,7 +7,9 @@ import logging
 
 import numpy as np
 
-from fer_workflow import NUM_CLASSES, arrays, data, faithfulness, metrics, models, plots, runtime, saliency
+from fer_workflow import NUM_CLASSES, arrays, data, models, plots, runtime
+from fer_workflow.evaluation import metrics
+from fer_workflow.explain import faithfulness, saliency
 from fer_workflow.plots import explain
 
 runtime.setup(snakemake, tensorflow=True)

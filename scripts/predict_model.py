@@ -4,7 +4,8 @@ with predict.tta_shift the mean over the faces moved that many pixels."""
 
 import logging
 
-from fer_workflow import arrays, data, models, predict, runtime
+from fer_workflow import arrays, data, models, runtime
+from fer_workflow.evaluation import predict
 
 runtime.setup(snakemake, tensorflow=True)
 

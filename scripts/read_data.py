@@ -7,7 +7,8 @@ that message, which --show-failed-logs prints in the terminal.
 
 import logging
 
-from fer_workflow import readers, runtime
+from fer_workflow import runtime
+from fer_workflow.data import readers
 
 runtime.setup(snakemake)
 inputs = snakemake.input

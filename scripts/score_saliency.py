@@ -7,7 +7,8 @@ import logging
 
 import pandas as pd
 
-from fer_workflow import data, models, runtime, saliency
+from fer_workflow import data, models, runtime
+from fer_workflow.explain import saliency
 
 runtime.setup(snakemake, tensorflow=True)
 params = snakemake.params

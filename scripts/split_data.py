@@ -5,7 +5,8 @@ import logging
 
 import pandas as pd
 
-from fer_workflow import config_check, data, readers, runtime, votes
+from fer_workflow import config_check, data, runtime
+from fer_workflow.data import readers, votes
 
 runtime.setup(snakemake)
 params = snakemake.params

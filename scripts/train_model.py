@@ -8,7 +8,8 @@ from fer_workflow import runtime
 
 runtime.setup(snakemake, tensorflow=True)  # noqa: F821 (snakemake is injected)
 
-from fer_workflow import data, models, record, resume, training  # noqa: E402
+from fer_workflow import data, models  # noqa: E402
+from fer_workflow.models import record, resume, training  # noqa: E402
 
 params, output = snakemake.params, snakemake.output  # noqa: F821
 name = snakemake.wildcards.model  # noqa: F821

@@ -6,7 +6,8 @@ import logging
 
 import pandas as pd
 
-from fer_workflow import arrays, data, findings, record, runtime
+from fer_workflow import arrays, data, findings, runtime
+from fer_workflow.models import record
 
 runtime.setup(snakemake)
 params, inputs = snakemake.params, snakemake.input

@@ -3,7 +3,8 @@
 
 import logging
 
-from fer_workflow import arrays, data, predict, runtime
+from fer_workflow import arrays, data, runtime
+from fer_workflow.evaluation import predict
 
 runtime.setup(snakemake)
 

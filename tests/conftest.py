@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fer_workflow import recipes
+from fer_workflow.models import recipes
 
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from fer_workflow import agreement, metrics, readers, synthetic, votes
+from fer_workflow.data import readers, synthetic, votes
+from fer_workflow.evaluation import metrics
+from fer_workflow.findings import agreement
 from fer_workflow.plots import agreement as agreement_plots
 
 ANGRY, DISGUST, FEAR, HAPPY, SAD, SURPRISE, NEUTRAL = range(7)

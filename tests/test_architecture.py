@@ -6,7 +6,7 @@ from PIL import Image
 from fer_workflow.plots import evaluation, save
 
 keras = pytest.importorskip("keras")
-from fer_workflow.augment import RandomAffine  # noqa: E402 (needs Keras)
+from fer_workflow.models.augment import RandomAffine  # noqa: E402 (needs Keras)
 
 
 def tiny_cnn(blocks=2, augment=True):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fer_workflow import models
-from fer_workflow.augment import RandomAffine, affine_sample
+from fer_workflow.models.augment import RandomAffine, affine_sample
 
 RNG = np.random.default_rng(0)
 FACES = RNG.uniform(0, 255, (5, 48, 48, 1)).astype("float32")
@@ -142,7 +142,7 @@ def test_trains_in_mixed_precision_under_xla(policy):
 
 
 def test_erase_squares_fills_exactly_the_square_with_the_mean():
-    from fer_workflow.augment import erase_squares
+    from fer_workflow.models.augment import erase_squares
 
     top, left = np.array([0, 10, -3, 45, 20]), np.array([0, 5, -3, 44, 30])
     erased = np.asarray(erase_squares(FACES, 6, top, left))
@@ -156,7 +156,7 @@ def test_erase_squares_fills_exactly_the_square_with_the_mean():
 
 
 def test_cutout_hides_one_square_per_image_only_in_training():
-    from fer_workflow.augment import Cutout
+    from fer_workflow.models.augment import Cutout
 
     layer = Cutout(0.25, seed=3)
     np.testing.assert_array_equal(np.asarray(layer(FACES)), FACES)

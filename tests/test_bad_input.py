@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from conftest import tiny_config
-from fer_workflow import readers
-from fer_workflow.readers import DataError
+from fer_workflow.data import readers
+from fer_workflow.data.readers import DataError
 
 GOOD = " ".join(["7"] * 2304)
 

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fer_workflow import arrays, calibration, data, tables
+from fer_workflow import arrays, data
+from fer_workflow.evaluation import calibration, tables
 from fer_workflow.plots import evaluation
 
 
@@ -133,7 +134,7 @@ def test_a_malformed_record_beside_a_model_is_a_warning(tmp_path, caplog, capsys
     warning the classify jobs log, never a silent uncalibrated INFO."""
     import logging
 
-    from fer_workflow import shipped
+    from fer_workflow.use import shipped
 
     model = tmp_path / "mine.keras"
     model.write_bytes(b"not read here")

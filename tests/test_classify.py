@@ -11,7 +11,8 @@ import pytest
 
 from conftest import FER2013 as FER2013_DIR
 from conftest import TINY, WHERE
-from fer_workflow import CLASS_NAMES, classify, models
+from fer_workflow import CLASS_NAMES, models
+from fer_workflow.use import classify
 
 # The FER2013 training file (conftest.data_copy: resources/fer2013/ first).
 FER2013 = FER2013_DIR / "train.csv.gz" if FER2013_DIR else None

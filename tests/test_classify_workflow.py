@@ -17,7 +17,8 @@ from test_photos import write_huge_png
 from test_standalone_model import load_in_plain_python
 
 from conftest import END_OF_RUN, WHERE, Workflow, merge, parse_job_counts
-from fer_workflow import classify, data, models, shipped
+from fer_workflow import data, models
+from fer_workflow.use import classify, shipped
 
 pytestmark = [
     pytest.mark.slow,

@@ -10,16 +10,10 @@ import pytest
 import yaml
 
 from conftest import REPO, TINY, default_config, merge, tiny_config
-from fer_workflow import (
-    CONV_LAYER_PATTERN,
-    config_check,
-    conv_layer_names,
-    data,
-    models,
-    sizing,
-    synthetic,
-)
+from fer_workflow import CONV_LAYER_PATTERN, config_check, conv_layer_names, data, models
 from fer_workflow.config_check import ConfigError
+from fer_workflow.data import synthetic
+from fer_workflow.models import sizing
 
 SCHEMA = yaml.safe_load((REPO / "config.schema.yaml").read_text())
 PRESETS = sorted((REPO / "presets").glob("*.yaml"))

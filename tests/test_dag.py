@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import merge, tiny_config
-from fer_workflow import recipes, record
+from fer_workflow.models import recipes, record
 
 FORMATS = {
     "synthetic": {},

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from test_classify import FER2013, blurred_correlation
 
-from fer_workflow import classify, detect
+from fer_workflow.use import classify, detect
 
 pytestmark = pytest.mark.skipif(FER2013 is None, reason="../shared/data/fer2013 not found")
 

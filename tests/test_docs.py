@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import REPO, Workflow, default_config, load_module, merge
-from fer_workflow import readers
+from fer_workflow.data import readers
 
 README = (REPO / "README.md").read_text()
 DOCS = REPO / "docs"

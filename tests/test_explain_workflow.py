@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from conftest import END_OF_RUN, REPO, Workflow, merge, tiny_config
-from fer_workflow import CLASS_NAMES, arrays, faithfulness, models
+from fer_workflow import CLASS_NAMES, arrays, models
+from fer_workflow.explain import faithfulness
 
 pytestmark = pytest.mark.slow
 
@@ -193,7 +194,7 @@ def test_filter_classes_table(completed_tiny_workflow):
 
 
 def test_road_and_cascading_randomisation(completed_tiny_workflow):
-    from fer_workflow import randomisation
+    from fer_workflow.explain import randomisation
 
     wf = completed_tiny_workflow
     table = pd.read_csv(wf.path("results/eval/faithfulness.csv"))

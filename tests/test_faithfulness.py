@@ -11,11 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fer_workflow import arrays, perturbation, saliency, stats
-from fer_workflow import faithfulness as fa
+from fer_workflow import arrays
+from fer_workflow.evaluation import stats
+from fer_workflow.evaluation.predict import predict_probs
+from fer_workflow.explain import faithfulness as fa
+from fer_workflow.explain import perturbation, saliency
+from fer_workflow.explain.saliency import blur
 from fer_workflow.plots import explain
-from fer_workflow.predict import predict_probs
-from fer_workflow.saliency import blur
 from toy_models import toy_cnn
 
 
@@ -423,7 +425,7 @@ def test_the_centre_prior_prefers_the_middle():
 
 @pytest.fixture(scope="module")
 def cascade_result():
-    from fer_workflow import randomisation
+    from fer_workflow.explain import randomisation
 
     model = toy_cnn(seed=0)
     rng = np.random.default_rng(1)
@@ -438,7 +440,7 @@ def cascade_result():
 def test_cascading_randomisation_starts_at_one_and_falls_to_near_zero(cascade_result):
     """Nothing re-initialised: the maps are the trained model's (correlation 1);
     every layer re-initialised: an unrelated network, correlation near 0."""
-    from fer_workflow import randomisation
+    from fer_workflow.explain import randomisation
 
     model, (table, shown) = cascade_result
     assert list(table.columns) == randomisation.COLUMNS
@@ -457,7 +459,7 @@ def test_cascading_randomisation_starts_at_one_and_falls_to_near_zero(cascade_re
 
 
 def test_ssim_of_normalised_maps():
-    from fer_workflow import randomisation
+    from fer_workflow.explain import randomisation
 
     rng = np.random.default_rng(0)
     a = rng.random((3, 48, 48))

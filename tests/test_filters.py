@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from fer_workflow import CLASS_NAMES, conv_layer_names, filters, models
+from fer_workflow import CLASS_NAMES, conv_layer_names, models
+from fer_workflow.explain import filters
 from fer_workflow.plots import explain
 from toy_models import FILTER_BLOCKS, toy_cnn
 
@@ -138,7 +139,7 @@ def test_batched_ascent_equals_per_filter_loop(model, jitter, tv_weight, rotatio
 def test_ascent_raises_each_filters_activation_and_stays_in_pixel_range(model, caplog):
     extractor = filters.feature_extractor(model, "block2_conv1")
     start = filters.final_means(extractor, filters.initial_images(6, seed=0), border=4)
-    with caplog.at_level(logging.INFO, logger="fer_workflow.filters"):
+    with caplog.at_level(logging.INFO, logger="fer_workflow.explain.filters"):
         images, acts = filters.ascend(extractor, 6, steps=20, learning_rate=20.0, jitter=1, border=8, seed=0)
     progress = [record.getMessage() for record in caplog.records]
     assert progress == [f"ascent: {k}/20 steps" for k in (4, 8, 12, 16, 20)]

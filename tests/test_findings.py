@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from fer_workflow import findings, replicates, stats
+from fer_workflow import findings
+from fer_workflow.evaluation import replicates, stats
+from fer_workflow.findings import claims
 
 RNG = np.random.default_rng(0)
 
@@ -265,7 +267,7 @@ def test_confusion_p_values_cover_all_42_pairs():
     y, pred = even_errors(np.random.default_rng(1))
     rows = findings.confusion_rows(y, pred, 3, "validation", "nothing")
     assert all("Holm over all 42 off-diagonal pairs" in r["test"] for r in rows)
-    from fer_workflow.metrics import confusion_counts
+    from fer_workflow.evaluation.metrics import confusion_counts
 
     p = findings.confusion_pvalues(confusion_counts(y, pred))
     assert np.isfinite(p).sum() == 42 and np.isnan(np.diag(p)).all()
@@ -380,7 +382,7 @@ def test_filter_class_permutation_test_holds_its_level_on_sparse_tables():
     rejections = 0
     for _ in range(100):
         trained, null = rng.choice(7, 32, p=probs), rng.choice(7, 32, p=probs)
-        _, p, _ = stats.permutation_test(trained, null, findings._total_variation, resamples=500, seed=1)
+        _, p, _ = stats.permutation_test(trained, null, claims._total_variation, resamples=500, seed=1)
         rejections += p < stats.ALPHA
     assert rejections <= 10
 
@@ -399,7 +401,7 @@ def method_faces(gap, n=120, seed=0):
 
 
 def test_methods_are_ranked_only_by_a_paired_test():
-    from fer_workflow import faithfulness
+    from fer_workflow.explain import faithfulness
 
     table = faithfulness.method_comparisons(method_faces(0.05))
     assert len(table) == 4  # one pair x four curves, Holm over the four

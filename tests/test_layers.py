@@ -7,8 +7,9 @@ import pytest
 from snakemake.utils import validate
 
 from conftest import REPO, TINY, default_config, merge
-from fer_workflow import models, training
-from fer_workflow.layers import FusedBatchNormalization
+from fer_workflow import models
+from fer_workflow.models import training
+from fer_workflow.models.layers import FusedBatchNormalization
 
 RNG = np.random.default_rng(0)
 X = (RNG.normal(size=(8, 6, 6, 5)) * 3 + 1).astype("float32")

@@ -8,8 +8,10 @@ import pytest
 from sklearn.metrics import f1_score
 
 from conftest import END_OF_RUN, merge
-from fer_workflow import CLASS_NAMES, data, metrics, record, tables
+from fer_workflow import CLASS_NAMES, data
 from fer_workflow.data import Dataset
+from fer_workflow.evaluation import metrics, tables
+from fer_workflow.models import record
 from fer_workflow.plots import evaluation, save
 
 # A tiny prediction set (classes 4..6 never occur as true labels).

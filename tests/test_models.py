@@ -10,7 +10,8 @@ import yaml
 from snakemake.utils import validate
 
 from conftest import REPO, TINY, default_config, merge
-from fer_workflow import models, sizing
+from fer_workflow import models
+from fer_workflow.models import sizing
 
 
 def block(filters, convs=1, pool=2, batch_norm=True, dropout=0.0, kernel=3):
@@ -298,7 +299,7 @@ def test_hw3_report_cnn_has_the_study_size():
 
 
 def test_residual_blocks_add_their_input_before_the_last_relu():
-    from fer_workflow import saliency
+    from fer_workflow.explain import saliency
 
     cnn = cnn_cfg([block(16, 2), block(16, 2), block(32), block(64, 2)], head_pool="avg", residual=True)
     model = models.build_cnn(cnn, AUGMENT)

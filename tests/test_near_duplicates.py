@@ -6,7 +6,8 @@ the seen-test mask use the groups."""
 import numpy as np
 import pytest
 
-from fer_workflow import data, near_duplicates, synthetic
+from fer_workflow import data
+from fer_workflow.data import near_duplicates, synthetic
 
 MAX_DIFF = 12
 

@@ -5,8 +5,8 @@ blur and mean replacements, and which pixels each curve's step removes."""
 import numpy as np
 import pytest
 
-from fer_workflow import faithfulness as fa
-from fer_workflow import perturbation
+from fer_workflow.explain import faithfulness as fa
+from fer_workflow.explain import perturbation
 
 
 def ramp(h=48, w=48):

@@ -11,7 +11,7 @@ import zlib
 import numpy as np
 import pytest
 
-from fer_workflow import classify, photos, shipped
+from fer_workflow.use import classify, photos, shipped
 
 
 def write_huge_png(path, width=30000, height=30000):
@@ -164,8 +164,8 @@ def test_temperature_calibrates_each_view(tmp_path):
     x = keras.layers.Rescaling(1 / 255)(keras.layers.Flatten()(inputs))
     model = keras.Model(inputs, keras.layers.Dense(7, activation="softmax")(x))
     crops = np.random.default_rng(0).integers(0, 255, (3, 48, 48), dtype=np.uint8)
-    from fer_workflow.calibration import apply_temperature
-    from fer_workflow.predict import predict_probs
+    from fer_workflow.evaluation.calibration import apply_temperature
+    from fer_workflow.evaluation.predict import predict_probs
 
     expected = (
         apply_temperature(predict_probs(model, crops), 2)

@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 
 from conftest import ONEDNN
-from fer_workflow import NUM_CLASSES, arrays, predict
+from fer_workflow import NUM_CLASSES, arrays
 from fer_workflow.data import Dataset
+from fer_workflow.evaluation import predict
 
 keras = pytest.importorskip("keras")
 
@@ -203,3 +204,27 @@ def test_shift_tta_averages_ten_views_with_equal_weight():
     # Without shifted views, asking for them is an error that names the setting.
     with pytest.raises(ValueError, match="tta_shift: the predictions hold no shifted views"):
         predict.split_probs(predict.predict_dataset(model, ds), "test", tta_shift=True)
+
+
+def test_ten_crop_views_of_the_tta_benchmark():
+    """benchmarks/tta_views.py: five crops per face, each back at 48x48; with
+    no margin every crop is the face itself; every set of views gives
+    probabilities (rows summing to 1) for every face."""
+    from conftest import load_module
+    from toy_models import toy_cnn
+
+    tta_views = load_module("benchmarks/tta_views.py")
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, 256, size=(6, 48, 48)).astype(np.uint8)
+    same = tta_views.crops(faces, 0)
+    assert len(same) == 5 and all(np.allclose(c, faces, atol=1e-3) for c in same)
+    cropped = tta_views.crops(faces, 4)
+    assert all(c.shape == (6, 48, 48) for c in cropped)
+    # The top-left crop's corner pixel is the face's own (0, 0); the bottom-right crop's its (47, 47).
+    assert np.allclose(cropped[0][:, 0, 0], faces[:, 0, 0], atol=1e-3)
+    assert np.allclose(cropped[3][:, -1, -1], faces[:, -1, -1], atol=1e-3)
+    rows = tta_views.view_probs(toy_cnn(), faces, margins=[4], shifts=[2])
+    assert len(rows) == 4
+    for probs, seconds in rows.values():
+        assert probs.shape == (6, NUM_CLASSES) and seconds >= 0
+        np.testing.assert_allclose(probs.sum(1), 1, rtol=1e-5)

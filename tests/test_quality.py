@@ -52,6 +52,46 @@ def test_conda_env_lists_the_pinned_requirements():
     assert sorted(pip) == sorted(reqs)
 
 
+# The packages the light environment leaves out (envs/light.yaml).
+HEAVY = ("tensorflow", "keras", "cv2", "mtcnn")
+
+
+def test_light_env_is_the_requirements_less_tensorflow_keras_opencv():
+    reqs = {
+        line.split("==")[0]: line.strip()
+        for line in (REPO / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    env = yaml.safe_load((REPO / "envs" / "light.yaml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    left_out = {"tensorflow-cpu", "keras", "opencv-python-headless", "mtcnn"}
+    assert sorted(pip) == sorted(v for k, v in reqs.items() if k not in left_out)
+
+
+def light_rule_scripts():
+    """{rule: its script} of every rule in envs/light.yaml."""
+    out = {}
+    for smk in (REPO / "rules").glob("*.smk"):
+        for block in re.split(r"\n(?=rule \w+:)", smk.read_text())[1:]:
+            if '"../envs/light.yaml"' in block:
+                name = re.match(r"rule (\w+):", block).group(1)
+                out[name] = re.search(r'script:\s*"\.\./(scripts/\w+\.py)"', block).group(1)
+    return out
+
+
+def test_light_rules_import_no_tensorflow_keras_or_opencv():
+    """The light rules' scripts load their library modules with TensorFlow,
+    Keras and OpenCV blocked (so envs/light.yaml, which has none, runs them)."""
+    scripts = light_rule_scripts()
+    assert {"write_findings", "summarise_timings", "metrics_table"} <= set(scripts)
+    for rule, script in sorted(scripts.items()):
+        text = (REPO / script).read_text()
+        imports = [line for line in text.splitlines() if re.match(r"(from|import) fer_workflow", line)]
+        code = f"import sys\nsys.modules.update(dict.fromkeys({HEAVY!r}))\n" + "\n".join(imports)
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert proc.returncode == 0, f"rule {rule} ({script}) needs a heavy package: {proc.stderr[-800:]}"
+
+
 def test_every_rule_has_a_log_and_a_conda_env():
     for smk in (REPO / "rules").glob("*.smk"):
         text = smk.read_text()

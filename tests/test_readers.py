@@ -8,7 +8,8 @@ import yaml
 from PIL import Image
 
 from conftest import FER2013, REPO, WHERE
-from fer_workflow import data, readers
+from fer_workflow import data
+from fer_workflow.data import readers
 
 SCHEMA = yaml.safe_load((REPO / "config.schema.yaml").read_text())
 SCHEMA_FORMATS = SCHEMA["properties"]["data"]["properties"]["format"]["enum"]

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO, default_config, tiny_config
-from fer_workflow import recipes
-from fer_workflow.readers import Raw
+from fer_workflow.data.readers import Raw
+from fer_workflow.models import recipes
 
 
 def test_without_overrides_both_models_train_with_train():

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from conftest import default_config
-from fer_workflow import recipes, record
+from fer_workflow.models import recipes, record
 
 HISTORY = pd.DataFrame(
     {

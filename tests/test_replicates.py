@@ -10,7 +10,7 @@ import yaml
 from snakemake.utils import validate
 
 from conftest import REPO, default_config, merge, tiny_config
-from fer_workflow import replicates
+from fer_workflow.evaluation import replicates
 from fer_workflow.plots import replicates as replicate_plots
 from fer_workflow.plots import save
 

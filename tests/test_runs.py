@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from conftest import REPO
-from fer_workflow import runs
+from fer_workflow.evaluation import runs
 
 
 def metrics_csv(path, accuracy):

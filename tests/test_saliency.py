@@ -7,9 +7,10 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import ONEDNN
-from fer_workflow import models, saliency
-from fer_workflow.predict import predict_probs
+from conftest import ONEDNN, REPO
+from fer_workflow import models
+from fer_workflow.evaluation.predict import predict_probs
+from fer_workflow.explain import saliency
 from toy_models import toy_cnn
 
 
@@ -55,7 +56,7 @@ def test_smoothgrad_noise_zero_equals_vanilla(model, faces):
 
 def test_smoothgrad_is_seeded_and_progress_is_logged(model, faces, caplog):
     images, labels = faces
-    with caplog.at_level(logging.INFO, logger="fer_workflow.saliency"):
+    with caplog.at_level(logging.INFO, logger="fer_workflow.explain.saliency"):
         a = saliency.smoothgrad(model, images, labels, samples=4, noise=0.2, seed=3, batch_size=8)
     lines = [record.getMessage() for record in caplog.records]
     b = saliency.smoothgrad(model, images, labels, samples=4, noise=0.2, seed=3, batch_size=8)
@@ -280,7 +281,7 @@ def test_validation_masks_follow_the_validation_rows(tmp_path):
 def trained_on_faces():
     """The toy CNN trained for a few seconds on built-in synthetic faces (all
     classes equally often), with 200 held-out faces and their cue masks."""
-    from fer_workflow import synthetic
+    from fer_workflow.data import synthetic
 
     images, labels, masks = synthetic.generate(1500, np.random.default_rng(0), proportions=np.ones(7))
     model = toy_cnn(seed=1, filters=(8, 16), head=keras.layers.GlobalMaxPooling2D)
@@ -299,7 +300,7 @@ def test_every_method_looks_at_the_cues_of_the_built_in_faces(trained_on_faces, 
 
 def test_every_method_on_a_saved_mixed_precision_model(tmp_path, faces):
     """float16 compute (the GPU preset) gives float32 maps close to the float32 model's."""
-    from fer_workflow import faithfulness
+    from fer_workflow.explain import faithfulness
 
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
@@ -327,3 +328,30 @@ def test_every_method_on_a_saved_mixed_precision_model(tmp_path, faces):
         steps=4,
     )
     assert np.isfinite(table["deletion_auc"]).all()
+
+
+def test_registry_is_the_schemas_method_list_and_owns_the_config_knobs():
+    """One list of methods (the registry; the schema's $defs entry names the
+    same), and every method's knobs are keys of the saliency config group."""
+    import yaml
+
+    schema = yaml.safe_load((REPO / "config.schema.yaml").read_text())
+    assert schema["$defs"]["saliency_method"]["enum"] == list(saliency.METHODS)
+    config = yaml.safe_load((REPO / "config.yaml").read_text())["saliency"]
+    properties = schema["properties"]["saliency"]["properties"]
+    for name, cls in saliency.REGISTRY.items():
+        assert cls.name == name
+        for knob in cls.knobs:
+            assert knob in config and knob in properties, f"{name}: knob {knob} is no saliency config key"
+    assert sorted(saliency.KNOBS) == sorted({k for cls in saliency.REGISTRY.values() for k in cls.knobs})
+
+
+def test_a_method_takes_its_own_knobs_and_refuses_unknown_ones():
+    method = saliency.build("smoothgrad", seed=3, smooth_samples=4, ig_steps=9, gradcam_layer="last")
+    assert isinstance(method, saliency.SmoothGrad)
+    assert method.options == {"smooth_samples": 4, "noise": 0.1} and method.seed == 3
+    assert saliency.build("gradcam").options == {"gradcam_layer": "last"}
+    with pytest.raises(TypeError, match="unknown saliency knob"):
+        saliency.build("vanilla", samples=4)
+    with pytest.raises(TypeError, match="smoothgrad has no knob ig_steps"):
+        saliency.SmoothGrad(ig_steps=4)

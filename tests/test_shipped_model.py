@@ -13,7 +13,10 @@ from test_classify import FER2013
 from test_standalone_model import load_in_plain_python
 
 from conftest import REPO
-from fer_workflow import calibration, data, models, predict, readers, shipped
+from fer_workflow import data, models
+from fer_workflow.data import readers
+from fer_workflow.evaluation import calibration, predict
+from fer_workflow.use import shipped
 
 MODEL = REPO / shipped.SHIPPED_MODEL
 RECORD = json.loads((REPO / shipped.SHIPPED_RECORD).read_text())

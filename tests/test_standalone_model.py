@@ -11,8 +11,8 @@ import numpy as np
 
 from conftest import TINY, default_config
 from fer_workflow import models
-from fer_workflow.augment import TRAINING_ONLY
-from fer_workflow.layers import FusedBatchNormalization
+from fer_workflow.models.augment import TRAINING_ONLY
+from fer_workflow.models.layers import FusedBatchNormalization
 
 FACES = np.random.default_rng(3).uniform(0, 255, (6, 48, 48, 1)).astype("float32")
 

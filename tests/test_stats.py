@@ -1,10 +1,10 @@
-"""Paired tests and intervals (fer_workflow.stats) against hand-computed values."""
+"""Paired tests and intervals (fer_workflow.evaluation.stats) against hand-computed values."""
 
 import numpy as np
 import pytest
 from scipy import stats as sps
 
-from fer_workflow import stats
+from fer_workflow.evaluation import stats
 
 
 def test_bootstrap_mean_covers_the_mean_and_drops_nans():
@@ -81,7 +81,7 @@ def test_interval_verdict():
 
 
 def total_variation(a, b):
-    from fer_workflow.findings import _total_variation
+    from fer_workflow.findings.claims import _total_variation
 
     return _total_variation(a, b)
 

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from fer_workflow import CLASS_NAMES, readers, synthetic
+from fer_workflow import CLASS_NAMES
+from fer_workflow.data import readers, synthetic
 
 N_TRAIN, N_TEST = 700, 140
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, tiny_config
-from fer_workflow import record, resume, training
+from fer_workflow.models import record, resume, training
 
 # A tiny training run in a fresh process (seeds and Keras state start clean):
 # 140 random faces whose class shows as a bright corner patch. With KILL_AT=k

@@ -12,7 +12,7 @@ import pytest
 from test_classify import FER2013
 
 from conftest import ONEDNN
-from fer_workflow import classify, detect, video, video_scenes
+from fer_workflow.use import classify, detect, video, video_scenes
 
 
 def write_counter_video(path, n_frames=20, fps=10.0, size=(64, 48), fourcc="mp4v"):

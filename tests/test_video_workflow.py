@@ -10,7 +10,7 @@ import pytest
 from test_classify import FER2013
 
 from conftest import END_OF_RUN, merge
-from fer_workflow import classify, video, video_scenes
+from fer_workflow.use import classify, video, video_scenes
 
 pytestmark = [
     pytest.mark.slow,

@@ -7,7 +7,8 @@ import pytest
 from test_readers import faces, feature, write_label_feature_test, write_label_feature_train
 
 from conftest import FER2013, FERPLUS, REPO, WHERE, tiny_config
-from fer_workflow import arrays, data, readers, votes
+from fer_workflow import arrays, data
+from fer_workflow.data import readers, votes
 
 HEADER = "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"
 
@@ -315,7 +316,9 @@ def test_training_on_votes_fits_the_votes_not_the_labels(tmp_path):
     import keras
     import yaml
 
-    from fer_workflow import models, predict, training
+    from fer_workflow import models
+    from fer_workflow.evaluation import predict
+    from fer_workflow.models import training
 
     rng = np.random.default_rng(0)
     x, y = rng.integers(0, 255, (96, 48, 48)).astype(np.uint8), rng.integers(0, 7, 96).astype(np.int8)

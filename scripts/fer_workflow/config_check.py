@@ -24,8 +24,9 @@ import difflib
 import math
 import os
 
-from fer_workflow import IMAGE_SIZE, conv_layer_name, sizing
-from fer_workflow.readers import canonical_format
+from fer_workflow import IMAGE_SIZE, conv_layer_name
+from fer_workflow.data.readers import canonical_format
+from fer_workflow.models import sizing
 
 
 class ConfigError(ValueError):
@@ -198,7 +199,7 @@ def config_conv_layer_names(cnn):
 def synthetic_validation_size(config):
     """Validation images of the built-in data (n_train split by class as the
     generator does, then ``data.stratified_split``'s per-class rounding)."""
-    from fer_workflow.synthetic import class_counts
+    from fer_workflow.data.synthetic import class_counts
 
     fraction = config["data"]["validation_fraction"]
     total = 0
@@ -349,6 +350,18 @@ def _synthetic_problems(config):
     return []
 
 
+def _ensemble_problems(config):
+    seeds = config.get("ensemble", {}).get("seeds", [])
+    out = []
+    if config["predict"]["model"] == "ensemble" and not seeds:
+        out.append("predict.model: 'ensemble' needs ensemble.seeds (the other members' seeds)")
+    if config["seed"] in seeds:
+        out.append(
+            f"ensemble.seeds: {config['seed']} is the run's own seed (its CNN is already the first member)"
+        )
+    return out
+
+
 def problems(config):
     """Every value of a schema-valid ``config`` that would fail in a later job."""
     return (
@@ -358,6 +371,7 @@ def problems(config):
         + _votes_problems(config)
         + _evaluate_problems(config)
         + _synthetic_problems(config)
+        + _ensemble_problems(config)
     )
 
 

@@ -1,10 +1,10 @@
-"""Figures of the annotator analysis (``fer_workflow.agreement``): the
+"""Figures of the annotator analysis (``fer_workflow.findings.agreement``): the
 annotators' confusion beside the model's, and the confused pairs' votes."""
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .evaluation import confusion_panel
+from fer_workflow.plots.evaluation import confusion_panel
 
 
 def confusion_figure(annotator_counts, model_counts, model, split):

@@ -4,8 +4,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyBboxPatch
 
-from .. import CLASS_NAMES
-from ..metrics import normalize_rows
+from fer_workflow import CLASS_NAMES
+from fer_workflow.evaluation.metrics import normalize_rows
 
 # --- confusion matrix ---------------------------------------------------------------------------
 

@@ -4,8 +4,8 @@ with its 95% t-interval."""
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..replicates import SCORES, STATISTICS, difference_name, n_seeds
-from .training import COLORS
+from fer_workflow.evaluation.replicates import SCORES, STATISTICS, difference_name, n_seeds
+from fer_workflow.plots.training import COLORS
 
 TITLES = {"val_accuracy": "Validation accuracy", "val_macro_f1": "Validation macro-F1"}
 

@@ -3,7 +3,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .. import CLASS_NAMES
+from fer_workflow import CLASS_NAMES
 
 
 def pick_per_class(labels, per_class, seed):

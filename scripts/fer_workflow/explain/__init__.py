@@ -1,0 +1,2 @@
+"""What the CNN looks at: saliency maps, perturbation (one home for every
+removal), faithfulness curves, randomisation checks, filter images."""

@@ -1,0 +1,49 @@
+"""The study's claims with their tests and verdicts: claims, agreement (FER+).
+
+The package's own names are those of ``claims`` (``fer_workflow.findings.claims``),
+so ``from fer_workflow import findings`` reads as before. They load on first use,
+so importing one of the other modules here loads only that one."""
+
+import importlib
+
+# The public names of claims (tests/test_layout.py checks the list).
+NAMES = (
+    "COLUMNS",
+    "CURVES",
+    "FAITHFULNESS_TEST",
+    "FILTER_TEST",
+    "NOTHING_CHOSEN",
+    "REGION_TEST",
+    "STUDY_CLASS",
+    "chosen_on_validation",
+    "collect",
+    "confusion_pvalues",
+    "confusion_rows",
+    "faithfulness_rows",
+    "filter_claims",
+    "filter_rows",
+    "html_page",
+    "inconclusive",
+    "markdown",
+    "method_pair_rows",
+    "model_comparison",
+    "passes_sanity",
+    "quoted_block",
+    "region_claims",
+    "region_rows",
+    "replace_block",
+    "sane_method",
+    "sanity_rows",
+    "seed_comparison",
+    "table",
+)
+
+
+def __getattr__(name):
+    if name in NAMES:
+        return getattr(importlib.import_module("fer_workflow.findings.claims"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(NAMES))

@@ -1,0 +1,1 @@
+"""The model outside training: detect, classify photos, video, the shipped model."""
