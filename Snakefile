@@ -49,6 +49,7 @@ include: "rules/replicates.smk"
 include: "rules/ensemble.smk"
 include: "rules/classify.smk"
 include: "rules/video.smk"
+include: "rules/export.smk"
 include: "rules/findings.smk"
 include: "rules/report.smk"
 

@@ -27,7 +27,7 @@ import time
 import cv2
 import numpy as np
 
-from common import REPO, load_config  # noqa: E402
+from common import REPO, load_config, scenes  # noqa: E402
 from fer_workflow import runtime  # noqa: E402
 from fer_workflow.use import classify, detect  # noqa: E402
 
@@ -52,7 +52,7 @@ def make_photos(faces, rng):
     """(photo, placed boxes, index of the faces) for each group of three faces."""
     photos = []
     for k in range(0, len(faces) - len(faces) % 3, 3):
-        photo, placed = classify.place_faces(faces[k : k + 3], rng)
+        photo, placed = scenes.place_faces(faces[k : k + 3], rng)
         photos.append((photo, placed, np.arange(k, k + 3)))
     return photos
 
@@ -75,7 +75,7 @@ def run_detector(detector, photos, empty, labels, model, margin):
         t_classify += time.perf_counter() - start
         matched = set()
         for target, face in zip(placed, index, strict=True):
-            iou = [classify.box_overlap(target, box) for box in faces.boxes]
+            iou = [scenes.box_overlap(target, box) for box in faces.boxes]
             if iou and max(iou) >= 0.5:
                 best = int(np.argmax(iou))
                 found += 1
@@ -85,7 +85,7 @@ def run_detector(detector, photos, empty, labels, model, margin):
                 correct += right[int(face)]
         for i, box in enumerate(faces.boxes):
             if i not in matched:
-                on_face = any(classify.box_overlap(target, box) > 0 for target in placed)
+                on_face = any(scenes.box_overlap(target, box) > 0 for target in placed)
                 loose += on_face
                 extra += not on_face
     false_free = sum(len(detector.detect(photo)) for photo in empty)
@@ -112,7 +112,7 @@ def measure_landmarks(faces, rng):
     for photo, placed, _ in make_photos(faces, rng):
         result = detector.detect(photo)
         for box, points in zip(result.boxes, result.landmarks, strict=True):
-            iou = [classify.box_overlap(t, box) for t in placed]
+            iou = [scenes.box_overlap(t, box) for t in placed]
             if max(iou) < 0.3:
                 continue
             x, y, s, _ = placed[int(np.argmax(iou))]
@@ -152,7 +152,7 @@ def main():
         faces, labels = split.x_val[: args.faces], split.y_val[: args.faces].astype(int)
         source = f"the first {len(faces)} validation faces of {args.dataset}"
     else:
-        faces, labels = classify.read_csv_faces(args.data, args.faces)
+        faces, labels = scenes.read_csv_faces(args.data, args.faces)
         source = f"the first {len(faces)} rows of {args.data} (training faces for a FER2013 model)"
     rng = np.random.default_rng(0)
     if args.measure_landmarks:
@@ -173,7 +173,7 @@ def main():
         "upright": make_photos(faces, np.random.default_rng(2)),
         "tilted": make_photos(tilted, np.random.default_rng(2)),
     }
-    empty = [classify.gradient_canvas(600, 800, rng) for _ in range(args.empty)]
+    empty = [scenes.gradient_canvas(600, 800, rng) for _ in range(args.empty)]
     print(f"faces: {source}; model: {args.model or 'untrained CNN'}; {args.threads} TensorFlow thread(s)")
     print("settings:", {k: cfg[k] for k in ("margin", "min_face_size", "scale_factor", "min_neighbors")})
     print(

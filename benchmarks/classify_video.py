@@ -23,9 +23,9 @@ import time
 
 import numpy as np
 
-from common import REPO  # noqa: E402
+from common import REPO, scenes  # noqa: E402
 from fer_workflow import runtime  # noqa: E402
-from fer_workflow.use import detect, video, video_scenes  # noqa: E402
+from fer_workflow.use import detect, video  # noqa: E402
 
 
 def main():
@@ -42,9 +42,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=2, help="runs per detector; the fastest is reported")
     args = parser.parse_args()
     runtime.configure_backend(threads=args.threads, seed=0)
-    from fer_workflow.use import classify
 
-    faces, labels = classify.read_csv_faces(args.data, 10)
+    faces, labels = scenes.read_csv_faces(args.data, 10)
     from fer_workflow import models  # after the backend's threads are set
 
     if args.model:
@@ -60,10 +59,10 @@ def main():
           f"{args.threads} TensorFlow threads; model {args.model or 'untrained CNN'}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         clip = os.path.join(tmp, "clip.mp4")
-        video_scenes.write_video(clip, faces, labels, n_faces=5, seconds=8.0, fps=25.0, width=640, height=360)
+        scenes.write_video(clip, faces, labels, n_faces=5, seconds=8.0, fps=25.0, width=640, height=360)
         for kind in args.detectors:
             detector = detect.Detector(kind)
-            detector.detect(classify.gradient_canvas(360, 640, np.random.default_rng(0)))  # load
+            detector.detect(scenes.gradient_canvas(360, 640, np.random.default_rng(0)))  # load
             video.predict_faces(model, faces[:2])  # compile the CNN's call
             best = None
             for _ in range(args.repeats):

@@ -1,6 +1,7 @@
 """What the benchmarks share: the config as
 Snakemake would merge it, and this machine's matrix-multiply rate."""
 
+import sys
 import time
 from pathlib import Path
 
@@ -9,6 +10,10 @@ import yaml
 from fer_workflow.models.recipes import merge_config
 
 REPO = Path(__file__).resolve().parent.parent
+# The pictures and videos with known faces (tests/scenes.py) that the photo,
+# detector and video benchmarks share with the tests.
+sys.path.insert(0, str(REPO / "tests"))
+import scenes  # noqa: E402, F401  (benchmarks: from common import scenes)
 
 
 def load_config(configfiles=(), overrides=()):

@@ -10,9 +10,8 @@ Prints each face's labels (first half, second half) as FER2013 gives them.
 
 import argparse
 
-from common import REPO  # noqa: E402
+from common import REPO, scenes  # noqa: E402
 from fer_workflow import CLASS_NAMES  # noqa: E402
-from fer_workflow.use import classify, video_scenes  # noqa: E402
 
 
 def load_faces(data, dataset, n):
@@ -22,7 +21,7 @@ def load_faces(data, dataset, n):
 
         split = data_module.load(dataset)
         return split.x_val[:n], split.y_val[:n].astype(int)
-    return classify.read_csv_faces(data, n)
+    return scenes.read_csv_faces(data, n)
 
 
 def main():
@@ -41,7 +40,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     faces, labels = load_faces(args.data, args.dataset, 2 * args.faces)
-    scene = video_scenes.write_video(
+    scene = scenes.write_video(
         args.output, faces, labels, n_faces=args.faces, seconds=args.seconds, fps=args.fps,
         width=args.width, height=args.height, side=args.side, seed=args.seed,
     )  # fmt: skip

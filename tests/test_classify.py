@@ -9,10 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import scenes as pictures
 from conftest import FER2013 as FER2013_DIR
 from conftest import TINY, WHERE
 from fer_workflow import CLASS_NAMES, models
 from fer_workflow.use import classify
+from fer_workflow.use import detect as face_detect
 
 # The FER2013 training file (conftest.data_copy: resources/fer2013/ first).
 FER2013 = FER2013_DIR / "train.csv.gz" if FER2013_DIR else None
@@ -27,7 +29,7 @@ MIN_DETECTION_RATE = 0.65
 def fer_faces():
     if FER2013 is None:
         pytest.skip(f"FER2013 not found in {WHERE.format('fer2013')}")
-    faces, labels = classify.read_csv_faces(FER2013, 3 * N_PHOTOS)
+    faces, labels = pictures.read_csv_faces(FER2013, 3 * N_PHOTOS)
     assert faces.shape == (3 * N_PHOTOS, 48, 48)
     return faces
 
@@ -38,7 +40,7 @@ def scenes(fer_faces):
     rng = np.random.default_rng(0)
     out = []
     for k in range(0, len(fer_faces), 3):
-        photo, boxes = classify.place_faces(fer_faces[k : k + 3], rng)
+        photo, boxes = pictures.place_faces(fer_faces[k : k + 3], rng)
         out.append((photo, boxes, fer_faces[k : k + 3]))
     return out
 
@@ -56,11 +58,11 @@ def blurred_correlation(a, b):
 
 
 def detect(photo, detector):
-    return classify.detect_faces(classify.to_grey(photo), detector)
+    return face_detect.detect_faces(classify.to_grey(photo), detector)
 
 
 def test_detects_enlarged_fer2013_faces_where_they_were_placed(scenes):
-    detector = classify.load_detector()
+    detector = face_detect.load_detector()
     found, similarity = 0, []
     for photo, placed, faces in scenes:
         boxes = detect(photo, detector)
@@ -68,12 +70,12 @@ def test_detects_enlarged_fer2013_faces_where_they_were_placed(scenes):
         assert list(boxes[:, 0]) == sorted(boxes[:, 0])  # left to right
         for box in boxes:
             # Every box lies on a placed face: no false detection on the background.
-            assert max(classify.box_overlap(target, box) for target in placed) > 0.3
+            assert max(pictures.box_overlap(target, box) for target in placed) > 0.3
         for target, face in zip(placed, faces, strict=True):
-            overlaps = [classify.box_overlap(target, box) for box in boxes]
+            overlaps = [pictures.box_overlap(target, box) for box in boxes]
             if overlaps and max(overlaps) >= 0.5:
                 found += 1
-                crop = classify.crop_face(classify.to_grey(photo), boxes[int(np.argmax(overlaps))])
+                crop = face_detect.crop_face(classify.to_grey(photo), boxes[int(np.argmax(overlaps))])
                 similarity.append(blurred_correlation(crop, face))
     rate = found / (3 * len(scenes))
     assert rate >= MIN_DETECTION_RATE, f"detection rate {rate:.0%}"
@@ -83,10 +85,10 @@ def test_detects_enlarged_fer2013_faces_where_they_were_placed(scenes):
 
 
 def test_no_face_on_photos_without_faces():
-    detector = classify.load_detector()
+    detector = face_detect.load_detector()
     rng = np.random.default_rng(5)
     for _ in range(10):
-        assert len(detect(classify.gradient_canvas(480, 640, rng), detector)) == 0
+        assert len(detect(pictures.gradient_canvas(480, 640, rng), detector)) == 0
 
 
 def test_crop_is_the_square_around_the_box_with_the_margin():
@@ -95,9 +97,9 @@ def test_crop_is_the_square_around_the_box_with_the_margin():
     box = (100, 50, 96, 96)
     # margin 0.25: a 144 px square centred on the box, shrunk 3x by area averaging.
     expected = cv2.resize(grey[26:170, 76:220], (48, 48), interpolation=cv2.INTER_AREA)
-    np.testing.assert_array_equal(classify.crop_face(grey, box, margin=0.25), expected)
+    np.testing.assert_array_equal(face_detect.crop_face(grey, box, margin=0.25), expected)
     # Over the edge: the edge pixels are repeated.
-    corner = classify.crop_face(np.full((100, 100), 7, np.uint8), (0, 0, 40, 30), margin=0.5)
+    corner = face_detect.crop_face(np.full((100, 100), 7, np.uint8), (0, 0, 40, 30), margin=0.5)
     assert corner.shape == (48, 48) and (corner == 7).all()
 
 
@@ -114,7 +116,7 @@ def test_classify_photo_colour_grey_no_face_and_corrupt(tmp_path, scenes, model)
     photo, placed, _ = scenes[0]
     cv2.imwrite(str(tmp_path / "group.jpg"), photo, [cv2.IMWRITE_JPEG_QUALITY, 92])
     cv2.imwrite(str(tmp_path / "grey.png"), classify.to_grey(scenes[1][0]))
-    cv2.imwrite(str(tmp_path / "empty.png"), classify.gradient_canvas(300, 400, np.random.default_rng(2)))
+    cv2.imwrite(str(tmp_path / "empty.png"), pictures.gradient_canvas(300, 400, np.random.default_rng(2)))
     (tmp_path / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not a JPEG")
 
     result = classify.classify_photo(str(tmp_path / "group.jpg"), model)
@@ -128,7 +130,7 @@ def test_classify_photo_colour_grey_no_face_and_corrupt(tmp_path, scenes, model)
     # The model got exactly the crops it reports.
     np.testing.assert_allclose(classify.classify_crops(model, result.crops), probs, atol=1e-5)
     for box in table[["x", "y", "w", "h"]].to_numpy():
-        assert max(classify.box_overlap(target, box) for target in placed) > 0.3
+        assert max(pictures.box_overlap(target, box) for target in placed) > 0.3
     # Annotated: the photo with the boxes drawn on it.
     assert result.annotated.shape == photo.shape
     x, y, w, h = table.loc[0, ["x", "y", "w", "h"]].astype(int)

@@ -16,6 +16,7 @@ from test_classify import FER2013
 from test_photos import write_huge_png
 from test_standalone_model import load_in_plain_python
 
+import scenes
 from conftest import END_OF_RUN, WHERE, Workflow, merge, parse_job_counts
 from fer_workflow import data, models
 from fer_workflow.use import classify, shipped
@@ -30,11 +31,11 @@ PHOTOS = ["corrupt.jpg", "empty.png", "grey.png", "group.jpg"]
 
 def write_photos(folder):
     folder.mkdir()
-    faces, _ = classify.read_csv_faces(FER2013, 6)
+    faces, _ = scenes.read_csv_faces(FER2013, 6)
     rng = np.random.default_rng(0)
-    cv2.imwrite(str(folder / "group.jpg"), classify.place_faces(faces[:3], rng)[0])
-    cv2.imwrite(str(folder / "grey.png"), classify.to_grey(classify.place_faces(faces[3:], rng)[0]))
-    cv2.imwrite(str(folder / "empty.png"), classify.gradient_canvas(300, 400, rng))
+    cv2.imwrite(str(folder / "group.jpg"), scenes.place_faces(faces[:3], rng)[0])
+    cv2.imwrite(str(folder / "grey.png"), classify.to_grey(scenes.place_faces(faces[3:], rng)[0]))
+    cv2.imwrite(str(folder / "empty.png"), scenes.gradient_canvas(300, 400, rng))
     (folder / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a JPEG")
     (folder / "notes.txt").write_text("not a photo: ignored")
 
@@ -67,7 +68,7 @@ def test_classify_photos_in_the_workflow(completed_tiny_workflow, tmp_path):
     assert wf.path("results/figures/classify_contact_sheet.png").stat().st_size > 0
 
     # An added photo: its job and the gather, nothing else.
-    cv2.imwrite(str(wf.path("photos/new.png")), classify.gradient_canvas(200, 200, np.random.default_rng(1)))
+    cv2.imwrite(str(wf.path("photos/new.png")), scenes.gradient_canvas(200, 200, np.random.default_rng(1)))
     assert wf.dry_run_jobs(config=config) == {
         **END_OF_RUN,
         "classify_photo": 1,
@@ -98,8 +99,8 @@ def test_fresh_clone_classifies_photos_with_the_shipped_model(tmp_path):
     write_photos(wf.path("photos"))
     write_huge_png(wf.path("photos/huge.png"))
     (wf.path("more")).mkdir()
-    faces, _ = classify.read_csv_faces(FER2013, 9)
-    cv2.imwrite(str(wf.path("more/pair.jpg")), classify.place_faces(faces[6:8], np.random.default_rng(3))[0])
+    faces, _ = scenes.read_csv_faces(FER2013, 9)
+    cv2.imwrite(str(wf.path("more/pair.jpg")), scenes.place_faces(faces[6:8], np.random.default_rng(3))[0])
     images = "{images: [photos, 'more/*.jpg']}"
     target = "results/classify/predictions.csv"
     proc = wf.run(target, "--config", f"classify={images}", "-n", "--quiet", "rules")
@@ -126,7 +127,7 @@ def test_fresh_clone_classifies_photos_with_the_shipped_model(tmp_path):
     print(f"fresh-copy photo run: {elapsed:.1f} s for 6 photos on 2 cores")
 
     # One more photo in the folder: only its job and the gather.
-    cv2.imwrite(str(wf.path("photos/late.png")), classify.gradient_canvas(200, 200, np.random.default_rng(4)))
+    cv2.imwrite(str(wf.path("photos/late.png")), scenes.gradient_canvas(200, 200, np.random.default_rng(4)))
     proc = wf.run(target, "--config", f"classify={images}", "-n", "--quiet", "rules")
     assert parse_job_counts(proc.output) == {"classify_photo": 1, "collect_classified_photos": 1}
 

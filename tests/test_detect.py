@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from test_classify import FER2013, blurred_correlation
 
+import scenes
 from fer_workflow.use import classify, detect
 
 pytestmark = pytest.mark.skipif(FER2013 is None, reason="../shared/data/fer2013 not found")
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.skipif(FER2013 is None, reason="../shared/data/fer2013 
 
 @pytest.fixture(scope="module")
 def faces():
-    return classify.read_csv_faces(FER2013, 15)[0]
+    return scenes.read_csv_faces(FER2013, 15)[0]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def test_both_detectors_find_fer2013_faces_on_photos(faces, kind):
     rng = np.random.default_rng(0)
     found = total = 0
     for k in range(0, 15, 3):
-        photo, placed = classify.place_faces(faces[k : k + 3], rng)
+        photo, placed = scenes.place_faces(faces[k : k + 3], rng)
         result = detector.detect(photo)
         assert result.boxes.shape[1] == 4 and (np.diff(result.boxes[:, 0]) >= 0).all()  # left to right
         if kind == "mtcnn":
@@ -42,12 +43,12 @@ def test_both_detectors_find_fer2013_faces_on_photos(faces, kind):
         else:
             assert result.landmarks is None
         total += len(placed)
-        found += sum(max((classify.box_overlap(p, b) for b in result.boxes), default=0) > 0.3 for p in placed)
+        found += sum(max((scenes.box_overlap(p, b) for b in result.boxes), default=0) > 0.3 for p in placed)
         crops = detect.crop_faces(classify.to_grey(photo), result)
         assert crops.shape == (len(result), 48, 48) and crops.dtype == np.uint8
     assert found >= 0.6 * total
     # Nothing on a photo without a face.
-    assert len(detector.detect(classify.gradient_canvas(300, 400, rng))) == 0
+    assert len(detector.detect(scenes.gradient_canvas(300, 400, rng))) == 0
 
 
 def tilted(photo, centre, angle):
@@ -59,7 +60,7 @@ def tilted(photo, centre, angle):
 @pytest.mark.parametrize("angle", [-18, 12])
 def test_mtcnn_alignment_levels_the_eyes_of_a_tilted_face(faces, mtcnn, angle):
     face = faces[0]
-    photo = classify.gradient_canvas(400, 400, np.random.default_rng(1))
+    photo = scenes.gradient_canvas(400, 400, np.random.default_rng(1))
     photo[100:300, 100:300] = cv2.resize(face, (200, 200), interpolation=cv2.INTER_CUBIC)[..., None]
     level = mtcnn.detect(photo)
     turned = mtcnn.detect(tilted(photo, (200.0, 200.0), angle))
@@ -71,7 +72,7 @@ def test_mtcnn_alignment_levels_the_eyes_of_a_tilted_face(faces, mtcnn, angle):
     grey_turned = classify.to_grey(tilted(photo, (200.0, 200.0), angle))
     reference = detect.crop_faces(classify.to_grey(photo), level)[0]
     aligned = detect.crop_faces(grey_turned, turned)[0]
-    unaligned = classify.crop_face(grey_turned, turned.boxes[0], 0.025)
+    unaligned = detect.crop_face(grey_turned, turned.boxes[0], 0.025)
     assert blurred_correlation(aligned, reference) > 0.9
     assert blurred_correlation(aligned, reference) > blurred_correlation(unaligned, reference) + 0.05
     # And it is framed like the FER2013 face itself.
@@ -86,7 +87,7 @@ def test_classify_photo_with_mtcnn(faces, mtcnn, tmp_path):
 
     keras.utils.set_random_seed(1)
     model = models.build_cnn(TINY["cnn"] | {"separable": False, "dense_dropout": 0.0})
-    photo, placed = classify.place_faces(faces[:3], np.random.default_rng(0))
+    photo, placed = scenes.place_faces(faces[:3], np.random.default_rng(0))
     cv2.imwrite(str(tmp_path / "group.jpg"), photo)
     result = classify.classify_photo(str(tmp_path / "group.jpg"), model, detector=mtcnn)
     assert len(result.table) == len(result.crops) >= 2

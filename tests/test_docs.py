@@ -225,12 +225,16 @@ RESULT_TEXTS = {
             "builtin/timings.csv",
             "builtin/run.csv",
             "*/faithfulness.csv",  # the faces the rule times are for
+            "use/*",  # the export and stream benchmarks' output
         ),
     ),  # fmt: skip
     "docs/guide/methods.md": (lambda: read("docs/guide/methods.md"), results("fer2013/*")),
     "docs/guide/photos.md": (
         lambda: read("docs/guide/photos.md"),
-        [*results("fer2013/*"), "resources/models/fer2013_cnn.json"],  # the shipped model's record
+        [
+            *results("fer2013/*", "use/*"),
+            "resources/models/fer2013_cnn.json",
+        ],  # and the shipped model's record
     ),
 }
 
@@ -264,7 +268,7 @@ def page_values(globs):
     values = set()
     for pattern in globs:
         for path in REPO.glob(pattern):
-            if path.is_file() and path.suffix in (".csv", ".md", ".jsonl", ".json", ".log", ".tsv"):
+            if path.is_file() and path.suffix in (".csv", ".md", ".jsonl", ".json", ".log", ".tsv", ".txt"):
                 values.update(file_numbers(path.read_text()))
     return values
 

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from test_classify import FER2013
 
+import scenes
 from conftest import ONEDNN
-from fer_workflow.use import classify, detect, video, video_scenes
+from fer_workflow.use import classify, detect, video
 
 
 def write_counter_video(path, n_frames=20, fps=10.0, size=(64, 48), fourcc="mp4v"):
@@ -222,9 +223,9 @@ def tiny_model():
 @pytest.mark.skipif(FER2013 is None, reason="../shared/data/fer2013 not found")
 @pytest.mark.parametrize("kind", ["haar", "mtcnn"])
 def test_moving_faces_keep_their_ids(tmp_path, tiny_model, kind):
-    faces, labels = classify.read_csv_faces(FER2013, 12)
+    faces, labels = scenes.read_csv_faces(FER2013, 12)
     path = str(tmp_path / "clip.mp4")
-    scene = video_scenes.write_video(path, faces[[0, 1, 4, 5, 8, 9]], labels[[0, 1, 4, 5, 8, 9]], n_faces=3,
+    scene = scenes.write_video(path, faces[[0, 1, 4, 5, 8, 9]], labels[[0, 1, 4, 5, 8, 9]], n_faces=3,
                                      seconds=2.0, width=480, height=270, side=90, radius=(30, 15))  # fmt: skip
     result = video.classify_video(path, tiny_model, detect.Detector(kind), sample_fps=5, annotated=None)
     table = result.table
@@ -236,7 +237,7 @@ def test_moving_faces_keep_their_ids(tmp_path, tiny_model, kind):
         found = []
         for _, row in table.iterrows():
             truth = scene.boxes[row["frame"], k]
-            if classify.box_overlap(truth, row[["x", "y", "w", "h"]].to_numpy(int)) > 0.3:
+            if scenes.box_overlap(truth, row[["x", "y", "w", "h"]].to_numpy(int)) > 0.3:
                 found.append(row["face_id"])
         assert len(found) >= 8, f"face {k} found in {len(found)} of 10 frames ({kind})"
         assert len(set(found)) == 1, f"face {k} has ids {sorted(set(found))} ({kind})"
@@ -250,7 +251,7 @@ def test_moving_faces_keep_their_ids(tmp_path, tiny_model, kind):
 @pytest.mark.parametrize("temperature", [1.0, 2.5])
 def test_video_faces_get_the_photos_probabilities(tiny_model, temperature):
     """One compiled call for crops and mirrors gives what classify_crops gives a photo's faces."""
-    faces = classify.read_csv_faces(FER2013, 5)[0]
+    faces = scenes.read_csv_faces(FER2013, 5)[0]
     got = video.predict_faces(tiny_model, faces, tta_flip=True, temperature=temperature)
     expected = classify.classify_crops(tiny_model, faces, tta_flip=True, temperature=temperature)
     np.testing.assert_allclose(got, expected, **ONEDNN)

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from test_classify import FER2013
 
+import scenes
 from conftest import END_OF_RUN, merge
-from fer_workflow.use import classify, video, video_scenes
+from fer_workflow.use import video
 
 pytestmark = [
     pytest.mark.slow,
@@ -22,10 +23,10 @@ def test_videos_in_the_workflow(completed_tiny_workflow, tmp_path):
     wf = completed_tiny_workflow.clone(tmp_path / "wf")
     folder = wf.path("videos")
     folder.mkdir()
-    faces, labels = classify.read_csv_faces(FER2013, 6)
-    video_scenes.write_video(folder / "clip.mp4", faces, labels, n_faces=3, seconds=2.0, width=480, height=270,
+    faces, labels = scenes.read_csv_faces(FER2013, 6)
+    scenes.write_video(folder / "clip.mp4", faces, labels, n_faces=3, seconds=2.0, width=480, height=270,
                              side=90, radius=(30, 15))  # fmt: skip
-    video_scenes.write_video(
+    scenes.write_video(
         folder / "cut.mp4", faces, labels, n_faces=1, seconds=1.0, width=160, height=120, side=60
     )
     data = (folder / "cut.mp4").read_bytes()

@@ -27,3 +27,13 @@ def conv_layer_names(model):
     import re
 
     return [layer.name for layer in model.layers if re.fullmatch(CONV_LAYER_PATTERN, layer.name)]
+
+
+def __getattr__(name):
+    """``from fer_workflow import Classifier``, imported on first use (``api``), so
+    that importing the package (the Snakefile does) stays free of OpenCV and Keras."""
+    if name == "Classifier":
+        from fer_workflow.use.api import Classifier
+
+        return Classifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,7 +5,7 @@ detector the ``fer`` package uses), chosen by ``classify.detector``.
 ``Detector(kind, ...).detect(image)`` gives ``Faces``: boxes (x, y, w, h),
 and with MTCNN its five landmarks (eyes, nose, mouth corners) and scores.
 ``crop_faces`` turns them into FER2013-like 48x48 grey crops: Haar boxes are
-cropped square around the box (``classify.crop_face``); MTCNN faces are
+cropped square around the box (``crop_face``); MTCNN faces are
 aligned first, rotated about the eyes' midpoint so that the eyes are level,
 and cropped around the landmarks with the geometry of a FER2013 face
 (``EYES_SIDE``, ``EYES_TO_CENTRE``, measured on FER2013 faces by
@@ -13,6 +13,7 @@ and cropped around the landmarks with the geometry of a FER2013 face
 """
 
 import math
+import os
 from dataclasses import dataclass
 
 import cv2
@@ -21,6 +22,7 @@ import numpy as np
 from fer_workflow import IMAGE_SIZE
 
 DETECTORS = ("haar", "mtcnn")
+CASCADE = "haarcascade_frontalface_alt2.xml"
 
 # FER2013 face geometry in MTCNN landmarks, measured on 300 enlarged FER2013
 # faces (benchmarks/classify_faces.py --measure-landmarks; medians of the 274
@@ -34,6 +36,57 @@ EYES_TO_CENTRE = 0.33
 
 # Landmark order in Faces.landmarks.
 LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
+
+
+# ---- the Haar cascade (OpenCV's files, shipped in its wheel) -----------------------
+
+
+def load_detector():
+    """OpenCV's frontal-face Haar cascade (alt2), from the file inside the package."""
+    path = os.path.join(cv2.data.haarcascades, CASCADE)
+    detector = cv2.CascadeClassifier(path)
+    if detector.empty():
+        raise RuntimeError(f"could not load the face detector {path}")
+    return detector
+
+
+def detect_faces(grey, detector, scale_factor=1.1, min_neighbors=3, min_size=48):
+    """Face boxes (n, 4) int as x, y, w, h in pixels, left to right.
+
+    ``scale_factor`` is the step between the scales searched (smaller: slower,
+    finds more), ``min_neighbors`` how many overlapping raw detections a face
+    needs (larger: fewer false faces, misses more), ``min_size`` the smallest
+    face side in pixels. The histogram is not equalized: on the test photos
+    that lost faces and doubled the time.
+    """
+    boxes = detector.detectMultiScale(
+        grey,
+        scaleFactor=float(scale_factor),
+        minNeighbors=int(min_neighbors),
+        minSize=(int(min_size), int(min_size)),
+    )
+    boxes = np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
+    return boxes[np.lexsort((boxes[:, 1], boxes[:, 0]))]
+
+
+def crop_face(grey, box, margin=0.025, size=IMAGE_SIZE):
+    """The face in ``box`` as a (size, size) uint8 crop, like a FER2013 face.
+
+    The crop is the square around the box's centre with side
+    ``max(w, h) * (1 + 2 * margin)``; beyond the photo's edge the edge pixels
+    are repeated. Shrinking uses area averaging (no aliasing), enlarging
+    bilinear interpolation.
+    """
+    x, y, w, h = (int(v) for v in box)
+    side = max(1, round(max(w, h) * (1 + 2 * float(margin))))
+    left = round(x + w / 2 - side / 2)
+    top = round(y + h / 2 - side / 2)
+    pad = max(0, -left, -top, left + side - grey.shape[1], top + side - grey.shape[0])
+    if pad:
+        grey = cv2.copyMakeBorder(grey, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    square = grey[top + pad : top + pad + side, left + pad : left + pad + side]
+    interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+    return cv2.resize(square, (size, size), interpolation=interpolation)
 
 
 @dataclass
@@ -53,7 +106,7 @@ class Faces:
 class Detector:
     """A face detector: ``kind`` "haar" or "mtcnn"; ``min_face_size`` the smallest
     face side in pixels looked for (both); ``scale_factor`` and ``min_neighbors``
-    are the Haar cascade's knobs (classify.detect_faces), unused by MTCNN."""
+    are the Haar cascade's knobs (``detect_faces``), unused by MTCNN."""
 
     def __init__(self, kind="haar", min_face_size=48, scale_factor=1.1, min_neighbors=3):
         if kind not in DETECTORS:
@@ -67,8 +120,6 @@ class Detector:
     def _load(self):
         if self._model is None:
             if self.kind == "haar":
-                from fer_workflow.use.classify import load_detector
-
                 self._model = load_detector()
             else:
                 self._model = load_mtcnn()
@@ -78,8 +129,6 @@ class Detector:
         """Faces on a BGR (h, w, 3) or grey (h, w) uint8 image, left to right."""
         image = np.asarray(image)
         if self.kind == "haar":
-            from fer_workflow.use.classify import detect_faces
-
             grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
             boxes = detect_faces(
                 grey, self._load(), self.scale_factor, self.min_neighbors, self.min_face_size
@@ -163,7 +212,7 @@ def align_crop(grey, landmarks, size=IMAGE_SIZE, side_ratio=EYES_SIDE, centre_of
     ``side_ratio`` times the eye distance, centred ``centre_offset`` times it
     below the eyes' midpoint. Beyond the image's edge the edge pixels are
     repeated; the square is taken at full resolution and then shrunk with area
-    averaging (no aliasing), as ``classify.crop_face`` does."""
+    averaging (no aliasing), as ``crop_face`` does."""
     eyes, angle, distance = aligned_geometry(landmarks)
     distance = max(distance, 2.0)
     side = max(1, round(side_ratio * distance))
@@ -187,6 +236,4 @@ def crop_faces(grey, faces, margin=0.025, size=IMAGE_SIZE):
         return np.zeros((0, size, size), np.uint8)
     if faces.landmarks is not None:
         return np.stack([align_crop(grey, points, size) for points in faces.landmarks])
-    from fer_workflow.use.classify import crop_face
-
     return np.stack([crop_face(grey, box, margin, size) for box in faces.boxes])

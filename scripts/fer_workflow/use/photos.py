@@ -1,7 +1,7 @@
-"""Which photos ``classify.images`` names, and the size check made on a
-photo's header before it is decoded. Standard library only (Pillow is
-imported by ``check_image_size`` itself), so the Snakefile lists photos
-without loading OpenCV or Keras.
+"""Which photos ``classify.images`` and which videos ``classify.videos`` name,
+and the size check made on a photo's header before it is decoded. Standard
+library only (Pillow is imported by ``check_image_size`` itself), so the
+Snakefile lists photos and videos without loading OpenCV or Keras.
 
 ``classify.images`` is one entry or a list of them; each is a folder (the
 JPEG and PNG photos directly in it), a photo file, or a glob pattern
@@ -15,6 +15,7 @@ import os
 
 # What rule classify_photo reads (case-insensitive); other files are ignored in folders.
 PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png")
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 GLOB_CHARS = set("*?[")
 
 
@@ -109,3 +110,44 @@ def check_image_size(path, max_pixels):
             "refused from its header without decoding it (raise classify.max_pixels to classify it)"
         )
     return size
+
+
+# --- which videos (listed when the workflow is parsed: no OpenCV here) -----------------------------------------------------------------------------
+
+
+def video_files(entries):
+    """{name: path} of the videos that ``entries`` name (classify.videos: a
+    string or a list of files, folders and glob patterns). A folder gives its
+    files with a VIDEO_EXTENSIONS ending (not its subfolders'), a pattern the
+    files it matches; a named file is taken whatever its ending. The name is
+    the file name without its ending (the outputs' names), so two videos with
+    the same name are an error, as is an entry that names nothing."""
+    if isinstance(entries, str):
+        entries = [entries] if entries else []
+    found = {}
+    for entry in entries:
+        if os.path.isdir(entry):
+            paths = sorted(
+                os.path.join(entry, name)
+                for name in os.listdir(entry)
+                if not name.startswith(".")
+                and name.lower().endswith(VIDEO_EXTENSIONS)
+                and os.path.isfile(os.path.join(entry, name))
+            )
+        elif os.path.isfile(entry):
+            paths = [entry]
+        elif glob.has_magic(entry):
+            paths = sorted(p for p in glob.glob(entry, recursive=True) if os.path.isfile(p))
+            if not paths:
+                raise ValueError(f"classify.videos: the pattern {entry!r} matches no file")
+        else:
+            raise ValueError(f"classify.videos: {entry!r} is not a file, a folder or a glob pattern")
+        for path in paths:
+            name = os.path.splitext(os.path.basename(path))[0]
+            if name in found and os.path.abspath(found[name]) != os.path.abspath(path):
+                raise ValueError(
+                    f"classify.videos: {found[name]!r} and {path!r} would both write "
+                    f"results/classify/videos/{name}.csv; rename one"
+                )
+            found[name] = path
+    return found

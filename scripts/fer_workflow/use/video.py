@@ -14,7 +14,6 @@ the frames its header announces (truncated, corrupt) fails with the file
 and the frame where decoding stopped.
 """
 
-import glob
 import logging
 import math
 import os
@@ -26,10 +25,10 @@ import numpy as np
 import pandas as pd
 
 from fer_workflow import CLASS_NAMES
+from fer_workflow.use.photos import VIDEO_EXTENSIONS, video_files  # noqa: F401 (video.video_files)
 
 log = logging.getLogger(__name__)
 
-VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 COLUMNS = ["time_s", "frame", "face_id", "x", "y", "w", "h", *CLASS_NAMES, "label"]
 
 
@@ -39,47 +38,6 @@ class UnreadableVideo(ValueError):
 
 class VideoTooLarge(ValueError):
     """A video whose frames are larger than classify.max_pixels (from its header)."""
-
-
-# --- which videos -----------------------------------------------------------------------------
-
-
-def video_files(entries):
-    """{name: path} of the videos that ``entries`` name (classify.videos: a
-    string or a list of files, folders and glob patterns). A folder gives its
-    files with a VIDEO_EXTENSIONS ending (not its subfolders'), a pattern the
-    files it matches; a named file is taken whatever its ending. The name is
-    the file name without its ending (the outputs' names), so two videos with
-    the same name are an error, as is an entry that names nothing."""
-    if isinstance(entries, str):
-        entries = [entries] if entries else []
-    found = {}
-    for entry in entries:
-        if os.path.isdir(entry):
-            paths = sorted(
-                os.path.join(entry, name)
-                for name in os.listdir(entry)
-                if not name.startswith(".")
-                and name.lower().endswith(VIDEO_EXTENSIONS)
-                and os.path.isfile(os.path.join(entry, name))
-            )
-        elif os.path.isfile(entry):
-            paths = [entry]
-        elif glob.has_magic(entry):
-            paths = sorted(p for p in glob.glob(entry, recursive=True) if os.path.isfile(p))
-            if not paths:
-                raise ValueError(f"classify.videos: the pattern {entry!r} matches no file")
-        else:
-            raise ValueError(f"classify.videos: {entry!r} is not a file, a folder or a glob pattern")
-        for path in paths:
-            name = os.path.splitext(os.path.basename(path))[0]
-            if name in found and os.path.abspath(found[name]) != os.path.abspath(path):
-                raise ValueError(
-                    f"classify.videos: {found[name]!r} and {path!r} would both write "
-                    f"results/classify/videos/{name}.csv; rename one"
-                )
-            found[name] = path
-    return found
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -283,23 +241,11 @@ class Tracker:
 
 
 def predict_faces(model, crops, tta_flip=True, temperature=1.0):
-    """Probabilities (n, 7) of 48x48 crops, as ``classify.classify_crops``
-    gives them: with ``tta_flip`` averaged with the mirrored crops', each view
-    calibrated by ``temperature`` first. Crops and mirrors go in one compiled
-    call (``predict_on_batch``): a frame's few faces take 20 ms instead of
-    100 ms called eagerly, twice."""
-    from fer_workflow.data.dataset import as_model_input
-    from fer_workflow.evaluation.calibration import apply_temperature
-    from fer_workflow.evaluation.predict import flip_horizontal
+    """Probabilities (n, 7) of a frame's 48x48 crops: ``classify.classify_crops``
+    (the one path; crops and mirrors in one compiled call)."""
+    from fer_workflow.use.classify import classify_crops
 
-    crops = np.asarray(crops, dtype=np.uint8).reshape(-1, *np.shape(crops)[1:3])
-    if len(crops) == 0:
-        return np.zeros((0, len(CLASS_NAMES)), np.float32)
-    batch = np.concatenate([crops, flip_horizontal(crops)]) if tta_flip else crops
-    probs = np.asarray(model.predict_on_batch(as_model_input(batch)), dtype=np.float32)
-    if float(temperature) != 1.0:
-        probs = apply_temperature(probs, temperature).astype(np.float32)
-    return (probs[: len(crops)] + probs[len(crops) :]) / 2 if tta_flip else probs
+    return classify_crops(model, crops, tta_flip, temperature)
 
 
 def annotate_frame(frame, boxes, ids, probs):

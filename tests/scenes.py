@@ -1,4 +1,10 @@
-"""Test videos made from real faces: FER2013's 48x48 faces, enlarged and
+"""Pictures and videos for the tests and benchmarks of photos, detection and
+video, with known boxes and labels: FER2013's 48x48 faces enlarged onto a
+colour background (``place_faces``), or moving and changing expression in a
+video (``write_video``). Not part of the library: nothing the workflow runs
+uses them. Benchmarks reach this folder through ``benchmarks/common.py``.
+
+Videos: made from real faces: FER2013's 48x48 faces, enlarged and
 composited on a still colour background, each moving on its own path (an
 ellipse around its place, tilting by a few degrees) and changing expression
 halfway (a cross-fade to another FER2013 face). Not a camera recording: the
@@ -11,8 +17,59 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import pandas as pd
 
-from fer_workflow.use.classify import gradient_canvas
+from fer_workflow import IMAGE_SIZE
+
+
+def gradient_canvas(height, width, rng, noise=12.0):
+    """A colour BGR photo without a face: smooth colour gradients plus Gaussian noise."""
+    yy, xx = np.mgrid[0:height, 0:width] / max(height, width)
+    a, b, c = rng.uniform(40, 200, 3)
+    canvas = np.stack([a + 80 * xx, b + 60 * yy, c - 60 * xx * yy], axis=-1)
+    canvas += rng.normal(0, noise, canvas.shape)
+    return np.clip(canvas, 0, 255).astype(np.uint8)
+
+
+def place_faces(faces, rng, height=600, width=800, sizes=(160, 200)):
+    """A colour photo with the 48x48 ``faces`` enlarged (side drawn from
+    ``sizes``) and placed side by side in one row; returns the photo and the
+    placed boxes (n, 4) x, y, w, h. The photo must be wide enough for them.
+    """
+    photo = gradient_canvas(height, width, rng)
+    slot = width // len(faces)
+    boxes = []
+    for k, face in enumerate(faces):
+        side = int(rng.integers(sizes[0], sizes[1] + 1))
+        if side > slot or side > height:
+            raise ValueError(f"{len(faces)} faces of {side} px do not fit a {width}x{height} photo")
+        x = k * slot + int(rng.integers(0, slot - side + 1))
+        y = int(rng.integers(0, height - side + 1))
+        photo[y : y + side, x : x + side] = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)[
+            ..., None
+        ]
+        boxes.append((x, y, side, side))
+    return photo, np.array(boxes)
+
+
+def box_overlap(a, b):
+    """Intersection over union of two x, y, w, h boxes."""
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    iw = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = iw * ih
+    return inter / (aw * ah + bw * bh - inter)
+
+
+def read_csv_faces(path, n):
+    """The first ``n`` faces (n, 48, 48) uint8 and labels of a ``label,feature``
+    or Kaggle ``emotion,pixels`` CSV (gzipped or not), read without the rest of the file."""
+    table = pd.read_csv(path, nrows=int(n))
+    pixels = table["feature"] if "feature" in table else table["pixels"]
+    labels = table["label"] if "label" in table else table["emotion"]
+    faces = np.stack([np.array(p.split(), dtype=np.uint8) for p in pixels])
+    return faces.reshape(-1, IMAGE_SIZE, IMAGE_SIZE), labels.to_numpy()
 
 
 @dataclass
