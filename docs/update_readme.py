@@ -142,14 +142,34 @@ def commit_short(commit):
     return str(commit).split(" ", 1)[0]
 
 
+def own_timings(folder, commit):
+    """The run's own job times: ``timings_<commit>.csv`` where a later rerun of
+    some rules overwrote ``timings.csv``, else ``timings.csv``."""
+    own = f"{folder}/timings_{commit_short(commit)}.csv"
+    return own if (REPO / own).exists() else f"{folder}/timings.csv"
+
+
+def rerun_jobs(folder, commit):
+    """The jobs of ``timings.csv`` that a rerun wrote (absent from, or other than, the run's own times)."""
+    now = read(f"{folder}/timings.csv").set_index("job")["seconds"]
+    own_file = own_timings(folder, commit)
+    if own_file.endswith("/timings.csv"):
+        return now.iloc[:0]
+    before = read(own_file).set_index("job")["seconds"]
+    changed = [job for job in now.index if job not in before.index or before[job] != now[job]]
+    return now[changed]
+
+
 def run_block(run):
-    """Where, when and on what a run's numbers and timings were measured (its run.csv, timings.csv)."""
+    """Where, when and on what a run's numbers and timings were measured (its run.csv and its own timings)."""
     folder = RUNS[run][1]
     r = read(f"{folder}/run.csv").iloc[0]
-    jobs = read(f"{folder}/timings.csv").sort_values("seconds", ascending=False).head(3)
+    timings = own_timings(folder, r["commit"])
+    jobs = read(timings).sort_values("seconds", ascending=False).head(3)
     slowest = ", ".join(f"`{j['job']}` {j['seconds']:.1f} s" for _, j in jobs.iterrows())
+    name = timings.rsplit("/", 1)[1]
     return "\n".join([
-        f"From [`{folder}/run.csv`]({folder}/run.csv) and [`timings.csv`]({folder}/timings.csv).",
+        f"From [`{folder}/run.csv`]({folder}/run.csv) and [`{name}`]({timings}).",
         "",
         f"- command: `{r['command']}`",
         f"- commit: {r['commit']}; date: {r['date']}",
@@ -158,8 +178,27 @@ def run_block(run):
     ])  # fmt: skip
 
 
+def explain_run_block(run):
+    """A later rerun of some rules on a run's models (its explain_run.csv): a run of its own,
+    with its commits, command, wall time and the times of the jobs it ran."""
+    folder = RUNS[run][1]
+    r = read(f"{folder}/explain_run.csv").iloc[0]
+    jobs = rerun_jobs(folder, read(f"{folder}/run.csv").iloc[0]["commit"]).sort_values(ascending=False)
+    times = ", ".join(f"`{job}` {seconds:.1f} s" for job, seconds in jobs.items())
+    return "\n".join([
+        f"From [`{folder}/explain_run.csv`]({folder}/explain_run.csv) and [`timings.csv`]({folder}/timings.csv).",
+        "",
+        f"- commits: {r['commit']}",
+        f"- command: `{r['command']}`",
+        f"- machine: {r['machine']}; date: {r['date']}",
+        f"- wall time of the reruns: {r['wall_s']:.0f} s (about {round(r['wall_s'] / 60)} minutes); "
+        f"their jobs' last times: {times}",
+    ])  # fmt: skip
+
+
 def headline_table():
-    """The README's front table: each run's two models, its findings and where it was measured."""
+    """The README's front table: each run's two models, its findings and where it was measured.
+    A rerun of some rules (explain_run.csv) is a row of its own: its findings are not the run's."""
     head = ["run", "CNN val. accuracy [95% CI]", "DNN val. accuracy [95% CI]", "CNN test accuracy",
             "findings supported", "wall time", "commit, machine"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -169,13 +208,26 @@ def headline_table():
         findings_table = read(f"{folder}/findings.csv")
         r = read(f"{folder}/run.csv").iloc[0]
         test = metrics.loc["cnn", "test_accuracy"]
+        supported = f"{(findings_table['verdict'] == 'supported').sum()} of {len(findings_table)}"
+        rerun = (REPO / folder / "explain_run.csv").exists()
         cells = [f"[{label}]({page})",
                  ci(metrics.loc["cnn"], "val_accuracy"), ci(metrics.loc["dnn"], "val_accuracy"),
                  "withheld" if pd.isna(test) else ci(metrics.loc["cnn"], "test_accuracy"),
-                 f"{(findings_table['verdict'] == 'supported').sum()} of {len(findings_table)}",
+                 "from the rerun (next row)" if rerun else supported,
                  f"{round(r['wall_s'] / 60)} min", f"{commit_short(r['commit'])}, {machine_short(r['machine'])}"]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
         sources.append(f"[`{folder}/`]({folder}/run.csv)")
+        if rerun:
+            e = read(f"{folder}/explain_run.csv").iloc[0]
+            base = commit_short(r["commit"])
+            commits = ", ".join(
+                c for c in dict.fromkeys(re.findall(r"\b[0-9a-f]{7}\b", e["commit"])) if c != base
+            )
+            cells = [f"[{label}: explanations and findings rerun on its models]({page})", "same models",
+                     "same models", "", supported, f"{round(e['wall_s'] / 60)} min",
+                     f"{commits}, {machine_short(e['machine'])}"]  # fmt: skip
+            lines.append("| " + " | ".join(cells) + " |")
+            sources.append(f"[`{folder}/explain_run.csv`]({folder}/explain_run.csv)")
     return "\n".join([f"Generated from the run files in {', '.join(sources)} by `docs/update_readme.py`.", "",
                       *lines])  # fmt: skip
 
@@ -185,6 +237,7 @@ BLOCKS = {
     "headline": headline_table,
     "run-builtin": lambda: run_block("builtin"),
     "run-fer2013": lambda: run_block("fer2013"),
+    "run-fer2013-explain": lambda: explain_run_block("fer2013"),
     "run-ferplus": lambda: run_block("ferplus"),
     "findings-builtin": lambda: findings.quoted_block(
         read("docs/results/builtin/findings.csv"), "docs/results/builtin/findings.csv"

@@ -206,7 +206,9 @@ def classify_model_inputs(wildcards):
 def classify_warning():
     """'' for a model trained on real faces, else the warning for the log and the contact sheet."""
     choice = classify_model()
-    return shipped.warning(choice["data"], choice["description"])
+    return shipped.warning(
+        choice["data"], choice["description"], choice.get("problem", "")
+    )
 
 
 def optional_findings_inputs(wildcards):

@@ -126,3 +126,35 @@ def test_workflow_calibration_and_metrics_columns(completed_tiny_workflow):
         assert table.loc[model, "test_ece_calibrated"] == pytest.approx(record["test_ece_calibrated"])
         assert wf.path(f"results/figures/reliability_{model}.png").stat().st_size > 0
     assert "## Calibration" in wf.path("results/metrics.md").read_text()
+
+
+def test_a_malformed_record_beside_a_model_is_a_warning(tmp_path, caplog, capsys):
+    """A record beside a model that is not JSON: a WARNING in the log (and so
+    in the terminal, where the Snakefile resolves the model) and in the
+    warning the classify jobs log, never a silent uncalibrated INFO."""
+    import logging
+
+    from fer_workflow.use import shipped
+
+    model = tmp_path / "mine.keras"
+    model.write_bytes(b"not read here")
+    (tmp_path / "mine.json").write_text('{"temperature": 1.3,')  # cut off
+    handler = logging.StreamHandler()  # what runtime.setup and Snakemake's logger do: records to stderr
+    logging.getLogger().addHandler(handler)
+    try:
+        with caplog.at_level(logging.INFO):
+            choice = shipped.resolve({"model": str(model)}, "results/models/cnn.keras", "x.json", "fer2013")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert choice["calibration"] is None and choice["data"] == shipped.UNKNOWN
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "mine.json is not a readable JSON record" in warnings[0].getMessage()
+    assert "mine.json is not a readable JSON record" in capsys.readouterr().err
+    sentence = shipped.warning(choice["data"], choice["description"], choice["problem"])
+    assert sentence.startswith("WARNING: ") and "uncalibrated" in sentence
+    # a readable record: no warning
+    (tmp_path / "mine.json").write_text(json.dumps({"temperature": 1.3}))
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        choice = shipped.resolve({"model": str(model)}, "results/models/cnn.keras", "x.json", "fer2013")
+    assert choice["problem"] == "" and not [r for r in caplog.records if r.levelno >= logging.WARNING]

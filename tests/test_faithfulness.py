@@ -473,3 +473,22 @@ def test_cascading_figure(cascade_result):
     _, (table, shown) = cascade_result
     figure = explain.cascading_randomisation(table, shown, face=np.zeros((48, 48)))
     assert len(figure.axes) == 2 * 5 + 2
+
+
+def test_sanity_flag_is_the_findings_criterion_the_upper_bound():
+    """Mean 0.48 under the threshold 0.5 but its interval reaching over it:
+    flagged, as the findings' sanity row and region claims treat it."""
+    from fer_workflow import findings
+
+    rng = np.random.default_rng(0)
+    n = 40
+    z = rng.normal(0, 1, n)
+    z = (z - z.mean()) / z.std()
+    correlation = np.stack([0.48 + 0.2 * z, 0.2 + 0.1 * z])
+    names = ["vanilla", "gradcam", "random"]
+    aucs = {mode: rng.random((3, n)) for mode in fa.CLAIMS}
+    table = fa.faithfulness_table(names, aucs, np.ones((3, n), bool), correlation, 0.5)
+    rows = table.set_index("method")
+    assert rows.loc["vanilla", "sanity_correlation"] < 0.5 < rows.loc["vanilla", "sanity_correlation_high"]
+    assert rows.loc["vanilla", "sanity_flagged"] and not rows.loc["gradcam", "sanity_flagged"]
+    assert findings.sane_method(table, preferred="vanilla", threshold=0.5) == "gradcam"

@@ -4,9 +4,11 @@ and to be unsupported, so that no verdict is hard-wired."""
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as sps
 
 from fer_workflow import findings
 from fer_workflow.evaluation import replicates, stats
+from fer_workflow.findings import claims
 
 RNG = np.random.default_rng(0)
 
@@ -96,14 +98,32 @@ def test_sane_method_prefers_the_configured_passing_method():
         {
             "method": ["vanilla", "smoothgrad", "gradcam", "random"],
             "sanity_correlation": [0.13, 0.52, 0.08, np.nan],
-            "sanity_flagged": [False, True, False, np.nan],
+            "sanity_correlation_high": [0.16, 0.55, 0.10, np.nan],
         }
     )
     assert findings.sane_method(table) == "gradcam"
     assert findings.sane_method(table, preferred="vanilla") == "vanilla"
     assert findings.sane_method(table, preferred="smoothgrad") == "gradcam"
-    table["sanity_flagged"] = [True, True, True, np.nan]
+    table["sanity_correlation_high"] = [0.6, 0.7, 0.55, np.nan]
     assert findings.sane_method(table) is None
+
+
+def test_one_sanity_criterion_the_upper_bound_under_the_threshold():
+    """A method whose mean is under the threshold but whose upper bound is
+    over it fails the sanity row and is not chosen for the region claims."""
+    table = pd.DataFrame(
+        {
+            "method": ["vanilla", "gradcam", "random"],
+            "sanity_n_valid": [200, 200, pd.NA],
+            "sanity_correlation": [0.48, 0.30, np.nan],
+            "sanity_correlation_low": [0.45, 0.27, np.nan],
+            "sanity_correlation_high": [0.51, 0.33, np.nan],
+        }
+    )
+    verdicts = [r["verdict"] for r in findings.sanity_rows(table, 0.5, "nothing")]
+    assert verdicts == [stats.NOT_SUPPORTED, stats.SUPPORTED]
+    assert findings.sane_method(table, preferred="vanilla", threshold=0.5) == "gradcam"
+    assert findings.sane_method(table.iloc[[0, 2]], preferred="vanilla", threshold=0.5) is None
 
 
 def test_a_systematic_confusion_is_supported_and_even_spread_is_not():
@@ -138,7 +158,7 @@ def faithfulness_table(verdict_deletion, verdict_insertion):
 
 def test_faithfulness_rows_follow_the_tables_verdicts_and_name_the_failing_method():
     rows = findings.faithfulness_rows(faithfulness_table(stats.NOT_SUPPORTED, stats.SUPPORTED), "nothing")
-    assert [r["claim_id"] for r in rows] == [
+    assert [r["claim_id"] for r in rows][:2] == [
         "vanilla_deletion_beats_random",
         "vanilla_insertion_beats_random",
     ]
@@ -213,3 +233,185 @@ def test_road_rows_come_from_the_road_columns():
         "vanilla_road_lerf_beats_random",
     ]
     assert "ROAD" in rows[2]["claim"]
+
+
+# ---- most-confused pairs: selection-aware -----------------------------------------------------
+
+VAL_SUPPORT = np.array([400, 44, 410, 722, 483, 317, 496])  # FER2013's validation classes
+
+
+def even_errors(rng, accuracy=0.65):
+    """Labels and answers whose errors spread evenly over the other six classes."""
+    y = np.repeat(np.arange(7), VAL_SUPPORT)
+    wrong = rng.random(len(y)) > accuracy
+    return y, np.where(wrong, (y + rng.integers(1, 7, len(y))) % 7, y)
+
+
+def familywise_false_positive_rate(n_matrices=400, top_k=5, seed=0):
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for _ in range(n_matrices):
+        y, pred = even_errors(rng)
+        rows = findings.confusion_rows(y, pred, top_k, "validation", "nothing")
+        hits += any(r["verdict"] == stats.SUPPORTED for r in rows)
+    return hits / n_matrices
+
+
+def test_even_errors_make_a_confusion_claim_at_most_5_percent_of_the_time():
+    """The pairs are picked by rate on the faces they are tested on; Holm over
+    the picked five alone made a claim on about 20% of these matrices."""
+    assert familywise_false_positive_rate() <= stats.ALPHA
+
+
+def test_confusion_p_values_cover_all_42_pairs():
+    y, pred = even_errors(np.random.default_rng(1))
+    rows = findings.confusion_rows(y, pred, 3, "validation", "nothing")
+    assert all("Holm over all 42 off-diagonal pairs" in r["test"] for r in rows)
+    from fer_workflow.evaluation.metrics import confusion_counts
+
+    p = findings.confusion_pvalues(confusion_counts(y, pred))
+    assert np.isfinite(p).sum() == 42 and np.isnan(np.diag(p)).all()
+    # by hand: 30 of a class's 60 errors on one class, against 1/6
+    counts = np.zeros((7, 7), int)
+    counts[0] = [40, 30, 6, 6, 6, 6, 6]
+    assert findings.confusion_pvalues(counts)[0, 1] == pytest.approx(
+        sps.binomtest(30, 60, 1 / 6, alternative="greater").pvalue
+    )
+
+
+# ---- region claims: Holm over regions x nulls -------------------------------------------------
+
+
+def test_region_claims_are_holm_corrected_over_regions_and_nulls():
+    """A region whose two uncorrected p-values are just under 0.05 is not
+    attended once the four tests (2 regions x 2 nulls) are corrected."""
+    n = 60
+    rng = np.random.default_rng(3)
+    null_share = np.full((n, 2), 0.10)
+    # the brows: barely above both nulls (uncorrected p about 0.02); the mouth: far above
+    noise = rng.normal(0, 1, n)
+    noise = (noise - noise.mean()) / noise.std()
+    brows = 0.10 + 0.02 * (noise + 0.22)
+    trained = np.stack([brows, np.full(n, 0.3) + 0.01 * noise], axis=1)
+    rows = findings.region_rows(faces(trained, null_share, [0.10, 0.10]), "gradcam", "nothing")
+    raw = stats.signed_rank_p(trained[:, 0] - 0.10)
+    assert raw < 0.05 < stats.holm([raw, raw, 1e-9, 1e-9])[0]
+    assert [r["verdict"] for r in rows] == [stats.NOT_SUPPORTED, stats.SUPPORTED]
+    assert all("Holm over regions x nulls" in r["test"] for r in rows)
+    # the row's p is the larger of its region's two corrected p-values
+    assert rows[0]["p"] == pytest.approx(2 * raw)
+
+
+# ---- claims that cannot be computed -----------------------------------------------------------
+
+
+def sanity_table(high):
+    return pd.DataFrame(
+        {
+            "method": ["gradcam", "random"],
+            "sanity_correlation": [high - 0.02, np.nan],
+            "sanity_correlation_high": [high, np.nan],
+        }
+    )
+
+
+def test_region_claims_without_a_sane_method_are_an_inconclusive_row():
+    share = np.full((10, 2), 0.5)
+    rows = findings.region_claims(faces(share, share, [0.5, 0.5]), sanity_table(0.7), 0.5, None, "nothing")
+    assert len(rows) == 1 and rows[0]["verdict"] == stats.INCONCLUSIVE
+    assert "no saliency method passes the sanity check" in rows[0]["finding"]
+
+
+def test_region_claims_from_an_older_faces_file_are_an_inconclusive_row():
+    rows = findings.region_claims({"methods": np.array(["gradcam"])}, sanity_table(0.2), 0.5, None, "nothing")
+    assert [r["verdict"] for r in rows] == [stats.INCONCLUSIVE]
+    assert "no region shares" in rows[0]["finding"]
+
+
+def test_filter_claims_without_a_null_are_inconclusive_rows():
+    older = filter_table(np.full(40, 5), np.zeros(40, int)).drop(columns=["null_label", "null_class"])
+    rows = findings.filter_claims(older, "block3_conv2")
+    assert [r["verdict"] for r in rows] == [stats.INCONCLUSIVE] * 2
+    assert all("no re-initialised network's classes" in r["finding"] for r in rows)
+    missing = findings.filter_claims(None, "block3_conv2")
+    assert [r["verdict"] for r in missing] == [stats.INCONCLUSIVE] * 2
+    assert "no filter-class table" in missing[0]["finding"]
+
+
+def test_a_faithfulness_table_without_road_gives_inconclusive_road_rows():
+    rows = findings.faithfulness_rows(faithfulness_table(stats.SUPPORTED, stats.SUPPORTED), "nothing")
+    road = [r for r in rows if "road" in r["claim_id"]]
+    assert [r["claim_id"] for r in road] == [
+        "vanilla_road_morf_beats_random",
+        "vanilla_road_lerf_beats_random",
+    ]
+    assert all(r["verdict"] == stats.INCONCLUSIVE and "no road" in r["finding"] for r in road)
+
+
+def test_inconclusive_wording_is_not_the_negative_wording():
+    """The workflow test ties 'not shown' / 'no difference' to 'not supported'."""
+    for row in [
+        *findings.filter_claims(None, "x"),
+        *findings.region_claims(None, sanity_table(0.7), 0.5, None, "nothing"),
+        *findings.method_pair_rows(None, "nothing"),
+    ]:
+        text = row["finding"].lower()
+        assert row["verdict"] == stats.INCONCLUSIVE and "inconclusive" in text
+        assert "not shown" not in text and "no difference" not in text
+
+
+# ---- filter classes: a permutation test, no degenerate interval ------------------------------
+
+
+def test_filter_class_test_is_a_permutation_test_without_an_interval():
+    rng = np.random.default_rng(0)
+    spread = rng.integers(0, 7, 40)
+    other = np.random.default_rng(1).integers(0, 7, 40)
+    row = findings.filter_rows(filter_table(spread, other), "block3_conv2")[0]
+    # the distance is > 0 whenever the labels differ at all: no interval of it is printed as evidence
+    assert row["estimate"] > 0 and np.isnan(row["low"]) and np.isnan(row["high"])
+    assert "permutation" in row["test"] and row["verdict"] == stats.NOT_SUPPORTED
+    assert "[" not in row["finding"].split(";")[-1]
+
+
+def test_filter_class_permutation_test_holds_its_level_on_sparse_tables():
+    """Both networks' labels drawn from one sparse distribution: the test
+    rejects at most about 5% of the time (the chi-square did not promise that)."""
+    probs = [0.02, 0.02, 0.06, 0.3, 0.1, 0.3, 0.2]
+    rng = np.random.default_rng(7)
+    rejections = 0
+    for _ in range(100):
+        trained, null = rng.choice(7, 32, p=probs), rng.choice(7, 32, p=probs)
+        _, p, _ = stats.permutation_test(trained, null, claims._total_variation, resamples=500, seed=1)
+        rejections += p < stats.ALPHA
+    assert rejections <= 10
+
+
+# ---- saliency methods against each other ------------------------------------------------------
+
+
+def method_faces(gap, n=120, seed=0):
+    """Per-face AUCs of two methods (b better on deletion by ``gap``) and random."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(0.5, 0.1, n)
+    aucs = np.stack([a, a - gap + rng.normal(0, 0.05, n), rng.normal(0.6, 0.1, n)])
+    return {"methods": np.array(["vanilla", "gradcam", "random"])} | {
+        f"{curve}_auc": aucs for curve in ("deletion", "insertion", "road_morf", "road_lerf")
+    }
+
+
+def test_methods_are_ranked_only_by_a_paired_test():
+    from fer_workflow.explain import faithfulness
+
+    table = faithfulness.method_comparisons(method_faces(0.05))
+    assert len(table) == 4  # one pair x four curves, Holm over the four
+    deletion = table.set_index("curve").loc["deletion"]
+    assert deletion["better"] == "gradcam" and deletion["verdict"] == stats.SUPPORTED
+    insertion = table.set_index("curve").loc["insertion"]
+    assert insertion["better"] == "vanilla"  # lower insertion AUC is worse
+    rows = findings.method_pair_rows(method_faces(0.05), "nothing")
+    assert rows[0]["claim_id"] == "vanilla_vs_gradcam_deletion"
+    assert rows[0]["finding"].startswith("gradcam falls faster on the deletion curve than vanilla")
+    same = findings.method_pair_rows(method_faces(0.0), "nothing")
+    assert all(r["verdict"] == stats.NOT_SUPPORTED for r in same)
+    assert same[0]["finding"].startswith("No difference found between vanilla and gradcam")

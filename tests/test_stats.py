@@ -78,3 +78,21 @@ def test_interval_verdict():
     assert stats.interval_verdict(-0.1, 0.3) == stats.NOT_SUPPORTED
     assert stats.interval_verdict(-0.3, -0.1, direction=-1) == stats.SUPPORTED
     assert stats.interval_verdict(np.nan, 0.3) == stats.INCONCLUSIVE
+
+
+def total_variation(a, b):
+    from fer_workflow.findings.claims import _total_variation
+
+    return _total_variation(a, b)
+
+
+def test_permutation_test_of_labels():
+    same = np.tile(np.arange(7), 5)
+    observed, p, chance = stats.permutation_test(same, same[::-1], total_variation, resamples=2000)
+    assert observed == 0 and p == 1.0 and chance > 0
+    apart = np.r_[np.zeros(20, int), np.ones(15, int)]
+    observed, p, _ = stats.permutation_test(np.full(35, 5), apart, total_variation, resamples=2000)
+    assert observed == 1.0 and p == pytest.approx(1 / 2001)  # never 0
+    # seeded: the same p again
+    once, again = (stats.permutation_test(same, apart, total_variation, resamples=500)[1] for _ in range(2))
+    assert once == again

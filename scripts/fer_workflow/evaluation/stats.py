@@ -14,6 +14,7 @@ CONFIDENCE = 0.95
 ALPHA = 0.05
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
+PERMUTATIONS = 10000
 
 
 def bootstrap_mean(values, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED, confidence=CONFIDENCE):
@@ -124,16 +125,32 @@ def interval_verdict(low, high, null=0.0, direction=1):
     return SUPPORTED if side else NOT_SUPPORTED
 
 
-def chi_square(counts):
-    """Chi-square test of homogeneity of a (groups x categories) count table;
-    categories that no group uses are left out. (statistic, p, dof); NaN p
-    when fewer than two categories are used."""
-    table = np.asarray(counts, np.float64)
-    table = table[:, table.sum(axis=0) > 0]
-    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
-        return np.nan, np.nan, 0
-    result = stats.chi2_contingency(table, correction=False)
-    return float(result.statistic), float(result.pvalue), int(result.dof)
+def permutation_test(a, b, statistic, resamples=PERMUTATIONS, seed=BOOTSTRAP_SEED):
+    """Monte-Carlo permutation p-value that ``statistic(a, b)`` is larger than
+    when the group labels are exchangeable: the items of ``a`` and ``b`` are
+    pooled and dealt again at random (seeded) ``resamples`` times. Returns
+    (observed, p, null_95th_percentile); p = (1 + #{null >= observed}) /
+    (1 + resamples), never 0. Exact in level for any table, sparse or not.
+
+    ``statistic(a_batch, b_batch)`` takes (resamples, len) arrays and returns
+    one value per row (it is called with single rows, shaped (1, len), for
+    the observed value)."""
+    a, b = np.asarray(a), np.asarray(b)
+    observed = float(statistic(a[None], b[None])[0])
+    pooled = np.concatenate([a, b])
+    rng = np.random.default_rng(seed)
+    dealt = rng.permuted(np.broadcast_to(pooled, (resamples, len(pooled))), axis=1)
+    null = statistic(dealt[:, : len(a)], dealt[:, len(a) :])
+    # Ties with the observed value count against the claim (a small tolerance for float sums).
+    p = (1 + int(np.sum(null >= observed - 1e-12))) / (1 + resamples)
+    return observed, float(p), float(np.percentile(null, 95))
+
+
+def upper_bound_under(high, threshold):
+    """True when an interval's upper bound ``high`` is defined and lies under
+    ``threshold``: the sanity check's one criterion (``faithfulness``'s
+    ``sanity_flagged`` and ``findings``' sanity rows and region method)."""
+    return bool(np.isfinite(high) and high < threshold)
 
 
 def fisher_greater(hits_a, n_a, hits_b, n_b):

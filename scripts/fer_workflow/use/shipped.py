@@ -18,7 +18,10 @@ sheet show. Keras-free except ``float32_copy``.
 
 import hashlib
 import json
+import logging
 import os
+
+log = logging.getLogger(__name__)
 
 SHIPPED_MODEL = "resources/models/fer2013_cnn.keras"
 SHIPPED_RECORD = "resources/models/fer2013_cnn.json"
@@ -89,19 +92,37 @@ def resolve(config, own_model, own_calibration, own_data_format):
         raise ValueError(f"classify.model: {model!r} is not a .keras file")
     if not os.path.isfile(model):
         raise ValueError(f"classify.model: {model!r} does not exist (and this run does not make it)")
-    calibration, data = None, UNKNOWN
+    calibration, data, problems = None, UNKNOWN, []
     for candidate in (record_path(model), run_calibration_path(model)):
         if candidate and os.path.isfile(candidate):
             try:
-                if "temperature" in read_record(candidate) or "calibration" in read_record(candidate):
-                    calibration = candidate
-                    break
-            except (OSError, ValueError):
+                record = read_record(candidate)
+            except (OSError, ValueError) as error:
+                problems.append(malformed_record(candidate, error))
                 continue
+            if isinstance(record, dict) and ("temperature" in record or "calibration" in record):
+                calibration = candidate
+                break
     beside = record_path(model)
-    if os.path.isfile(beside):
-        data = data_of_record(read_record(beside))
-    return {"model": model, "calibration": calibration, "data": data, "description": model}
+    if os.path.isfile(beside) and not any(beside in p for p in problems):
+        record = read_record(beside)
+        data = data_of_record(record) if isinstance(record, dict) else UNKNOWN
+    return {
+        "model": model, "calibration": calibration, "data": data, "description": model,
+        "problem": " ".join(problems),
+    }  # fmt: skip
+
+
+def malformed_record(path, error):
+    """The warning for a record beside a model that cannot be read: logged at
+    WARNING here (the terminal, when the Snakefile resolves the model) and
+    returned for the job's log and the contact sheet (``warning``)."""
+    message = (
+        f"WARNING: {path} is not a readable JSON record ({error}); the model is used uncalibrated "
+        "(T = 1) and its training data is unknown. Fix or remove the file."
+    )
+    log.warning("%s", message)
+    return message
 
 
 def data_of_record(record):
@@ -125,8 +146,11 @@ def temperature(path):
     return checked_temperature(value, path)
 
 
-def warning(data, description):
-    """The sentence the log and the contact sheet show, or '' for a model trained on real faces."""
+def warning(data, description, problem=""):
+    """The sentence the log and the contact sheet show, or '' for a model
+    trained on real faces; ``problem`` (``resolve``'s, a malformed record) first."""
+    if problem:
+        return " ".join(filter(None, [problem, warning(data, description)]))
     if data == SYNTHETIC:
         return (
             f"WARNING: {description} was trained on the built-in synthetic faces, not on photos of people: "
