@@ -15,9 +15,29 @@ from pathlib import Path
 
 import pandas as pd
 
-from fer_workflow import findings
-
 REPO = Path(__file__).resolve().parent.parent
+
+
+# ---- the generated blocks: a run's findings quoted, and a block replaced ----------------
+
+
+def quoted_block(findings, source):
+    """The README's generated block for one run's findings: one line per claim,
+    verdict first, from the findings table a run wrote (``source`` names it)."""
+    lines = [f"Generated from [`{source}`]({source}) by `docs/update_readme.py`; do not edit by hand.", ""]
+    lines += ["| verdict | split (also chose) | finding |", "|---|---|---|"]
+    for r in findings.to_dict("records"):
+        lines.append(f"| **{r['verdict']}** | {r['split']} ({r['chosen_on_split']}) | {r['finding']} |")
+    return "\n".join(lines)
+
+
+def replace_block(text, name, block):
+    """``text`` with the part between ``<!-- name:start -->`` and ``<!-- name:end -->`` replaced."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if start not in text or end not in text:
+        raise ValueError(f"no {start} ... {end} block")
+    head, rest = text.split(start, 1)
+    return head + start + "\n" + block + "\n" + end + rest.split(end, 1)[1]
 
 
 def read(source):
@@ -239,13 +259,13 @@ BLOCKS = {
     "run-fer2013": lambda: run_block("fer2013"),
     "run-fer2013-explain": lambda: explain_run_block("fer2013"),
     "run-ferplus": lambda: run_block("ferplus"),
-    "findings-builtin": lambda: findings.quoted_block(
+    "findings-builtin": lambda: quoted_block(
         read("docs/results/builtin/findings.csv"), "docs/results/builtin/findings.csv"
     ),
     "metrics-builtin": lambda: metrics_table("docs/results/builtin/metrics.csv"),
     "faithfulness-builtin": lambda: faithfulness_table("docs/results/builtin/faithfulness.csv"),
     "test-scores-fer2013": lambda: test_scores_table("docs/results/fer2013/test_scores.csv"),
-    "findings-fer2013": lambda: findings.quoted_block(
+    "findings-fer2013": lambda: quoted_block(
         read("docs/results/fer2013/findings.csv"), "docs/results/fer2013/findings.csv"
     ),
     "metrics-fer2013": lambda: metrics_table("docs/results/fer2013/metrics.csv"),
@@ -274,7 +294,7 @@ def rendered(text, page="README.md"):
     """``text`` (the page ``page``) with each of its generated blocks written again."""
     for name, block in BLOCKS.items():
         if f"<!-- {name}:start -->" in text:
-            text = findings.replace_block(text, name, relative_links(block(), page))
+            text = replace_block(text, name, relative_links(block(), page))
     return text
 
 

@@ -212,10 +212,13 @@ def classify_warning():
 
 
 def optional_findings_inputs(wildcards):
-    """The replicate table (with replicate seeds) and the annotators' claims (with votes)."""
+    """The replicate table (with replicate seeds), the annotators' claims (with
+    votes) and the ensemble's table (with ensemble seeds)."""
     files = {}
     if config["replicates"]["seeds"]:
         files["replicates"] = rules.aggregate_replicates.output.csv
     if has_votes():
         files["agreement"] = rules.annotator_agreement.output.findings
+    if config["ensemble"]["seeds"]:
+        files["ensemble"] = rules.predict_ensemble.output.csv
     return files

@@ -10,7 +10,9 @@ rule write_findings:
         records=expand(rules.train_model.output.record, model=MODELS),
         faithfulness=rules.evaluate_faithfulness.output.table,
         faithfulness_faces=rules.evaluate_faithfulness.output.faces,
-        filter_classes=R(f"eval/filter_classes_{config['filters']['layer']}.csv"),
+        filter_classes=expand(
+            rules.plot_filters.output.classes, layer=config["filters"]["layer"]
+        )[0],
     output:
         csv=R("findings.csv"),
         md=R("findings.md"),

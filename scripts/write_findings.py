@@ -27,6 +27,7 @@ table = findings.collect(
     agreement=pd.read_csv(inputs.agreement) if "agreement" in inputs.keys() else None,
     filter_table=pd.read_csv(inputs.filter_classes),
     filter_layer=params.filter_layer,
+    ensemble=pd.read_csv(inputs.ensemble) if "ensemble" in inputs.keys() else None,
 )
 markdown = findings.markdown(table)
 logging.info("findings:\n%s", markdown)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, default_config, merge, tiny_config
-from fer_workflow import arrays, config_check, data
+from fer_workflow import arrays, config_check, data, findings
 from fer_workflow.config_check import ConfigError
 from fer_workflow.evaluation import ensemble, predict
 
@@ -153,3 +153,28 @@ def test_tiny_ensemble_run_writes_its_table_and_submission(workflow):
     written = pd.read_csv(workflow.path("results/submission.csv"))
     assert (written["label"].to_numpy() == expected["label"].to_numpy()).all()
     assert "ensemble of 2" in workflow.path("results/eval/ensemble.md").read_text()
+
+
+def test_findings_state_the_ensemble_claim_from_its_table():
+    """The claim is read from predict_ensemble's table (its McNemar test is
+    made there): supported when the ensemble wins faces, not when it equals
+    the CNN, inconclusive with the reason when the run has no ensemble."""
+    y = np.repeat(np.arange(6), 10)
+    wrong = [np.arange(60) % 3 == k for k in range(3)]
+    members = [member(np.where(w, (y + 1) % 7, y), y) for w in wrong]
+    dataset = toy_dataset(y, np.full(4, -1))
+    row = findings.ensemble_comparison(ensemble.table(dataset, ["a", "b", "c"], members), "nothing")
+    assert row["verdict"] == "supported" and row["n"] == 60
+    assert row["estimate"] == pytest.approx(20 / 60) and row["statistic"] == "20 vs 0 discordant"
+    assert row["finding"].startswith("The ensemble of 3 is more accurate than the run's CNN")
+    same = findings.ensemble_comparison(ensemble.table(dataset, ["a", "a"], [members[0]] * 2), "nothing")
+    assert same["verdict"] == "not supported" and same["finding"].startswith("No gain found")
+    none = findings.ensemble_comparison(None, "nothing")
+    assert none["verdict"] == "inconclusive" and "ensemble.seeds is empty" in none["finding"]
+
+
+def test_write_findings_reads_the_ensemble_table(workflow):
+    config = tiny_config(ensemble={"seeds": [3]})
+    out = workflow.run("-n", "-p", "results/findings.csv", config=config)
+    job = out.output.split("rule write_findings:", 1)[1].split("\n\n", 1)[0]
+    assert "results/eval/ensemble.csv" in job

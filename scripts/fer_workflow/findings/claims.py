@@ -164,6 +164,52 @@ def model_comparison(y_true, pred_a, pred_b, split, chosen, names=("cnn", "dnn")
     )
 
 
+def ensemble_comparison(ensemble_table, chosen):
+    """The claim "the seed ensemble is more accurate than the run's CNN" from
+    predict_ensemble's table (``evaluation.ensemble.table``: its McNemar test
+    is made there), on the validation split; inconclusive without an ensemble."""
+    claim = "The seed ensemble of CNNs is more accurate than the run's single CNN"
+    test = "McNemar exact (two-sided), ensemble against the run's CNN, with the configured TTA"
+    if ensemble_table is None:
+        return inconclusive(
+            "ensemble_beats_cnn_validation",
+            claim,
+            "validation",
+            chosen,
+            test,
+            "this run trained no ensemble (ensemble.seeds is empty)",
+        )
+    rows = ensemble_table[(ensemble_table["split"] == "validation") & (ensemble_table["members"] > 1)]
+    r = rows.iloc[0]
+    verdict = stats.verdict(r["vs_first_p"], r["vs_first_gain"])
+    evidence = (
+        f"accuracy {r['accuracy']:.3f} against the CNN's, difference "
+        f"{_ci(r['vs_first_gain'], r['vs_first_low'], r['vs_first_high'])}, {int(r['vs_first_wins'])} faces only "
+        f"the ensemble gets right against {int(r['vs_first_losses'])} only the CNN does, {_p(r['vs_first_p'])}"
+    )
+    if verdict == stats.SUPPORTED:
+        finding = (
+            f"The {r['predictions']} is more accurate than the run's CNN on the validation faces: {evidence}."
+        )
+    else:
+        finding = f"No gain found from the {r['predictions']} over the run's CNN on the validation faces: {evidence}."
+    return _row(
+        "ensemble_beats_cnn_validation",
+        claim,
+        "validation",
+        chosen,
+        r["vs_first_gain"],
+        r["vs_first_low"],
+        r["vs_first_high"],
+        test,
+        f"{int(r['vs_first_wins'])} vs {int(r['vs_first_losses'])} discordant",
+        r["vs_first_p"],
+        r["n"],
+        verdict,
+        finding,
+    )
+
+
 def seed_comparison(replicates, chosen, names=("cnn", "dnn"), score="val_accuracy"):
     """The same claim over replicate seeds: the paired difference's t-interval
     (``replicates.aggregate``'s table). Inconclusive with fewer than two seeds."""
@@ -760,6 +806,7 @@ def collect(
     agreement=None,
     filter_table=None,
     filter_layer=None,
+    ensemble=None,
 ):
     """Every claim of one run, as the findings table.
 
@@ -797,6 +844,7 @@ def collect(
                 "this run trained one seed (replicates.seeds is empty); presets/fer2013-replicates.yaml trains several",
             )
         )
+    rows.append(ensemble_comparison(ensemble, on_val))
     rows += faithfulness_rows(faithfulness_table, on_val_explain)
     rows += sanity_rows(faithfulness_table, sanity_threshold, on_val_explain)
     rows += method_pair_rows(faithfulness_faces, on_val_explain)
@@ -814,25 +862,3 @@ def collect(
             row["chosen_on_split"] = on_val if row["split"] == "validation" else NOTHING_CHOSEN
             rows.append(_row(*row.values()))
     return table(rows)
-
-
-# ---- quoting a run's findings in the README ---------------------------------------------------
-
-
-def quoted_block(findings, source):
-    """The README's generated block for one run's findings: one line per claim,
-    verdict first, from the findings table a run wrote (``source`` names it)."""
-    lines = [f"Generated from [`{source}`]({source}) by `docs/update_readme.py`; do not edit by hand.", ""]
-    lines += ["| verdict | split (also chose) | finding |", "|---|---|---|"]
-    for r in findings.to_dict("records"):
-        lines.append(f"| **{r['verdict']}** | {r['split']} ({r['chosen_on_split']}) | {r['finding']} |")
-    return "\n".join(lines)
-
-
-def replace_block(text, name, block):
-    """``text`` with the part between ``<!-- name:start -->`` and ``<!-- name:end -->`` replaced."""
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    if start not in text or end not in text:
-        raise ValueError(f"no {start} ... {end} block")
-    head, rest = text.split(start, 1)
-    return head + start + "\n" + block + "\n" + end + rest.split(end, 1)[1]
