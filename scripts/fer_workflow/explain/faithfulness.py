@@ -31,6 +31,7 @@ weights are destroyed explains the image, not the model.
 
 import logging
 import weakref
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -98,14 +99,71 @@ def step_fractions(n_pixels, steps):
 
 # ROAD's fractions (Rong et al. 2022): 10% to 90% of the pixels removed.
 ROAD_FRACTIONS = tuple(np.round(np.arange(1, 10) / 10, 2))
-# The curves: name -> (which pixels go: ``perturbation.removal_masks``'s mode,
-# how they are replaced: the perturbation the evaluation passes).
-CURVES = {
-    "deletion": ("deletion", "blur"),
-    "insertion": ("insertion", "blur"),
-    "road_morf": ("morf", "road"),
-    "road_lerf": ("lerf", "road"),
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Everything about one faithfulness curve, in one place (as Quantus keeps
+    it on the metric): its ``name``; which pixels go (``mode``, the mode of
+    ``perturbation.removal_masks``) and how they are filled (``fill``, the
+    perturbation the evaluation passes); the ``direction`` of the claim
+    against the random order (-1: a faithful map gives a lower AUC, +1:
+    higher); the figure panel's ``title`` and ``xlabel``; and what the
+    findings say a faithful method does (``claim``)."""
+
+    name: str
+    mode: str
+    fill: str
+    direction: int
+    title: str
+    xlabel: str
+    claim: str
+
+
+FAITHFULNESS_CURVES = {
+    curve.name: curve
+    for curve in (
+        Curve(
+            "deletion",
+            "deletion",
+            "blur",
+            -1,
+            "Deletion, blur (lower AUC is better)",
+            "fraction of pixels blurred, most salient first",
+            "falls faster on the deletion curve",
+        ),
+        Curve(
+            "insertion",
+            "insertion",
+            "blur",
+            1,
+            "Insertion, blur (higher AUC is better)",
+            "fraction of pixels restored on the blurred face",
+            "rises faster on the insertion curve",
+        ),
+        Curve(
+            "road_morf",
+            "morf",
+            "road",
+            -1,
+            "ROAD, most relevant first (lower is better)",
+            "fraction of pixels imputed, most salient first",
+            "falls faster on the ROAD curve (most relevant pixels imputed first)",
+        ),
+        Curve(
+            "road_lerf",
+            "lerf",
+            "road",
+            1,
+            "ROAD, least relevant first (higher is better)",
+            "fraction of pixels imputed, least salient first",
+            "holds up longer on the ROAD curve (least relevant pixels imputed first)",
+        ),
+    )
 }
+# Views of it by name: (mode, fill), and the claim's direction.
+CURVES = {name: (curve.mode, curve.fill) for name, curve in FAITHFULNESS_CURVES.items()}
+CLAIMS = {name: curve.direction for name, curve in FAITHFULNESS_CURVES.items()}
 
 
 def step_images(images, order, fractions, mode, replace):
@@ -253,10 +311,6 @@ def rank_correlation(maps_a, maps_b):
 
 # ---- paired comparison with the random order ------------------------------------------
 
-# Each curve's claim against the random order: deletion AUC lower (-1),
-# insertion AUC higher (+1); ROAD removing the most relevant pixels first
-# lower (-1), the least relevant first higher (+1).
-CLAIMS = {"deletion": -1, "insertion": 1, "road_morf": -1, "road_lerf": 1}
 PAIRED = ["vs_random", "vs_random_low", "vs_random_high", "vs_random_p", "vs_random_p_holm", "beats_random"]
 
 

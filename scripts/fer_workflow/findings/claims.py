@@ -39,6 +39,7 @@ from scipy import stats as sps
 
 from fer_workflow import NUM_CLASSES
 from fer_workflow.evaluation import stats
+from fer_workflow.explain.faithfulness import FAITHFULNESS_CURVES
 
 COLUMNS = [
     "claim_id",
@@ -247,12 +248,8 @@ def seed_comparison(replicates, chosen, names=("cnn", "dnn"), score="val_accurac
 
 # ---- faithfulness -----------------------------------------------------------------------------
 
-CURVES = {
-    "deletion": "falls faster on the deletion curve",
-    "insertion": "rises faster on the insertion curve",
-    "road_morf": "falls faster on the ROAD curve (most relevant pixels imputed first)",
-    "road_lerf": "holds up longer on the ROAD curve (least relevant pixels imputed first)",
-}
+# What a faithful method does on each curve: explain.faithfulness.FAITHFULNESS_CURVES.
+CURVES = {name: curve.claim for name, curve in FAITHFULNESS_CURVES.items()}
 
 
 FAITHFULNESS_TEST = "Wilcoxon signed-rank, Holm over methods; bootstrap interval"

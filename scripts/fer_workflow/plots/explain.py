@@ -7,6 +7,7 @@ import numpy as np
 from matplotlib import gridspec
 
 from fer_workflow import CLASS_NAMES
+from fer_workflow.explain.faithfulness import FAITHFULNESS_CURVES
 
 # Images per row of the saliency figure before it wraps.
 SALIENCY_COLUMNS = 8
@@ -190,21 +191,8 @@ METHOD_COLORS = {
 
 
 # The panels of the faithfulness figure: curve -> (title, x-axis label).
-FAITHFULNESS_PANELS = {
-    "deletion": ("Deletion, blur (lower AUC is better)", "fraction of pixels blurred, most salient first"),
-    "insertion": (
-        "Insertion, blur (higher AUC is better)",
-        "fraction of pixels restored on the blurred face",
-    ),
-    "road_morf": (
-        "ROAD, most relevant first (lower is better)",
-        "fraction of pixels imputed, most salient first",
-    ),
-    "road_lerf": (
-        "ROAD, least relevant first (higher is better)",
-        "fraction of pixels imputed, least salient first",
-    ),
-}
+# Each curve's panel title and x label: explain.faithfulness.FAITHFULNESS_CURVES.
+FAITHFULNESS_PANELS = {name: (c.title, c.xlabel) for name, c in FAITHFULNESS_CURVES.items()}
 
 
 def faithfulness_curves(mean_curves, table, road_fractions=None):
