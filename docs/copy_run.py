@@ -31,6 +31,8 @@ FILES = [
     "figures/saliency_by_class.png", "figures/faithfulness.png", "figures/annotator_confusion.png",
     "figures/agreement_pairs.png", "figures/filters_block3_conv2.png", "figures/filter_classes_block3_conv2.png",
     "eval/cascading_randomisation.csv", "figures/cascading_randomisation.png",
+    # The seed ensemble (with ensemble.seeds) and the submission it wrote.
+    "eval/ensemble.csv", "eval/ensemble.md", "submission.csv",
     # The explanation rules' logs: the times inside them (ROAD imputation, ascent, top-crop search).
     "logs/evaluate_faithfulness.log", "logs/evaluate_cascading_randomisation.log",
     "logs/plot_filters_block3_conv2.log",
