@@ -9,7 +9,7 @@ import numpy as np
 
 from fer_workflow import NUM_CLASSES, arrays, data, models, plots, runtime
 from fer_workflow.evaluation import metrics
-from fer_workflow.explain import faithfulness, saliency
+from fer_workflow.explain import faithfulness, regions, saliency
 from fer_workflow.plots import explain
 
 runtime.setup(snakemake, tensorflow=True)
@@ -42,7 +42,7 @@ mean_maps = np.stack(
     [maps[labels == c].mean(axis=0) if counts[c] else np.zeros((48, 48)) for c in range(NUM_CLASSES)]
 )
 
-table = faithfulness.region_table(maps, labels, params.regions)
+table = regions.region_table(maps, labels, params.regions)
 logging.info("saliency mass per region:\n%s", table.to_string(index=False))
 table.to_csv(snakemake.output.table, index=False)
 # The built-in faces carry their own cue masks: drawn instead of the FER2013 region boxes.

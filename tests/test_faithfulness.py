@@ -15,7 +15,7 @@ from fer_workflow import arrays
 from fer_workflow.evaluation import stats
 from fer_workflow.evaluation.predict import predict_probs
 from fer_workflow.explain import faithfulness as fa
-from fer_workflow.explain import perturbation, saliency
+from fer_workflow.explain import perturbation, regions, saliency
 from fer_workflow.explain.saliency import blur
 from fer_workflow.plots import explain
 from toy_models import toy_cnn
@@ -160,8 +160,8 @@ def test_sanity_check_separates_a_real_method_from_an_edge_detector():
 def test_region_table_and_face_choice():
     maps = np.zeros((4, 48, 48))
     maps[:, 0:12, :] = 1.0  # all mass in the top quarter
-    regions = {"top": [[0, 0, 48, 6]], "two": [[0, 0, 24, 12], [0, 40, 48, 48]]}
-    table = fa.region_table(maps, np.array([0, 0, 3, 3]), regions)
+    boxes = {"top": [[0, 0, 48, 6]], "two": [[0, 0, 24, 12], [0, 40, 48, 48]]}
+    table = regions.region_table(maps, np.array([0, 0, 3, 3]), boxes)
     happy = table[table["class"] == "Happy"].set_index("region")
     assert happy.loc["top", "mass_share"] == pytest.approx(0.5) and happy.loc[
         "top", "area_share"
@@ -404,18 +404,20 @@ def test_region_shares_sum_to_one_over_a_partition():
         "top_right": [[24, 0, 48, 24]],
         "bottom": [[0, 24, 48, 48]],
     }
-    shares = fa.region_shares(maps, fa.region_masks(quadrants))
+    shares = fa.region_shares(maps, regions.region_masks(quadrants))
     assert shares.shape == (3, 3)
     np.testing.assert_allclose(shares[:2].sum(axis=1), 1.0)
     assert np.isnan(shares[2]).all()  # a constant map has no share anywhere
-    np.testing.assert_allclose(fa.region_shares(fa.centre_prior()[None], fa.region_masks(quadrants)).sum(), 1)
+    np.testing.assert_allclose(
+        fa.region_shares(regions.centre_prior()[None], regions.region_masks(quadrants)).sum(), 1
+    )
 
 
 def test_the_centre_prior_prefers_the_middle():
-    prior = fa.centre_prior()
-    assert prior.sum() == pytest.approx(1.0) and fa.CENTRE_PRIOR_SIGMA == 48 / 4
+    prior = regions.centre_prior()
+    assert prior.sum() == pytest.approx(1.0) and regions.CENTRE_PRIOR_SIGMA == 48 / 4
     np.testing.assert_allclose(prior, prior[::-1, ::-1])  # centred
-    masks = fa.region_masks({"centre": [[20, 20, 28, 28]], "corner": [[0, 0, 8, 8]]})
+    masks = regions.region_masks({"centre": [[20, 20, 28, 28]], "corner": [[0, 0, 8, 8]]})
     centre, corner = fa.region_shares(prior[None], masks)[0]
     assert centre > 5 * corner > 0
 
@@ -492,3 +494,23 @@ def test_sanity_flag_is_the_findings_criterion_the_upper_bound():
     assert rows.loc["vanilla", "sanity_correlation"] < 0.5 < rows.loc["vanilla", "sanity_correlation_high"]
     assert rows.loc["vanilla", "sanity_flagged"] and not rows.loc["gradcam", "sanity_flagged"]
     assert findings.sane_method(table, preferred="vanilla", threshold=0.5) == "gradcam"
+
+
+def test_one_measure_of_saliency_in_a_region():
+    """The saliency scores (per-face cue masks), the faithfulness region shares
+    and the by-class table all give regions.mass_shares' numbers."""
+    rng = np.random.default_rng(0)
+    maps = rng.random((6, 48, 48))
+    maps[5] = 0.0  # no mass
+    box = {"top": [[0, 0, 48, 24]]}
+    masks = regions.region_masks(box)
+    shares = regions.mass_shares(maps, masks)
+    np.testing.assert_allclose(shares[:5, 0], maps[:5, :24].sum(axis=(1, 2)) / maps[:5].sum(axis=(1, 2)))
+    assert np.isnan(shares[5, 0])
+    np.testing.assert_array_equal(fa.region_shares(maps, masks), shares)
+    table = regions.region_table(maps, np.zeros(6, int), box)
+    angry = table[(table["class"] == "Angry") & (table["region"] == "top")].iloc[0]
+    assert angry["mass_share"] == pytest.approx(np.nansum(shares[:, 0]) / 6)  # no mass counts as 0
+    cue = np.zeros((6, 48, 48), np.uint8)
+    cue[:, :24] = saliency.REGIONS["brows"]
+    assert saliency.mask_shares(maps, cue)["mass_share_brows"] == pytest.approx(angry["mass_share"])

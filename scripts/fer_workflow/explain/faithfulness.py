@@ -36,10 +36,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fer_workflow import CLASS_NAMES, NUM_CLASSES
+from fer_workflow import NUM_CLASSES
 from fer_workflow.data.dataset import as_model_input
 from fer_workflow.evaluation import stats
 from fer_workflow.explain import perturbation
+from fer_workflow.explain.regions import centre_prior, mass_shares, region_masks
 
 log = logging.getLogger(__name__)
 
@@ -554,80 +555,16 @@ def face_arrays(names, aucs, valid, correlation, flagged, rows, classes, masks, 
     }
 
 
-# ---- face regions ----------------------------------------------------------------------
-
-
-def region_masks(regions, shape=(48, 48)):
-    """Bool masks of named regions, each a list of [x0, y0, x1, y1] boxes
-    (pixels, x1 and y1 excluded)."""
-    masks = {}
-    for name, boxes in regions.items():
-        mask = np.zeros(shape, bool)
-        for x0, y0, x1, y1 in boxes:
-            mask[y0:y1, x0:x1] = True
-        masks[name] = mask
-    return masks
+# ---- face regions (the measure itself: explain.regions.mass_shares) ---------------------
 
 
 def region_shares(maps, masks):
-    """Each map's share of its saliency mass inside each region: (n, r) for
-    the r masks (name -> bool mask), NaN for an invalid map (constant, see
-    ``invalid_maps``) or one without positive mass."""
-    maps = np.asarray(maps, np.float64)
-    stack = np.array([masks[name] for name in masks], np.float64).reshape(len(masks), *maps.shape[1:])
-    inside = np.einsum("nhw,rhw->nr", maps, stack)
-    total = maps.sum(axis=(1, 2))
-    ok = ~invalid_maps(maps) & (total > 0)
-    shares = np.full(inside.shape, np.nan)
-    shares[ok] = inside[ok] / total[ok, None]
+    """Each map's share of its saliency mass inside each region (``regions.mass_shares``):
+    (n, r) for the r masks (name -> bool mask), NaN also for an invalid map
+    (constant, see ``invalid_maps``), which ranks no pixel."""
+    shares = mass_shares(maps, masks)
+    shares[invalid_maps(maps)] = np.nan
     return shares
-
-
-# Std of the centre prior in pixels: a quarter of the 48-pixel side, so the
-# prior holds most of its mass on the middle of the face and little on the
-# border.
-CENTRE_PRIOR_SIGMA = 12.0
-
-
-def centre_prior(shape=(48, 48), sigma=CENTRE_PRIOR_SIGMA):
-    """The null for "saliency falls on a region": a map that only looks at
-    the middle of the face, an isotropic Gaussian centred on the image centre
-    with std ``sigma`` pixels (unit mass). A region that gets more of a
-    method's mass than of this prior's is preferred by the model, not merely
-    central (faces are centred, so most salient pixels are too)."""
-    h, w = shape
-    y, x = np.mgrid[0:h, 0:w]
-    prior = np.exp(-(((y - (h - 1) / 2) ** 2) + (x - (w - 1) / 2) ** 2) / (2 * sigma**2))
-    return prior / prior.sum()
-
-
-def region_table(maps, labels, regions):
-    """Per class and region: faces, mean share of saliency mass inside the
-    region, its share of the image area, and their ratio (1 = no preference)."""
-    maps = np.asarray(maps, np.float64)
-    labels = np.asarray(labels)
-    total = maps.sum(axis=(1, 2)) + 1e-12
-    rows = []
-    for c in range(NUM_CLASSES):
-        chosen = labels == c
-        for name, mask in region_masks(regions, maps.shape[1:]).items():
-            area = float(mask.mean())
-            mass = (
-                float(np.mean((maps[chosen] * mask).sum(axis=(1, 2)) / total[chosen]))
-                if chosen.any()
-                else np.nan
-            )
-            rows.append(
-                {
-                    "class": CLASS_NAMES[c],
-                    "n_faces": int(chosen.sum()),
-                    "region": name,
-                    "mass_share": mass,
-                    "area_share": area,
-                    "ratio": mass / area if area > 0 else np.nan,
-                }
-            )
-    return pd.DataFrame(rows)
 
 
 def correct_faces_by_class(labels, predicted, max_per_class, seed=0):

@@ -34,6 +34,7 @@ import pandas as pd
 from fer_workflow import NUM_CLASSES, arrays, conv_layer_names
 from fer_workflow.data.dataset import as_model_input
 from fer_workflow.evaluation.predict import predict_probs
+from fer_workflow.explain.regions import mass_shares
 
 log = logging.getLogger(__name__)
 
@@ -396,18 +397,19 @@ def mask_shares(maps, masks):
     """Saliency mass inside the cue masks vs. the masks' share of the image.
 
     Returns a dict with, for all cues together and for each region, the mean
-    over images of (saliency in region / total saliency) and of (region area
-    / image area). A map that ignores the cues has a mass share close to the
-    area share; a ratio mass / area well above 1 means the map is
-    concentrated on the cues.
+    over images of (saliency in region / total saliency; ``regions.mass_shares``,
+    a map without mass counting as 0) and of (region area / image area). A map
+    that ignores the cues has a mass share close to the area share; a ratio
+    mass / area well above 1 means the map is concentrated on the cues.
     """
-    maps = np.asarray(maps, np.float64)
     masks = np.asarray(masks)
-    total = maps.sum(axis=(1, 2)) + 1e-12
+    cues = {
+        region: (masks & bits) != 0 for region, bits in {"cues": sum(REGIONS.values()), **REGIONS}.items()
+    }
+    shares = np.nan_to_num(mass_shares(maps, cues), nan=0.0)
     out = {}
-    for region, bits in {"cues": sum(REGIONS.values()), **REGIONS}.items():
-        inside = (masks & bits) != 0
-        out[f"mass_share_{region}"] = float(np.mean((maps * inside).sum(axis=(1, 2)) / total))
+    for k, (region, inside) in enumerate(cues.items()):
+        out[f"mass_share_{region}"] = float(np.mean(shares[:, k]))
         out[f"area_share_{region}"] = float(np.mean(inside.mean(axis=(1, 2))))
         out[f"mass_ratio_{region}"] = out[f"mass_share_{region}"] / max(out[f"area_share_{region}"], 1e-12)
     return out
