@@ -5,10 +5,12 @@ from types import SimpleNamespace
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
+from fer_workflow import MODEL_NAMES
 from fer_workflow.explain import saliency
 from fer_workflow.use import photos, shipped
 
-MODELS = ["cnn", "dnn"]
+# The study's fixed pair (docs/development.md, "Adding a model").
+MODELS = list(MODEL_NAMES)
 
 # Every output lies under results_dir (results/ for the built-in data; each
 # preset names its own folder), so runs of different presets sit side by side.

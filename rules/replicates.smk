@@ -1,6 +1,7 @@
 # Replicate seeds (replicates.seeds): each (model, seed) pair is its own
-# training job (rule train_model with only the seed and the paths changed),
-# so a cluster trains them side by side; one rule aggregates them.
+# training job (rule train_model with only the seed and the paths changed)
+# and its own prediction job (rule predict_model with only the paths
+# changed), so a cluster trains them side by side; one rule aggregates them.
 
 
 use rule train_model as train_replicate with:
@@ -22,7 +23,9 @@ use rule train_model as train_replicate with:
         ),
 
 
-rule predict_replicate:
+# predict_model on a replicate's model: the same script, threads, resources
+# and params (the TTA shift); only the model, the paths and the seed differ.
+use rule predict_model as predict_replicate with:
     input:
         model=rules.train_replicate.output.model,
         dataset=rules.split_data.output.dataset,
@@ -34,15 +37,6 @@ rule predict_replicate:
         R("timings/predict_replicate_{model}_seed{seed}.tsv")
     wildcard_constraints:
         seed=r"\d+",
-    conda:
-        "../envs/fer.yaml"
-    threads: 2
-    resources:
-        mem_mb=4000,
-    params:
-        shift=lookup(dpath="predict/tta_shift", within=config),
-    script:
-        "../scripts/predict_model.py"
 
 
 rule aggregate_replicates:

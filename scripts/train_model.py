@@ -17,23 +17,16 @@ name = snakemake.wildcards.model  # noqa: F821
 augment = params.train["augment"]
 
 policy = training.set_precision(params.train)
-cnn = models.build_cnn(params.cnn, augment)
-extra, dnn = {}, None
-if name == "cnn":
-    model = cnn
-else:
-    # The DNN's widths are solved from the CNN's parameter count.
-    target = cnn.count_params()
-    widths = models.match_dnn_widths(target, params.dnn["hidden_ratios"], params.dnn["batch_norm"])
-    model = models.build_dnn(widths, params.dnn, augment)
-    described = models.width_texts(widths, params.dnn["hidden_ratios"])
-    extra = {"matched_to_cnn_parameters": target, **described}
-    dnn = {
-        "hidden_widths": [int(w) for w in widths],
-        "hidden_ratios": [float(r) for r in params.dnn["hidden_ratios"]],
-        "matched_to_cnn_parameters": int(target),
-    }
-    logging.info("DNN widths %s: %d parameters, CNN %d", widths, model.count_params(), target)
+# The CNN, or the DNN with widths solved from the CNN's parameter count; any
+# other name is refused (the study is a fixed pair).
+model, extra, dnn = models.build_study_model(name, params.cnn, params.dnn, augment)
+if dnn is not None:
+    logging.info(
+        "DNN widths %s: %d parameters, CNN %d",
+        dnn["hidden_widths"],
+        model.count_params(),
+        dnn["matched_to_cnn_parameters"],
+    )
 
 dataset = data.load(snakemake.input.dataset)  # noqa: F821
 history = training.train(model, dataset, params.train, params.seed, params.backup_dir)

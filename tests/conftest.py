@@ -203,8 +203,18 @@ def workflow(tmp_path):
 
 @pytest.fixture(scope="session")
 def completed_tiny_workflow(tmp_path_factory):
-    """The whole workflow run once on the TINY config (shared, do not modify:
-    use ``completed_tiny_workflow.clone(tmp_path / "wf")`` to change things)."""
+    """The whole workflow run once on the TINY config: the one tiny trained
+    workflow of the session (each run of it costs minutes on 2 cores, nearly
+    all of it in the jobs' TensorFlow start-up, so no other test trains it).
+
+    Shared, do not modify: tests that read it take it as it is; a test that
+    changes something (a knob, one figure, a killed job, another precision,
+    more seeds) runs on ``completed_tiny_workflow.clone(tmp_path / "wf")``,
+    a copy with results, ``.snakemake`` metadata and modification times, so
+    Snakemake reruns only what the change makes stale. Only tests whose data
+    or training differs from the start keep a run of their own (bad input,
+    the votes as targets, a fresh clone with the shipped model, SLURM's
+    failed job)."""
     wf = Workflow(tmp_path_factory.mktemp("tiny") / "wf")
     wf.config = tiny_config()
     wf.run(config=wf.config)

@@ -10,7 +10,7 @@ import yaml
 from snakemake.utils import validate
 
 from conftest import REPO, TINY, default_config, merge
-from fer_workflow import models
+from fer_workflow import MODEL_NAMES, models
 from fer_workflow.models import sizing
 
 
@@ -317,3 +317,27 @@ def test_residual_blocks_add_their_input_before_the_last_relu():
     plain = models.build_cnn(dict(cnn, residual=False), AUGMENT)
     assert not any("add" in layer.name or "shortcut" in layer.name for layer in plain.layers)
     assert model.count_params() - plain.count_params() == 1 * 16 + 4 * 16 + 32 * 64 + 4 * 64
+
+
+def test_study_model_is_the_cnn_or_its_matched_dnn():
+    """train_model builds its model by name: the CNN, or the DNN sized to it."""
+    config = merge(default_config(), TINY)
+    assert MODEL_NAMES == ("cnn", "dnn")
+    cnn, extra, facts = models.build_study_model("cnn", config["cnn"], config["dnn"])
+    assert cnn.name == "cnn" and (extra, facts) == ({}, None)
+    dnn, extra, facts = models.build_study_model("dnn", config["cnn"], config["dnn"])
+    assert dnn.name == "dnn" and facts["matched_to_cnn_parameters"] == cnn.count_params()
+    assert extra["matched_to_cnn_parameters"] == cnn.count_params()
+    assert abs(dnn.count_params() - cnn.count_params()) <= 0.01 * cnn.count_params()
+    hidden = [layer.units for layer in dnn.layers if re.fullmatch(r"dense\d+", layer.name)]
+    assert facts["hidden_widths"] == hidden and len(hidden) == len(config["dnn"]["hidden_ratios"])
+
+
+@pytest.mark.parametrize("name", ["resnet", "CNN", "", "dnn2"])
+def test_an_unknown_model_name_is_refused_naming_the_known_ones(name):
+    """A third name was once silently built as a DNN; now it is an error."""
+    config = merge(default_config(), TINY)
+    with pytest.raises(ValueError) as error:
+        models.build_study_model(name, config["cnn"], config["dnn"])
+    assert f"unknown model {name!r}" in str(error.value)
+    assert "cnn and dnn" in str(error.value) and "docs/development.md" in str(error.value)

@@ -145,8 +145,10 @@ def test_dry_run_has_one_training_job_per_model_and_seed(workflow):
 
 
 @pytest.mark.slow
-def test_tiny_replicate_run(workflow):
-    config = tiny_config(replicates={"seeds": [1, 2]}, train={"epochs": 1})
+def test_tiny_replicate_run(completed_tiny_workflow, tmp_path):
+    # A copy of the shared tiny run: its data is split already; the seeds train their own models.
+    workflow = completed_tiny_workflow.clone(tmp_path / "wf")
+    config = merge(workflow.config, {"replicates": {"seeds": [1, 2]}, "train": {"epochs": 1}})
     workflow.run("results/replicates.csv", "results/figures/replicates.png", config=config)
     table = pd.read_csv(workflow.path("results/replicates.csv"))
     seeds = table[table["statistic"] == "seed"]

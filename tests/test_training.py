@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO, tiny_config
+from conftest import REPO, merge
 from fer_workflow.models import record, resume, training
 
 # A tiny training run in a fresh process (seeds and Keras state start clean):
@@ -324,12 +324,14 @@ def test_workflow_trains_both_models_matched(completed_tiny_workflow):
 
 
 @pytest.mark.slow
-def test_workflow_resumes_a_killed_training_job(workflow):
+def test_workflow_resumes_a_killed_training_job(completed_tiny_workflow, tmp_path):
     """SIGKILL the whole Snakemake process group once the CNN's first epoch is
-    backed up; the rerun (--rerun-incomplete) continues after that epoch."""
-    config = tiny_config(train={"epochs": 3})
+    backed up; the rerun (--rerun-incomplete) continues after that epoch.
+    (A copy of the shared tiny run: its data is split; 3 epochs retrain the CNN.)"""
+    workflow = completed_tiny_workflow.clone(tmp_path / "wf")
+    config = merge(workflow.config, {"train": {"epochs": 3}})
     target = "results/models/cnn.keras"
-    workflow.run("--", "results/data/dataset.npz", config=config)
+    assert workflow.dry_run_jobs("--", target, config=config) == {"train_model": 1}
     cmd = [
         sys.executable,
         "-m",

@@ -10,6 +10,12 @@ NUM_CLASSES = len(CLASS_NAMES)
 IMAGE_SIZE = 48
 NUM_PIXELS = IMAGE_SIZE * IMAGE_SIZE
 
+# The study's models, a fixed pair: the CNN and the DNN sized to its parameter
+# count (models.build_study_model builds either; Keras-free, so the rules'
+# {model} wildcard uses it too). A third model is no config value: see
+# docs/development.md, "Adding a model".
+MODEL_NAMES = ("cnn", "dnn")
+
 # Conv layer names, made by models.build_cnn: block<i>_conv<j>, counted from 1.
 # The one spelling (Keras-free, so the Snakefile's {layer} wildcard uses it too);
 # config.schema.yaml cannot import it and repeats it (tests/test_config_check.py checks).

@@ -16,6 +16,7 @@ NAMES = (
     "TRAINING_ONLY",
     "build_cnn",
     "build_dnn",
+    "build_study_model",
     "cnn_parameters",
     "count_flops",
     "dnn_parameters",

@@ -16,7 +16,7 @@ set; active only in training) and ``Rescaling(1/255)``, and end in a linear
 import keras
 from keras import layers
 
-from fer_workflow import IMAGE_SIZE, NUM_CLASSES, conv_layer_name
+from fer_workflow import IMAGE_SIZE, MODEL_NAMES, NUM_CLASSES, conv_layer_name
 from fer_workflow.models.augment import TRAINING_ONLY, Cutout, RandomAffine
 from fer_workflow.models.layers import FusedBatchNormalization
 from fer_workflow.models.sizing import (  # noqa: F401 (Keras-free; re-exported)
@@ -131,6 +131,33 @@ def build_dnn(widths, dnn_cfg, augment_cfg=None, name="dnn"):
         if dnn_cfg["dropout"] > 0:
             x = layers.Dropout(dnn_cfg["dropout"], name=f"dense{k}_dropout")(x)
     return keras.Model(inputs, _output(x), name=name)
+
+
+def build_study_model(name, cnn_cfg, dnn_cfg, augment_cfg=None):
+    """One of the study's two models by name (``MODEL_NAMES``): the CNN of
+    ``cnn_cfg``, or the DNN whose widths are solved from that CNN's parameter
+    count. Returns ``(model, extra, dnn)``: ``extra`` the summary's lines on
+    the DNN's sizing and ``dnn`` the record's facts on it ({} and None for the
+    CNN). Any other name is refused, naming the known ones: the study is a
+    fixed pair, and a third name is no DNN by default."""
+    if name not in MODEL_NAMES:
+        raise ValueError(
+            f"unknown model {name!r}: the study trains {' and '.join(MODEL_NAMES)} "
+            "(a third model needs its own builder: docs/development.md, 'Adding a model')"
+        )
+    cnn = build_cnn(cnn_cfg, augment_cfg)
+    if name == "cnn":
+        return cnn, {}, None
+    target = cnn.count_params()
+    widths = match_dnn_widths(target, dnn_cfg["hidden_ratios"], dnn_cfg["batch_norm"])
+    model = build_dnn(widths, dnn_cfg, augment_cfg)
+    extra = {"matched_to_cnn_parameters": target, **width_texts(widths, dnn_cfg["hidden_ratios"])}
+    dnn = {
+        "hidden_widths": [int(w) for w in widths],
+        "hidden_ratios": [float(r) for r in dnn_cfg["hidden_ratios"]],
+        "matched_to_cnn_parameters": int(target),
+    }
+    return model, extra, dnn
 
 
 def count_flops(model):
