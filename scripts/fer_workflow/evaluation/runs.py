@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from fer_workflow.evaluation import tables
-
 # Columns of the comparison, in order (those a run's metrics.csv lacks stay empty).
 COLUMNS = [
     "run",
@@ -44,6 +42,10 @@ def compare(paths, root="results"):
 
 def markdown(table):
     """The comparison as a Markdown table: accuracy with its 95% interval."""
+    # Imported here: tables imports scipy (through metrics), and the Snakefile
+    # imports this module (for find) at every start, dry runs included.
+    from fer_workflow.evaluation import tables  # scipy: only where the table is made
+
     shown = pd.DataFrame(
         {
             "run": table["run"],
