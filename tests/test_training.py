@@ -27,7 +27,8 @@ CHILD = textwrap.dedent(
     seed = int(os.environ.get("SEED", "7"))
     runtime.configure_backend(threads=2, seed=seed)
     import keras
-    from fer_workflow import models, training
+    from fer_workflow import models
+    from fer_workflow.models import training
     from fer_workflow.data import Dataset
 
     def faces(n, rng):
