@@ -150,6 +150,11 @@ RUNS = {
     "builtin": ("built-in faces", "docs/results/builtin", "docs/results/builtin.md"),
     "fer2013": ("FER2013, CPU preset (+ FER+ votes)", "docs/results/fer2013", "docs/results/fer2013.md"),
     "ferplus": ("FER2013, trained on the FER+ votes", "docs/results/ferplus", "docs/results/ablations.md"),
+    "fer2013-ensemble": (
+        "FER2013, CPU preset with the seed ensemble (+ FER+ votes)",
+        "docs/results/fer2013-ensemble",
+        "docs/results/ablations.md#more-accuracy-from-the-same-cpu-hour-round-7",
+    ),
 }
 
 
@@ -270,6 +275,11 @@ BLOCKS = {
     "run-fer2013": lambda: run_block("fer2013"),
     "run-fer2013-explain": lambda: explain_run_block("fer2013"),
     "run-ferplus": lambda: run_block("ferplus"),
+    "run-fer2013-ensemble": lambda: run_block("fer2013-ensemble"),
+    "ensemble-fer2013": lambda: (
+        "From [`docs/results/fer2013-ensemble/ensemble.csv`](docs/results/fer2013-ensemble/ensemble.csv).\n\n"
+        + (REPO / "docs/results/fer2013-ensemble/ensemble.md").read_text().strip()
+    ),
     "findings-builtin": lambda: quoted_block(
         read("docs/results/builtin/findings.csv"), "docs/results/builtin/findings.csv"
     ),

@@ -203,13 +203,13 @@ def results(*globs):
 RESULT_TEXTS = {
     "README.md, Results": (
         lambda: section(README, "Results"),
-        results("builtin/*", "fer2013/*", "ferplus/*"),
+        results("builtin/*", "fer2013/*", "ferplus/*", "fer2013-ensemble/*"),
     ),
     "docs/results/builtin.md": (lambda: read("docs/results/builtin.md"), results("builtin/*")),
     "docs/results/fer2013.md": (lambda: read("docs/results/fer2013.md"), results("fer2013/*", "ferplus/*")),
     "docs/results/ablations.md": (
         lambda: read("docs/results/ablations.md"),
-        results("fer2013/**/*", "ferplus/*"),
+        results("fer2013/**/*", "ferplus/*", "fer2013-ensemble/*"),
     ),
     "docs/results/explanations.md": (
         lambda: read("docs/results/explanations.md"),
