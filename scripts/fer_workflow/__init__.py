@@ -35,6 +35,25 @@ def conv_layer_names(model):
     return [layer.name for layer in model.layers if re.fullmatch(CONV_LAYER_PATTERN, layer.name)]
 
 
+def lazy_facade(package, module, names, submodules):
+    """``__getattr__`` and ``__dir__`` of a facade package (PEP 562): ``names``
+    load from ``package.module`` on first use, ``submodules`` import on first use,
+    so importing one module of the package loads no other."""
+    import importlib
+
+    def getattr_(name):
+        if name in names:
+            return getattr(importlib.import_module(f"{package}.{module}"), name)
+        if name in submodules:
+            return importlib.import_module(f"{package}.{name}")
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    def dir_():
+        return sorted(set(vars(importlib.import_module(package))) | set(names))
+
+    return getattr_, dir_
+
+
 def __getattr__(name):
     """``from fer_workflow import Classifier``, imported on first use (``api``), so
     that importing the package (the Snakefile does) stays free of OpenCV and Keras."""

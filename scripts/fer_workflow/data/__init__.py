@@ -5,7 +5,7 @@ The package's own names are those of ``dataset`` (``fer_workflow.data.dataset``)
 so ``from fer_workflow import data`` reads as before. They load on first use,
 so importing one of the other modules here loads only that one."""
 
-import importlib
+from fer_workflow import lazy_facade
 
 # The public names of dataset (tests/test_layout.py checks the list).
 NAMES = (
@@ -38,13 +38,4 @@ SUBMODULES = (
 )
 
 
-def __getattr__(name):
-    if name in NAMES:
-        return getattr(importlib.import_module("fer_workflow.data.dataset"), name)
-    if name in SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(NAMES))
+__getattr__, __dir__ = lazy_facade(__name__, "dataset", NAMES, SUBMODULES)
