@@ -27,6 +27,7 @@ FILES = [
     "eval/faithfulness.csv", "eval/saliency_scores.csv", "eval/saliency_regions.csv", "eval/confused_pairs_cnn.csv",
     "eval/confused_pairs_dnn.csv", "eval/agreement_pairs.csv", "eval/agreement_accuracy.csv",
     "eval/annotator_confusion.csv", "eval/filter_classes_block3_conv2.csv",
+    "eval/filter_tests_block3_conv2.csv",
     "figures/learning_curves.png", "figures/confusion_matrix_cnn.png", "figures/saliency.png",
     "figures/saliency_by_class.png", "figures/faithfulness.png", "figures/annotator_confusion.png",
     "figures/agreement_pairs.png", "figures/filters_block3_conv2.png", "figures/filter_classes_block3_conv2.png",

@@ -1,6 +1,6 @@
-# Explainability of the CNN: saliency maps (checked against the synthetic
-# faces' cue masks, deletion/insertion faithfulness, a sanity check, where
-# the mass falls by class), gradient-ascent filter images, feature maps on a face.
+# Explainability of the CNN: saliency maps (deletion/insertion and ROAD
+# faithfulness, a sanity check, the synthetic faces' cue masks, where the
+# mass falls by class), gradient-ascent filter images, feature maps on a face.
 
 from fer_workflow import CONV_LAYER_PATTERN
 
@@ -37,36 +37,9 @@ rule plot_saliency:
         "../scripts/plot_saliency.py"
 
 
-rule score_saliency:
-    input:
-        unpack(mask_inputs),
-        model=for_cnn(rules.train_model.output.model),
-        dataset=rules.split_data.output.dataset,
-    output:
-        scores=report(
-            R("eval/saliency_scores.csv"),
-            caption="../report/saliency_scores.rst",
-            category="Explainability",
-        ),
-    log:
-        R("logs/score_saliency.log"),
-    benchmark:
-        R("timings/score_saliency.tsv")
-    conda:
-        "../envs/fer.yaml"
-    threads: 2
-    params:
-        methods=lookup(dpath="saliency/faithfulness/methods", within=config),
-        method_options=saliency_method_options(),
-        deletion_fraction=lookup(dpath="saliency/deletion_fraction", within=config),
-        n_images=lookup(dpath="saliency/n_score_images", within=config),
-        seed=lookup(dpath="seed", within=config),
-    script:
-        "../scripts/score_saliency.py"
-
-
 rule evaluate_faithfulness:
     input:
+        unpack(mask_inputs),
         model=for_cnn(rules.train_model.output.model),
         dataset=rules.split_data.output.dataset,
         predictions=for_cnn(rules.predict_model.output.predictions),
@@ -83,6 +56,12 @@ rule evaluate_faithfulness:
         ),
         # Per-face AUCs, sanity correlations and region shares (for the findings).
         faces=R("eval/faithfulness_faces.npz"),
+        # From the same maps: the deletion test at one fraction, the cue masks' share.
+        scores=report(
+            R("eval/saliency_scores.csv"),
+            caption="../report/saliency_scores.rst",
+            category="Explainability",
+        ),
     log:
         R("logs/evaluate_faithfulness.log"),
     benchmark:
@@ -94,6 +73,7 @@ rule evaluate_faithfulness:
         # n_images, steps, blur_sigma, methods, sanity_threshold: all read here
         faithfulness=lookup(dpath="saliency/faithfulness", within=config),
         regions=lookup(dpath="saliency/regions", within=config),
+        deletion_fraction=lookup(dpath="saliency/deletion_fraction", within=config),
         method_options=saliency_method_options(),
         seed=lookup(dpath="seed", within=config),
     script:
@@ -186,6 +166,8 @@ rule plot_filters:
             caption="../report/filter_classes_table.rst",
             category="Explainability",
         ),
+        # The tests of those classes against the null network's (the findings word them).
+        tests=R("eval/filter_tests_{layer}.csv"),
     log:
         R("logs/plot_filters_{layer}.log"),
     benchmark:

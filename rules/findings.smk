@@ -13,6 +13,9 @@ rule write_findings:
         filter_classes=expand(
             rules.plot_filters.output.classes, layer=config["filters"]["layer"]
         )[0],
+        filter_tests=expand(
+            rules.plot_filters.output.tests, layer=config["filters"]["layer"]
+        )[0],
     output:
         csv=R("findings.csv"),
         md=R("findings.md"),

@@ -6,6 +6,7 @@ import logging
 import time
 
 from fer_workflow import arrays, data, models, plots, runtime
+from fer_workflow.data import choose
 from fer_workflow.evaluation import metrics
 from fer_workflow.explain import randomisation, saliency
 from fer_workflow.plots import explain
@@ -16,7 +17,7 @@ params = snakemake.params
 model = models.load_model(snakemake.input.model)
 dataset = data.load(snakemake.input.dataset)
 _, val_probs = metrics.split_labels_and_probs(dataset, arrays.load(snakemake.input.predictions), "validation")
-chosen = saliency.choose_images(dataset.y_val, params.n_images, params.seed)
+chosen = choose.spread_over_classes(dataset.y_val, params.n_images, params.seed)
 logging.info("%d validation faces, layers top first: %s", len(chosen), randomisation.layer_groups(model))
 
 

@@ -2,7 +2,8 @@
 of one conv layer (the {layer} wildcard), all optimised together in one
 batch, beside the validation-face crops that excite each filter most (one
 forward pass); the CNN's class for each image, and for the images of a
-re-initialised network (the null)."""
+re-initialised network (the null), and the tests of the two against each
+other (``filters.class_tests``)."""
 
 import logging
 import time
@@ -65,6 +66,9 @@ table = filters.measure(
 )
 logging.info("filter images:\n%s", table.to_string(index=False))
 table.to_csv(snakemake.output.classes, index=False, float_format="%.6g")
+tests = filters.class_tests(table)
+logging.info("tests against the re-initialised network:\n%s", tests.to_string(index=False))
+tests.to_csv(snakemake.output.tests, index=False)
 counts, null_counts = filters.class_counts(table), filters.class_counts(table, "null_label")
 logging.info("per class: trained %s, re-initialised %s", counts.to_dict(), null_counts.to_dict())
 plots.save(explain.filter_grid(shown, table, layer, crops=crops, stretch=True), snakemake.output.figure)

@@ -4,6 +4,7 @@ spread over the classes (face, map, overlay per image)."""
 import logging
 
 from fer_workflow import arrays, data, models, plots, runtime
+from fer_workflow.data import choose
 from fer_workflow.evaluation import metrics
 from fer_workflow.explain import saliency
 from fer_workflow.plots import explain
@@ -15,7 +16,7 @@ model = models.load_model(snakemake.input.model)
 dataset = data.load(snakemake.input.dataset)
 # The CNN's validation probabilities (plain, not flip-averaged), as predict_model stored them.
 _, val_probs = metrics.split_labels_and_probs(dataset, arrays.load(snakemake.input.predictions), "validation")
-chosen = saliency.choose_images(dataset.y_val, params.n_images, params.seed)
+chosen = choose.spread_over_classes(dataset.y_val, params.n_images, params.seed)
 images, labels, probs = dataset.x_val[chosen], dataset.y_val[chosen], val_probs[chosen]
 logging.info("validation images %s, classes %s", chosen.tolist(), labels.tolist())
 

@@ -8,8 +8,9 @@ import logging
 import numpy as np
 
 from fer_workflow import NUM_CLASSES, arrays, data, models, plots, runtime
+from fer_workflow.data import choose
 from fer_workflow.evaluation import metrics
-from fer_workflow.explain import faithfulness, regions, saliency
+from fer_workflow.explain import regions, saliency
 from fer_workflow.plots import explain
 
 runtime.setup(snakemake, tensorflow=True)
@@ -21,7 +22,7 @@ dataset = data.load(snakemake.input.dataset)
 # The CNN's validation probabilities (plain, not flip-averaged), as predict_model stored them.
 _, val_probs = metrics.split_labels_and_probs(dataset, arrays.load(snakemake.input.predictions), "validation")
 predicted = val_probs.argmax(axis=1)
-chosen = faithfulness.correct_faces_by_class(dataset.y_val, predicted, by_class["max_per_class"], params.seed)
+chosen = choose.correct_per_class(dataset.y_val, predicted, by_class["max_per_class"], params.seed)
 images, labels = dataset.x_val[chosen], dataset.y_val[chosen].astype(np.int64)
 logging.info(
     "%d correctly classified validation faces, per class %s",

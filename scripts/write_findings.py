@@ -26,6 +26,7 @@ table = findings.collect(
     replicates=pd.read_csv(inputs.replicates) if "replicates" in inputs.keys() else None,
     agreement=pd.read_csv(inputs.agreement) if "agreement" in inputs.keys() else None,
     filter_table=pd.read_csv(inputs.filter_classes),
+    filter_tests=pd.read_csv(inputs.filter_tests),
     filter_layer=params.filter_layer,
     ensemble=pd.read_csv(inputs.ensemble) if "ensemble" in inputs.keys() else None,
 )

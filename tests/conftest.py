@@ -87,7 +87,6 @@ TINY = {
     "saliency": {
         "n_images": 3,
         "smooth_samples": 2,
-        "n_score_images": 20,
         "ig_steps": 4,
         "faithfulness": {"n_images": 10, "steps": 4, "road_fractions": [0.3, 0.6]},
         "cascading": {"n_images": 3},

@@ -8,7 +8,7 @@ import pytest
 from conftest import REPO, default_config, merge, tiny_config
 from fer_workflow import arrays, config_check, data, findings
 from fer_workflow.config_check import ConfigError
-from fer_workflow.evaluation import ensemble, predict
+from fer_workflow.evaluation import ensemble, predict, tables
 
 
 def toy_dataset(y_val, y_test):
@@ -88,6 +88,9 @@ def test_majority_of_three_members_corrects_each_one():
     assert val.loc["b", "vs_first_gain"] == 0 and val.loc["b", "vs_first_p"] == 1.0
     # The test split has labels here, so it has its rows too.
     assert set(table["split"]) == {"validation", "test"}
+    # Counts are integers on the Markdown page, empty on the first member's row.
+    lines = tables.markdown_table(table).splitlines()
+    assert lines[2].endswith("| 60 |  |  |  |  |  |  |") and "| 20 | 0 |" in lines[5]
 
 
 def test_table_uses_the_configured_tta():

@@ -20,11 +20,11 @@ def test_saliency_scores_table(completed_tiny_workflow):
     methods = completed_tiny_workflow.config["saliency"]["faithfulness"]["methods"]
     assert scores["method"].unique().tolist() == methods
     values = scores[scores["method"] == "gradcam"].set_index("metric")["value"]
-    assert values["n_images"] == completed_tiny_workflow.config["saliency"]["n_score_images"]
+    assert values["n_images"] == completed_tiny_workflow.config["saliency"]["faithfulness"]["n_images"]
     # Synthetic data has cue masks, so the mask metrics are filled in.
     assert 0 < values["area_share_cues"] < 0.5 and 0 <= values["mass_share_cues"] <= 1
     assert values["mass_ratio_cues"] == pytest.approx(values["mass_share_cues"] / values["area_share_cues"])
-    assert 0 <= values["prob_correct"] <= 1
+    assert 0 <= values["prob_class"] <= 1 and values["deletion_fraction"] == 0.1
 
 
 def test_faithfulness_table_and_region_table(completed_tiny_workflow):
@@ -70,8 +70,8 @@ def test_faithfulness_table_and_region_table(completed_tiny_workflow):
     "change,jobs",
     [
         ({"saliency": {"n_images": 5}}, {"plot_saliency"}),
-        ({"saliency": {"n_score_images": 10}}, {"score_saliency"}),
-        ({"saliency": {"deletion_fraction": 0.2}}, {"score_saliency"}),
+        # the scores come from the faithfulness maps: one rule, one set of faces
+        ({"saliency": {"deletion_fraction": 0.2}}, {"evaluate_faithfulness", "write_findings"}),
         # the findings name the configured method when it passes the sanity check
         ({"saliency": {"method": "vanilla"}}, {"plot_saliency", "write_findings"}),
         ({"saliency": {"by_class": {"method": "gradcam"}}}, {"plot_saliency_by_class"}),
@@ -86,7 +86,7 @@ def test_faithfulness_table_and_region_table(completed_tiny_workflow):
         ),
         (
             {"saliency": {"faithfulness": {"methods": ["vanilla"]}}},
-            {"evaluate_faithfulness", "score_saliency", "evaluate_cascading_randomisation", "write_findings"},
+            {"evaluate_faithfulness", "evaluate_cascading_randomisation", "write_findings"},
         ),
         (
             {"saliency": {"faithfulness": {"road_fractions": [0.2, 0.5]}}},

@@ -173,9 +173,6 @@ def test_region_table_and_face_choice():
         table[table["class"] == "Sad"]["n_faces"].eq(0).all()
         and table[table["class"] == "Sad"]["mass_share"].isna().all()
     )
-    labels = np.array([0, 0, 0, 1, 3, 3])
-    chosen = fa.correct_faces_by_class(labels, np.array([0, 0, 1, 1, 3, 2]), max_per_class=1, seed=0)
-    assert len(chosen) == 3 and set(labels[chosen]) == {0, 1, 3}
 
 
 # ---- invalid maps, ties, the paired comparison with the random order -------------------

@@ -8,7 +8,7 @@ from scipy import stats as sps
 
 from fer_workflow import findings
 from fer_workflow.evaluation import replicates, stats
-from fer_workflow.findings import claims
+from fer_workflow.explain import filters
 
 RNG = np.random.default_rng(0)
 
@@ -202,19 +202,25 @@ def filter_table(trained, null):
     )
 
 
+def filter_rows(trained, null, layer="block3_conv2"):
+    """The findings' rows from plot_filters' two tables of these labels."""
+    table = filter_table(trained, null)
+    return findings.filter_rows(table, filters.class_tests(table), layer)
+
+
 def test_filter_images_against_the_null():
     """All Surprise against a spread null: both claims supported; the same
     distribution as the null: neither."""
     rng = np.random.default_rng(0)
     spread = rng.integers(0, 7, 40)
-    rows = findings.filter_rows(filter_table(np.full(40, 5), spread), "block3_conv2")
+    rows = filter_rows(np.full(40, 5), spread)
     assert [r["claim_id"] for r in rows] == [
         "filter_classes_differ_from_null_block3_conv2",
         "filter_images_look_like_surprise_block3_conv2",
     ]
     assert [r["verdict"] for r in rows] == [stats.SUPPORTED, stats.SUPPORTED]
     assert rows[1]["low"] > 0 and "the most common class is Surprise (40)" in rows[1]["finding"]
-    same = findings.filter_rows(filter_table(spread, spread[::-1]), "block3_conv2")
+    same = filter_rows(spread, spread[::-1])
     assert [r["verdict"] for r in same] == [stats.NOT_SUPPORTED, stats.NOT_SUPPORTED]
     assert 0 <= same[0]["estimate"] <= 1 and same[0]["split"] == "filter images"
 
@@ -330,12 +336,17 @@ def test_region_claims_from_an_older_faces_file_are_an_inconclusive_row():
 
 def test_filter_claims_without_a_null_are_inconclusive_rows():
     older = filter_table(np.full(40, 5), np.zeros(40, int)).drop(columns=["null_label", "null_class"])
-    rows = findings.filter_claims(older, "block3_conv2")
+    rows = findings.filter_claims(
+        older, filters.class_tests(filter_table(np.full(40, 5), np.zeros(40, int))), "block3_conv2"
+    )
     assert [r["verdict"] for r in rows] == [stats.INCONCLUSIVE] * 2
     assert all("no re-initialised network's classes" in r["finding"] for r in rows)
-    missing = findings.filter_claims(None, "block3_conv2")
+    missing = findings.filter_claims(None, None, "block3_conv2")
     assert [r["verdict"] for r in missing] == [stats.INCONCLUSIVE] * 2
     assert "no filter-class table" in missing[0]["finding"]
+    untested = findings.filter_claims(filter_table(np.full(40, 5), np.zeros(40, int)), None, "block3_conv2")
+    assert [r["verdict"] for r in untested] == [stats.INCONCLUSIVE] * 2
+    assert "no filter-class tests" in untested[1]["finding"]
 
 
 def test_a_faithfulness_table_without_road_gives_inconclusive_road_rows():
@@ -351,7 +362,7 @@ def test_a_faithfulness_table_without_road_gives_inconclusive_road_rows():
 def test_inconclusive_wording_is_not_the_negative_wording():
     """The workflow test ties 'not shown' / 'no difference' to 'not supported'."""
     for row in [
-        *findings.filter_claims(None, "x"),
+        *findings.filter_claims(None, None, "x"),
         *findings.region_claims(None, sanity_table(0.7), 0.5, None, "nothing"),
         *findings.method_pair_rows(None, "nothing"),
     ]:
@@ -367,7 +378,7 @@ def test_filter_class_test_is_a_permutation_test_without_an_interval():
     rng = np.random.default_rng(0)
     spread = rng.integers(0, 7, 40)
     other = np.random.default_rng(1).integers(0, 7, 40)
-    row = findings.filter_rows(filter_table(spread, other), "block3_conv2")[0]
+    row = filter_rows(spread, other)[0]
     # the distance is > 0 whenever the labels differ at all: no interval of it is printed as evidence
     assert row["estimate"] > 0 and np.isnan(row["low"]) and np.isnan(row["high"])
     assert "permutation" in row["test"] and row["verdict"] == stats.NOT_SUPPORTED
@@ -382,7 +393,7 @@ def test_filter_class_permutation_test_holds_its_level_on_sparse_tables():
     rejections = 0
     for _ in range(100):
         trained, null = rng.choice(7, 32, p=probs), rng.choice(7, 32, p=probs)
-        _, p, _ = stats.permutation_test(trained, null, claims._total_variation, resamples=500, seed=1)
+        _, p, _ = stats.permutation_test(trained, null, filters.class_distance, resamples=500, seed=1)
         rejections += p < stats.ALPHA
     assert rejections <= 10
 

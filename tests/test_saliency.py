@@ -10,7 +10,7 @@ import pytest
 from conftest import ONEDNN, REPO
 from fer_workflow import models
 from fer_workflow.evaluation.predict import predict_probs
-from fer_workflow.explain import saliency
+from fer_workflow.explain import faithfulness, saliency
 from toy_models import toy_cnn
 
 
@@ -151,20 +151,7 @@ def test_predicted_target():
         saliency.target_classes(labels, probs, target="true")
 
 
-def test_choose_images_spreads_over_classes_and_is_seeded():
-    labels = np.repeat(np.arange(7), [50, 3, 20, 60, 30, 25, 40])
-    chosen = saliency.choose_images(labels, 14, seed=5)
-    assert len(set(chosen.tolist())) == 14
-    assert np.bincount(labels[chosen], minlength=7).tolist() == [2] * 7
-    np.testing.assert_array_equal(chosen, saliency.choose_images(labels, 14, seed=5))
-    assert not np.array_equal(chosen, saliency.choose_images(labels, 14, seed=6))
-    # A rare class that runs out is skipped; asking for too many returns all.
-    few = saliency.choose_images(labels, 40, seed=5)
-    assert np.sum(labels[few] == 1) == 3 and len(few) == 40
-    assert len(saliency.choose_images(labels[:10], 99, seed=0)) == 10
-
-
-def test_mask_shares_and_pixel_selection():
+def test_mask_shares():
     maps = np.zeros((2, 48, 48), np.float32)
     maps[:, :12, :] = 1.0  # all saliency in the top quarter
     masks = np.zeros((2, 48, 48), np.uint8)
@@ -174,22 +161,32 @@ def test_mask_shares_and_pixel_selection():
     assert shares["area_share_brows"] == pytest.approx(0.125)
     assert shares["mass_ratio_cues"] == pytest.approx(4.0)
     assert shares["mass_share_mouth"] == 0
-    top = saliency.top_pixels(maps + np.arange(48)[None, None, :] * 1e-3, 0.1)
-    assert top.sum(axis=(1, 2)).tolist() == [230, 230] and top[:, :12].all(axis=1).sum() > 0
-    rand = saliency.random_pixels((2, 48, 48), 0.1, seed=0)
-    assert rand.sum() == 460
-    np.testing.assert_array_equal(rand, saliency.random_pixels((2, 48, 48), 0.1, seed=0))
-    hidden = saliency.delete_pixels(np.full((2, 48, 48), 7, np.uint8), rand)
-    assert np.all(hidden == 7)
 
 
-def test_score_without_masks_leaves_mask_metrics_empty(model, faces):
+def test_scores_without_masks_leave_mask_metrics_empty(model, faces):
     images, labels = faces
-    table = saliency.score(model, images, labels, saliency.vanilla(model, images, labels), masks=None)
+    table = faithfulness.scores(model, images, labels, saliency.vanilla(model, images, labels), masks=None)
     values = table.set_index("metric")["value"]
     assert list(table.columns) == ["metric", "value", "description"]
-    assert values["n_images"] == 9 and 0 <= values["prob_correct"] <= 1
+    assert values["n_images"] == 9 and 0 <= values["prob_class"] <= 1
     assert np.isnan(values["mass_ratio_cues"]) and not np.isnan(values["drop_salient"])
+
+
+def test_the_deletion_test_is_the_mean_fill_deletion_curve_at_one_fraction(model, faces):
+    """drop_salient: the probability before minus after the fraction's most
+    salient pixels are set to each face's mean, computed by hand here."""
+    images, labels = faces
+    maps = saliency.vanilla(model, images, labels)
+    values = faithfulness.scores(model, images, labels, maps, fraction=0.1).set_index("metric")["value"]
+    order = faithfulness.pixel_order(maps, seed=[0, 1])
+    hidden = np.array(images, np.float32).reshape(len(images), -1)
+    for face, top in zip(hidden, order[:, :230], strict=True):  # round(0.1 * 2304) = 230 pixels
+        face[top] = face.mean()
+    rows = np.arange(len(labels))
+    before = predict_probs(model, images)[rows, labels]
+    after = predict_probs(model, hidden.reshape(images.shape))[rows, labels]
+    assert values["prob_class"] == pytest.approx(before.mean(), abs=1e-5)
+    assert values["drop_salient"] == pytest.approx((before - after).mean(), abs=1e-5)
 
 
 # ---- ground truth: a toy task whose class is carried by one region --------------------
@@ -247,7 +244,7 @@ def test_saliency_finds_the_region_that_carries_the_class(trained, method):
     maps = saliency.compute(
         trained, images, labels, method=method, smooth_samples=8, noise=0.1, seed=0, ig_steps=16
     )
-    values = saliency.score(trained, images, labels, maps, masks=masks, fraction=0.1, seed=0)
+    values = faithfulness.scores(trained, images, labels, maps, masks=masks, fraction=0.1, seed=0)
     values = values.set_index("metric")["value"]
     assert values["area_share_cues"] == pytest.approx(288 / 2304)
     assert values["mass_ratio_cues"] > 1.5

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from fer_workflow import CLASS_NAMES, data
+from fer_workflow.data import choose
 from fer_workflow.plots import samples as sample_plots
 
 # FER2013-like imbalance in miniature.
@@ -159,10 +160,10 @@ def test_dataset_save_load_round_trip(tmp_path):
 
 def test_sample_grid_rows_per_class_reproducible():
     x = np.random.default_rng(0).integers(0, 256, (len(LABELS), 48, 48), dtype=np.uint8)
-    picks = sample_plots.pick_per_class(LABELS, 4, seed=3)
+    picks = choose.per_class(LABELS, 4, seed=3)
     assert [len(p) for p in picks] == [4] * 7
     assert all((LABELS[p] == c).all() for c, p in enumerate(picks))
-    again = sample_plots.pick_per_class(LABELS, 4, seed=3)
+    again = choose.per_class(LABELS, 4, seed=3)
     assert all(np.array_equal(a, b) for a, b in zip(picks, again, strict=True))
     fig = sample_plots.sample_grid(x, LABELS, per_class=4, seed=3)
     axes = np.array(fig.axes).reshape(7, 4)

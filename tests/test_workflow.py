@@ -36,6 +36,7 @@ ARTIFACTS = [
     "results/figures/filters_block2_conv1.png",
     "results/figures/filter_classes_block2_conv1.png",
     "results/eval/filter_classes_block2_conv1.csv",
+    "results/eval/filter_tests_block2_conv1.csv",
     "results/figures/activations_block1_conv1.png",
     "results/findings.csv",
     "results/findings.md",

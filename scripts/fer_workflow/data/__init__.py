@@ -1,5 +1,6 @@
 """Reading, validating and splitting faces: readers (the formats), votes (FER+),
-near_duplicates, synthetic (the built-in faces), dataset (the split and the Dataset).
+near_duplicates, synthetic (the built-in faces), dataset (the split and the Dataset),
+choose (which faces a figure or a measure looks at).
 
 The package's own names are those of ``dataset`` (``fer_workflow.data.dataset``),
 so ``from fer_workflow import data`` reads as before. They load on first use,
@@ -29,6 +30,7 @@ NAMES = (
     "stratified_split",
 )
 SUBMODULES = (
+    "choose",
     "dataset",
     "near_duplicates",
     "readers",

@@ -107,4 +107,6 @@ def table(dataset, names, member_predictions, tta_flip=True, tta_shift=False):
                     "vs_first_p": test["p"],
                 }
             rows.append(row)
-    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    # Counts stay integers beside the empty cells of the first row (151, not 151.000).
+    return table.astype({"n": "Int64", "vs_first_wins": "Int64", "vs_first_losses": "Int64"})

@@ -42,8 +42,8 @@ def with_interval(value, low, high, digits=3):
 
 
 def cell_text(value, digits=3):
-    """One table cell: floats rounded to ``digits``, NaN and None as an empty cell."""
-    if value is None or (isinstance(value, float | np.floating) and np.isnan(value)):
+    """One table cell: floats rounded to ``digits``, NaN, None and pandas' NA as an empty cell."""
+    if value is None or value is pd.NA or (isinstance(value, float | np.floating) and np.isnan(value)):
         return ""
     if isinstance(value, float | np.floating):
         return f"{value:.{digits}f}"

@@ -27,6 +27,11 @@ Sanity check (Adebayo et al., 2018): the Spearman rank correlation between a
 method's maps from the trained model and from the same architecture with
 freshly initialised weights. A method whose maps barely change when the
 weights are destroyed explains the image, not the model.
+
+The saliency scores (``scores``) are read off the same maps and orders: the
+deletion test at one fraction (most salient pixels set to the face's mean
+against as many in the random order) and, on the built-in faces, the
+saliency mass inside the generator's cue masks.
 """
 
 import logging
@@ -36,11 +41,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fer_workflow import NUM_CLASSES
 from fer_workflow.data.dataset import as_model_input
 from fer_workflow.evaluation import stats
 from fer_workflow.explain import perturbation
 from fer_workflow.explain.regions import centre_prior, mass_shares, region_masks
+from fer_workflow.explain.saliency import REGIONS as CUE_REGIONS
+from fer_workflow.explain.saliency import mask_shares
 
 log = logging.getLogger(__name__)
 
@@ -496,6 +502,56 @@ def evaluate(
     return table, mean_curves, faces
 
 
+# ---- the saliency scores: the deletion test at one fraction, the synthetic faces' cues -----------
+
+# Metric name -> meaning, in the order of the scores table.
+SCORE_DESCRIPTIONS = {
+    "n_images": "validation faces scored (the faithfulness faces)",
+    "deletion_fraction": "fraction of each face's pixels hidden in the deletion test",
+    "prob_class": "mean probability of the explained (predicted) class, unmodified faces",
+    "drop_salient": "mean drop of that probability, most salient pixels set to the face's mean",
+    "drop_random": "mean drop of that probability, as many pixels in the random order set to the face's mean",
+    "drop_ratio": "drop_salient / drop_random",
+}
+for _region in ("cues", *CUE_REGIONS):
+    _what = "brows+eyes+mouth" if _region == "cues" else _region
+    SCORE_DESCRIPTIONS[f"mass_share_{_region}"] = f"mean share of saliency mass inside the {_what} mask"
+    SCORE_DESCRIPTIONS[f"area_share_{_region}"] = f"mean share of the image area inside the {_what} mask"
+    SCORE_DESCRIPTIONS[f"mass_ratio_{_region}"] = (
+        f"mass_share_{_region} / area_share_{_region} (1 = no preference)"
+    )
+
+
+def deletion_drop(model, images, order, classes, fraction):
+    """Mean drop of the probability of ``classes`` when each face's ``fraction``
+    first pixels of ``order`` are set to the face's mean: the deletion curve
+    (``curves``, ``perturbation.MeanFill``) at 0 and at ``fraction``.
+    Returns (mean probability before, mean drop)."""
+    curve = curves(model, images, order, classes, replace=perturbation.MeanFill(), fractions=[0.0, fraction])
+    return float(curve[:, 0].mean()), float((curve[:, 0] - curve[:, 1]).mean())
+
+
+def scores(model, images, classes, maps, masks=None, fraction=0.1, seed=0):
+    """One method's saliency scores as a tidy table (metric, value, description):
+    the deletion test at one ``fraction`` (its most salient pixels against as
+    many in the random order, both set to the face's mean; the same orders as
+    the curves) and, with the synthetic faces' cue ``masks``, the saliency mass
+    inside them (``saliency.mask_shares``). Without ``masks`` (real data) the
+    mask metrics are present with an empty (NA) value, so the table has the
+    same rows for every data set."""
+    images = np.asarray(images)
+    n, n_pixels = len(images), images.shape[1] * images.shape[2]
+    before, salient = deletion_drop(model, images, pixel_order(maps, seed=[seed, 1]), classes, fraction)
+    _, random = deletion_drop(model, images, random_order(n, n_pixels, seed), classes, fraction)
+    values = {"n_images": n, "deletion_fraction": fraction, "prob_class": before}
+    values |= {"drop_salient": salient, "drop_random": random}
+    values["drop_ratio"] = salient / random if random > 0 else float("nan")
+    if masks is not None:
+        values.update(mask_shares(maps, masks))
+    rows = [(name, values.get(name, np.nan), text) for name, text in SCORE_DESCRIPTIONS.items()]
+    return pd.DataFrame(rows, columns=["metric", "value", "description"])
+
+
 def _log_invalid(method, valid, correlation):
     invalid, undefined = int((~valid).sum()), int((~np.isfinite(correlation)).sum())
     level = logging.WARNING if invalid or undefined else logging.INFO
@@ -565,14 +621,3 @@ def region_shares(maps, masks):
     shares = mass_shares(maps, masks)
     shares[invalid_maps(maps)] = np.nan
     return shares
-
-
-def correct_faces_by_class(labels, predicted, max_per_class, seed=0):
-    """Indices of up to ``max_per_class`` correctly classified faces of each class (seeded)."""
-    rng = np.random.default_rng(seed)
-    labels, predicted = np.asarray(labels), np.asarray(predicted)
-    chosen = []
-    for c in range(NUM_CLASSES):
-        idx = np.flatnonzero((labels == c) & (predicted == c))
-        chosen.append(np.sort(rng.permutation(idx)[:max_per_class]))
-    return np.concatenate(chosen).astype(np.int64)

@@ -54,8 +54,10 @@ so the scale cancels.
 import logging
 
 import numpy as np
+import pandas as pd
 
-from fer_workflow import conv_layer_names
+from fer_workflow import CLASS_NAMES, NUM_CLASSES, conv_layer_names
+from fer_workflow.evaluation import stats
 
 # Gray start images: 128 +- 16, about the keras.io noise range relative to
 # the input range.
@@ -471,10 +473,6 @@ def measure(table, image_max, crop_max, null_table):
 
 def class_counts(table, column="label"):
     """How many filter images the CNN puts in each class (all 7, in label order)."""
-    import pandas as pd
-
-    from fer_workflow import CLASS_NAMES
-
     counts = table[column].value_counts().reindex(range(len(CLASS_NAMES)), fill_value=0)
     return pd.Series(counts.to_numpy(), index=pd.Index(CLASS_NAMES, name="class"), name="filters")
 
@@ -485,3 +483,59 @@ def filter_activations(model, name, image):
 
     extractor = conv_extractor(model, name)
     return np.asarray(extractor(as_model_input(image[None]), training=False), np.float32)[0]
+
+
+# ---- the evidence about the filter images' classes ---------------------------------------------
+
+# The study's sentence about its filter images: they look like this class to the CNN.
+STUDY_CLASS = "Surprise"
+TEST_COLUMNS = ["test", "study_class", "n", "estimate", "low", "high", "null_95th", "hits", "null_hits", "p"]
+
+
+def class_distance(a, b):
+    """Total variation distance between the class distributions of label
+    arrays, row by row: ``a`` (r, n) and ``b`` (r, m) -> (r,)."""
+    a, b = np.atleast_2d(a), np.atleast_2d(b)
+
+    def shares(labels):
+        rows = np.arange(len(labels))[:, None] * NUM_CLASSES
+        counts = np.bincount((labels + rows).ravel(), minlength=len(labels) * NUM_CLASSES)
+        return counts.reshape(len(labels), NUM_CLASSES) / labels.shape[1]
+
+    return 0.5 * np.abs(shares(a) - shares(b)).sum(axis=1)
+
+
+def class_tests(table, study_class=STUDY_CLASS):
+    """The tests of the filter images' classes (``measure``'s table), made
+    where the images are (plot_filters; the findings word them), one row each
+    (``TEST_COLUMNS``):
+
+    - ``classes_differ_from_null``: do the trained network's images fall in
+      other classes than the re-initialised network's? The 2 x 7 table of a
+      few dozen filters is sparse, so a permutation test of the labels (exact
+      in level), not a chi-square. Its statistic, the total variation
+      distance, is never below 0, so no interval of it (it could not include
+      0): the permutation null's 95th percentile instead.
+    - ``study_class_share``: more of them in ``study_class`` than the null's?
+      The difference of shares with its bootstrap interval, one-sided Fisher
+      exact.
+    """
+    trained = table["label"].to_numpy(np.int64)
+    null = table["null_label"].to_numpy(np.int64)
+    n = len(trained)
+    distance, p, chance = stats.permutation_test(trained, null, class_distance)
+    k = CLASS_NAMES.index(study_class)
+    hits, null_hits = int(np.sum(trained == k)), int(np.sum(null == k))
+
+    def share_gap(a, b):
+        return np.mean(a == k) - np.mean(b == k)
+
+    gap, low, high = stats.bootstrap_difference(trained, null, share_gap)
+    rows = [
+        ["classes_differ_from_null", study_class, n, distance, np.nan, np.nan, chance, hits, null_hits, p],
+        [
+            "study_class_share", study_class, n, gap, low, high, np.nan, hits, null_hits,
+            stats.fisher_greater(hits, n, null_hits, n),
+        ],
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=TEST_COLUMNS)

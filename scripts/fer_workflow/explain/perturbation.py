@@ -4,7 +4,7 @@ A perturbation is a callable ``perturb(images, removed) -> images``:
 ``images`` (n, h, w) float pixels (0..255), ``removed`` (n, k, h, w) bool,
 k removal masks per face; it returns float32 (n, k, h, w), each face with
 its removed pixels replaced. Deletion, insertion and ROAD (``faithfulness``)
-and the saliency deletion test (``saliency.deletion_test``) differ only in
+and the saliency scores' deletion test (``faithfulness.scores``) differ only in
 which masks they pass and which perturbation, the way Quantus passes a
 ``perturb_func`` to every metric.
 

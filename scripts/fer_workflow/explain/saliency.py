@@ -29,11 +29,9 @@ import logging
 import math
 
 import numpy as np
-import pandas as pd
 
-from fer_workflow import NUM_CLASSES, arrays, conv_layer_names
+from fer_workflow import arrays, conv_layer_names
 from fer_workflow.data.dataset import as_model_input
-from fer_workflow.evaluation.predict import predict_probs
 from fer_workflow.explain.regions import mass_shares
 
 log = logging.getLogger(__name__)
@@ -360,23 +358,6 @@ def compute(model, images, classes, method="smoothgrad", seed=0, **knobs):
     return build(method, seed=seed, **knobs)(model, images, classes)
 
 
-def choose_images(labels, n, seed):
-    """Indices of ``n`` images spread over the classes, reproducible by seed.
-
-    Classes take turns (0, 1, ..., 6, 0, ...), each giving a random image
-    it has not given yet; a class that runs out is skipped.
-    """
-    labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    queues = [list(rng.permutation(np.flatnonzero(labels == c))) for c in range(NUM_CLASSES)]
-    chosen = []
-    while len(chosen) < n and any(queues):
-        for queue in queues:
-            if queue and len(chosen) < n:
-                chosen.append(int(queue.pop(0)))
-    return np.array(chosen, dtype=np.int64)
-
-
 def validation_masks(mask_file, dataset):
     """The cue masks of the dataset's validation faces.
 
@@ -413,95 +394,3 @@ def mask_shares(maps, masks):
         out[f"area_share_{region}"] = float(np.mean(inside.mean(axis=(1, 2))))
         out[f"mass_ratio_{region}"] = out[f"mass_share_{region}"] / max(out[f"area_share_{region}"], 1e-12)
     return out
-
-
-def delete_pixels(images, chosen):
-    """Copies of ``images`` with the ``chosen`` pixels (bool mask) set to each image's mean.
-
-    The image mean rather than black: hiding pixels should remove
-    information without adding strong new edges. The replacement is
-    ``perturbation.MeanFill``, the module every pixel removal goes through.
-    """
-    from fer_workflow.explain.perturbation import MeanFill
-
-    return MeanFill()(images, np.asarray(chosen, bool)[:, None])[:, 0]
-
-
-def top_pixels(maps, fraction):
-    """Bool mask of each map's ``fraction`` most salient pixels."""
-    flat = np.asarray(maps).reshape(len(maps), -1)
-    k = max(1, int(round(fraction * flat.shape[1])))
-    order = np.argsort(-flat, axis=1, kind="stable")[:, :k]
-    chosen = np.zeros_like(flat, dtype=bool)
-    np.put_along_axis(chosen, order, True, axis=1)
-    return chosen.reshape(np.shape(maps))
-
-
-def random_pixels(shape, fraction, seed):
-    """Bool mask with ``fraction`` of each image's pixels chosen at random (seeded)."""
-    rng = np.random.default_rng(seed)
-    n, h, w = shape
-    k = max(1, int(round(fraction * h * w)))
-    order = np.argsort(rng.random((n, h * w)), axis=1)[:, :k]
-    chosen = np.zeros((n, h * w), dtype=bool)
-    np.put_along_axis(chosen, order, True, axis=1)
-    return chosen.reshape(shape)
-
-
-def deletion_test(model, images, labels, maps, fraction=0.1, seed=0):
-    """Mean drop of the correct-class probability when hiding pixels.
-
-    Hides each image's ``fraction`` most salient pixels, and separately as
-    many random pixels, and returns the mean drops (probability before minus
-    after) as a dict. A faithful map makes the salient drop the larger one.
-    The unmodified images are predicted here too (not read from the stored
-    predictions), so before and after come from the same model calls.
-    """
-    labels = np.asarray(labels, dtype=np.int64)
-    rows = np.arange(len(labels))
-
-    def correct_prob(x):
-        return predict_probs(model, x)[rows, labels]
-
-    before = correct_prob(images)
-    salient = correct_prob(delete_pixels(images, top_pixels(maps, fraction)))
-    random = correct_prob(delete_pixels(images, random_pixels(np.shape(maps), fraction, seed)))
-    return {
-        "prob_correct": float(before.mean()),
-        "drop_salient": float((before - salient).mean()),
-        "drop_random": float((before - random).mean()),
-    }
-
-
-# Metric name -> meaning, in the order of the scores table.
-SCORE_DESCRIPTIONS = {
-    "n_images": "validation images scored",
-    "deletion_fraction": "fraction of each image's pixels hidden in the deletion test",
-    "prob_correct": "mean probability of the true class, unmodified images",
-    "drop_salient": "mean drop of that probability, most salient pixels set to the image mean",
-    "drop_random": "mean drop of that probability, as many random pixels set to the image mean",
-    "drop_ratio": "drop_salient / drop_random",
-}
-for _region in ("cues", *REGIONS):
-    _what = "brows+eyes+mouth" if _region == "cues" else _region
-    SCORE_DESCRIPTIONS[f"mass_share_{_region}"] = f"mean share of saliency mass inside the {_what} mask"
-    SCORE_DESCRIPTIONS[f"area_share_{_region}"] = f"mean share of the image area inside the {_what} mask"
-    SCORE_DESCRIPTIONS[f"mass_ratio_{_region}"] = (
-        f"mass_share_{_region} / area_share_{_region} (1 = no preference)"
-    )
-
-
-def score(model, images, labels, maps, masks=None, fraction=0.1, seed=0):
-    """The saliency scores as a tidy table: columns metric, value, description.
-
-    Without ``masks`` (real data) the mask metrics are present with an empty
-    (NA) value, so the table has the same rows for every data set.
-    """
-    values = {"n_images": len(labels), "deletion_fraction": fraction}
-    values.update(deletion_test(model, images, labels, maps, fraction=fraction, seed=seed))
-    random_drop = values["drop_random"]
-    values["drop_ratio"] = values["drop_salient"] / random_drop if random_drop > 0 else float("nan")
-    if masks is not None:
-        values.update(mask_shares(maps, masks))
-    rows = [(name, values.get(name, np.nan), text) for name, text in SCORE_DESCRIPTIONS.items()]
-    return pd.DataFrame(rows, columns=["metric", "value", "description"])

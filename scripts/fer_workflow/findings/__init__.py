@@ -14,7 +14,7 @@ NAMES = (
     "FILTER_TEST",
     "NOTHING_CHOSEN",
     "REGION_TEST",
-    "STUDY_CLASS",
+    "SHARE_TEST",
     "chosen_on_validation",
     "collect",
     "confusion_pvalues",

@@ -40,6 +40,7 @@ from scipy import stats as sps
 from fer_workflow import NUM_CLASSES
 from fer_workflow.evaluation import stats
 from fer_workflow.explain.faithfulness import FAITHFULNESS_CURVES
+from fer_workflow.explain.filters import STUDY_CLASS
 
 COLUMNS = [
     "claim_id",
@@ -589,49 +590,32 @@ def confusion_rows(y_true, y_pred, top_k, split, chosen, model="cnn"):
 
 # ---- what the filter images look like ---------------------------------------------------------
 
-# The study's sentence about its filter images, checked here.
-STUDY_CLASS = "Surprise"
-
-
-def _total_variation(a, b):
-    """Total variation distance between the class distributions of label
-    arrays, row by row: ``a`` (r, n) and ``b`` (r, m) -> (r,)."""
-    a, b = np.atleast_2d(a), np.atleast_2d(b)
-
-    def shares(labels):
-        rows = np.arange(len(labels))[:, None] * NUM_CLASSES
-        counts = np.bincount((labels + rows).ravel(), minlength=len(labels) * NUM_CLASSES)
-        return counts.reshape(len(labels), NUM_CLASSES) / labels.shape[1]
-
-    return 0.5 * np.abs(shares(a) - shares(b)).sum(axis=1)
-
-
 FILTER_TEST = (
     f"permutation test of the class labels between the two networks' filter images "
     f"({stats.PERMUTATIONS} permutations, seeded) on the total variation distance"
 )
+SHARE_TEST = "one-sided Fisher exact vs. the re-initialised network's images; bootstrap interval"
 
 
-def filter_rows(filter_table, layer, chosen=NOTHING_CHOSEN, study_class=STUDY_CLASS):
-    """Two claims from plot_filters' table (``filters.measure``): the CNN puts
-    the trained network's filter images in other classes than the
-    re-initialised network's, and more of them in ``study_class`` than the
-    null's (one-sided Fisher exact; the difference of shares with its
-    bootstrap interval).
-
-    The 2 x 7 table of a few dozen filters is sparse, so the first claim is a
-    permutation test of the labels (exact in level), not a chi-square. Its
-    statistic, the total variation distance, is never below 0, so a bootstrap
-    interval of it cannot include 0 and is no evidence: the row gives the
-    distance and the permutation null's 95th percentile instead."""
+def filter_rows(filter_table, tests, layer, chosen=NOTHING_CHOSEN):
+    """Two claims, worded from plot_filters' tables: the classes of the
+    filter images (``filters.measure``) and the tests made there
+    (``filters.class_tests``): the CNN puts the trained network's filter
+    images in other classes than the re-initialised network's (a
+    permutation test, no interval: the distance is never below 0), and
+    more of them in the study's class than the null's."""
     from fer_workflow import CLASS_NAMES
 
-    trained = filter_table["label"].to_numpy(np.int64)
-    null = filter_table["null_label"].to_numpy(np.int64)
-    n = len(trained)
-    counts = np.stack([np.bincount(trained, minlength=NUM_CLASSES), np.bincount(null, minlength=NUM_CLASSES)])
-    distance, p, chance = stats.permutation_test(trained, null, _total_variation)
-    verdict = stats.verdict(p, distance)
+    counts = np.stack(
+        [
+            np.bincount(filter_table[c].to_numpy(np.int64), minlength=NUM_CLASSES)
+            for c in ("label", "null_label")
+        ]
+    )
+    differ, share = (
+        tests.set_index("test").loc[name] for name in ("classes_differ_from_null", "study_class_share")
+    )
+    study_class, n = share["study_class"], int(share["n"])
     top = counts[0].max()
     modal = [CLASS_NAMES[k] for k in np.flatnonzero(counts[0] == top)]
     mode_class = (
@@ -643,6 +627,8 @@ def filter_rows(filter_table, layer, chosen=NOTHING_CHOSEN, study_class=STUDY_CL
     def spread(row):
         return ", ".join(f"{CLASS_NAMES[k]} {c}" for k, c in enumerate(row) if c)
 
+    distance, chance, p = differ["estimate"], differ["null_95th"], differ["p"]
+    verdict = stats.verdict(p, distance)
     evidence = (
         f"trained: {spread(counts[0])}; re-initialised: {spread(counts[1])} ({n} filters each); "
         f"total variation distance {distance:.2f} against {chance:.2f} at the 95th percentile of "
@@ -669,14 +655,8 @@ def filter_rows(filter_table, layer, chosen=NOTHING_CHOSEN, study_class=STUDY_CL
             finding,
         )
     ]
-    k = CLASS_NAMES.index(study_class)
-    hits, null_hits = int(counts[0, k]), int(counts[1, k])
-
-    def share_gap(a, b):
-        return np.mean(a == k) - np.mean(b == k)
-
-    gap, low, high = stats.bootstrap_difference(trained, null, share_gap)
-    p = stats.fisher_greater(hits, n, null_hits, n)
+    gap, low, high, p = share["estimate"], share["low"], share["high"], share["p"]
+    hits, null_hits = int(share["hits"]), int(share["null_hits"])
     verdict = stats.verdict(p, gap)
     evidence = (
         f"{hits} of {n} filter images are {study_class} to the CNN against {null_hits} of {n} of a "
@@ -697,7 +677,7 @@ def filter_rows(filter_table, layer, chosen=NOTHING_CHOSEN, study_class=STUDY_CL
             gap,
             low,
             high,
-            "one-sided Fisher exact vs. the re-initialised network's images; bootstrap interval",
+            SHARE_TEST,
             f"{hits} vs {null_hits} of {n}",
             p,
             n,
@@ -708,22 +688,20 @@ def filter_rows(filter_table, layer, chosen=NOTHING_CHOSEN, study_class=STUDY_CL
     return rows
 
 
-def filter_claims(filter_table, layer, chosen=NOTHING_CHOSEN, study_class=STUDY_CLASS):
+def filter_claims(filter_table, tests, layer, chosen=NOTHING_CHOSEN):
     """``filter_rows``, or its two claims as inconclusive rows with the reason
-    when the table is missing or has no null network's classes (an older table)."""
-    if filter_table is not None and "null_label" in filter_table:
-        return filter_rows(filter_table, layer, chosen, study_class)
-    reason = (
-        "no filter-class table"
-        if filter_table is None
-        else "the filter-class table has no re-initialised network's classes (an older table)"
-    )
+    when a table is missing or has no null network's classes (an older table)."""
+    if filter_table is not None and tests is not None and "null_label" in filter_table:
+        return filter_rows(filter_table, tests, layer, chosen)
+    if filter_table is None or tests is None:
+        reason = "no filter-class table" if filter_table is None else "no filter-class tests (an older run)"
+    else:
+        reason = "the filter-class table has no re-initialised network's classes (an older table)"
     claims = [
         (f"filter_classes_differ_from_null_{layer}",
          f"The CNN puts {layer}'s filter images in other classes than a re-initialised network's", FILTER_TEST),
-        (f"filter_images_look_like_{study_class.lower()}_{layer}",
-         f"{layer}'s filter images look like {study_class} to the CNN (the study's sentence)",
-         "one-sided Fisher exact vs. the re-initialised network's images; bootstrap interval"),
+        (f"filter_images_look_like_{STUDY_CLASS.lower()}_{layer}",
+         f"{layer}'s filter images look like {STUDY_CLASS} to the CNN (the study's sentence)", SHARE_TEST),
     ]  # fmt: skip
     return [inconclusive(i, claim, "filter images", chosen, test, reason) for i, claim, test in claims]
 
@@ -802,6 +780,7 @@ def collect(
     replicates=None,
     agreement=None,
     filter_table=None,
+    filter_tests=None,
     filter_layer=None,
     ensemble=None,
 ):
@@ -853,7 +832,7 @@ def collect(
         rows += confusion_rows(
             y, cnn.argmax(1), top_k, split, on_val if split == "validation" else NOTHING_CHOSEN
         )
-    rows += filter_claims(filter_table, filter_layer)
+    rows += filter_claims(filter_table, filter_tests, filter_layer)
     if agreement is not None:
         for row in agreement[COLUMNS].to_dict("records"):
             row["chosen_on_split"] = on_val if row["split"] == "validation" else NOTHING_CHOSEN

@@ -4,19 +4,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from fer_workflow import CLASS_NAMES
-
-
-def pick_per_class(labels, per_class, seed):
-    """Up to ``per_class`` random row indices per class (reproducible by seed)."""
-    rng = np.random.default_rng(seed)
-    return [
-        np.sort(rng.permutation(np.flatnonzero(labels == c))[:per_class]) for c in range(len(CLASS_NAMES))
-    ]
+from fer_workflow.data import choose
 
 
 def sample_grid(images, labels, per_class=6, seed=0):
     """One row per class (name and count as the row label), ``per_class`` faces each."""
-    picks = pick_per_class(np.asarray(labels), per_class, seed)
+    picks = choose.per_class(labels, per_class, seed)
     fig, axes = plt.subplots(
         len(CLASS_NAMES), per_class, figsize=(1.1 * per_class + 1.2, 1.1 * len(CLASS_NAMES)), squeeze=False
     )
