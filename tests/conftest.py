@@ -82,7 +82,7 @@ TINY = {
     },
     # float32 whatever the CPU (the default, auto, is bfloat16 on one with
     # AVX512_BF16): the tests' tolerances are float32's; test_explain_workflow
-    # runs the whole workflow in bfloat16 and float16 too.
+    # runs the whole workflow again with a float16 CNN and a bfloat16 DNN.
     "train": {"epochs": 2, "batch_size": 32, "mixed_precision": False},
     "saliency": {
         "n_images": 3,

@@ -174,16 +174,11 @@ def files_under(root, *dirs):
     return {str(p.relative_to(root)) for d in dirs for p in (root / d).rglob("*") if p.is_file()}
 
 
-# What the SLURM run builds: the metrics table and both models' predictions,
-# so the data rules, training of both models, prediction, calibration and
-# the confusion matrices (12 jobs). Every job through sbatch and the same
-# numbers as the local run prove the executor; the rest of the default
-# target (the explain rules) runs the same way and is left to the local run.
-SLURM_TARGETS = [
-    "results/metrics.csv",
-    "results/eval/predictions_cnn.npz",
-    "results/eval/predictions_dnn.npz",
-]
+# What the SLURM run builds: the DNN's predictions, so the data rules, the
+# DNN's training and its prediction (5 jobs). Every job through sbatch and
+# the same numbers as the local run prove the executor; the rest of the
+# default target runs the same way and is left to the local run.
+SLURM_TARGETS = ["results/eval/predictions_dnn.npz"]
 
 
 def declared_files(output):
@@ -203,7 +198,7 @@ def test_workflow_on_slurm_equals_local_run(slurm, completed_tiny_workflow, tmp_
     targets = ["--", *SLURM_TARGETS]
     copied = files_under(wf.root, "results", "resources")  # the shipped model (conftest.WORKFLOW_FILES)
     expected = declared_files(wf.run("-n", *targets, config=local.config).output)
-    assert {"results/models/cnn.keras", "results/logs/train_dnn.log", *SLURM_TARGETS} <= expected
+    assert {"results/models/dnn.keras", "results/logs/train_dnn.log", *SLURM_TARGETS} <= expected
     # Same config and seed as the local run, and the same --cores 2 (Workflow.run),
     # which caps every rule's threads, and so TensorFlow's thread pools, at 2
     # in both runs: the float results can then agree exactly.
@@ -217,7 +212,7 @@ def test_workflow_on_slurm_equals_local_run(slurm, completed_tiny_workflow, tmp_
     jobs = parse_job_counts(proc.output)
     jobs.pop("all", None)
     sent = submissions(proc.output)
-    assert len(sent) == sum(jobs.values()) > 10, proc.output[-4000:]
+    assert len(sent) == sum(jobs.values()) >= 5, proc.output[-4000:]
     assert submitted_rules(proc.output) == sorted(rule for rule, count in jobs.items() for _ in range(count))
     # ... and SLURM ran each of them, in this work directory, successfully.
     ctld_log = slurm["log"].read_text()
@@ -231,16 +226,15 @@ def test_workflow_on_slurm_equals_local_run(slurm, completed_tiny_workflow, tmp_
     assert expected <= files_under(local.root, "results", "resources")
     assert wf.dry_run_jobs(*targets, config=local.config) == {}
 
-    # The same numbers: metrics (timings aside) and predictions, exactly.
-    ours = pd.read_csv(wf.path("results/metrics.csv"))
-    theirs = pd.read_csv(local.path("results/metrics.csv"))
+    # The same numbers: the predictions, exactly, and the training history.
+    a = np.load(wf.path("results/eval/predictions_dnn.npz"))
+    b = np.load(local.path("results/eval/predictions_dnn.npz"))
+    for key in b.files:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=f"dnn {key}")
+    ours = pd.read_csv(wf.path("results/models/dnn.history.csv"))
+    theirs = pd.read_csv(local.path("results/models/dnn.history.csv"))
     timing = [c for c in ours.columns if re.search(r"second|time|duration", c, re.I)]
     pd.testing.assert_frame_equal(ours.drop(columns=timing), theirs.drop(columns=timing), check_exact=True)
-    for model in ("cnn", "dnn"):
-        a = np.load(wf.path(f"results/eval/predictions_{model}.npz"))
-        b = np.load(local.path(f"results/eval/predictions_{model}.npz"))
-        for key in b.files:
-            np.testing.assert_array_equal(a[key], b[key], err_msg=f"{model} {key}")
 
 
 def write_label_feature_csv(folder, bad_line=None, n_per_class=12, n_test=10, seed=0):
