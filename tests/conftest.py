@@ -2,6 +2,7 @@
 that runs the workflow with Snakemake in a temporary copy of the repo."""
 
 import copy
+import fcntl
 import os
 import shutil
 import subprocess
@@ -172,7 +173,8 @@ class Workflow:
     def clone(self, root):
         """A copy of this work directory, results and Snakemake metadata included
         (modification times kept, so the copy is exactly as up to date)."""
-        shutil.copytree(self.root, root, symlinks=True)
+        # (not Snakemake's locks: another test worker may be reading this run)
+        shutil.copytree(self.root, root, symlinks=True, ignore=shutil.ignore_patterns("locks"))
         clone = Workflow.__new__(Workflow)
         clone.root = Path(root)
         clone.__dict__.update({k: copy.deepcopy(v) for k, v in self.__dict__.items() if k != "root"})
@@ -213,8 +215,36 @@ def completed_tiny_workflow(tmp_path_factory):
     Snakemake reruns only what the change makes stale. Only tests whose data
     or training differs from the start keep a run of their own (bad input,
     the votes as targets, a fresh clone with the shipped model, SLURM's
-    failed job)."""
-    wf = Workflow(tmp_path_factory.mktemp("tiny") / "wf")
+    failed job).
+
+    Under pytest-xdist (``-n 2`` in pyproject.toml) the workers share one run
+    too: the first worker that asks builds it in the session's common
+    temporary folder while holding a lock; the others wait for it and read
+    it (or fail with its error)."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return build_tiny_workflow(tmp_path_factory.mktemp("tiny") / "wf")
+    shared = tmp_path_factory.getbasetemp().parent / "tiny"
+    shared.mkdir(exist_ok=True)
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the builder's run ends
+        if (shared / "failed").exists():
+            pytest.fail(f"the shared tiny run failed in another worker:\n{(shared / 'failed').read_text()}")
+        if (shared / "done").exists():
+            wf = Workflow.__new__(Workflow)
+            wf.root, wf.config = shared / "wf", tiny_config()
+            return wf
+        try:
+            wf = build_tiny_workflow(shared / "wf")
+        except BaseException as error:
+            (shared / "failed").write_text(str(error)[-6000:])
+            raise
+        (shared / "done").touch()
+        return wf
+
+
+def build_tiny_workflow(root):
+    """The whole workflow run on the TINY config in ``root``."""
+    wf = Workflow(root)
     wf.config = tiny_config()
     wf.run(config=wf.config)
     return wf

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO, default_config, merge, tiny_config
+from conftest import REPO, default_config, merge, parse_job_counts, tiny_config
 from fer_workflow import arrays, config_check, data, findings
 from fer_workflow.config_check import ConfigError
 from fer_workflow.evaluation import ensemble, predict, tables
@@ -136,9 +136,16 @@ def test_dry_run_trains_one_more_cnn_per_seed_and_shares_replicates(workflow):
 
 
 @pytest.mark.slow
-def test_tiny_ensemble_run_writes_its_table_and_submission(workflow):
-    config = tiny_config(ensemble={"seeds": [1]}, predict={"model": "ensemble"}, train={"epochs": 1})
-    workflow.run("results/eval/ensemble.csv", "results/submission.csv", config=config)
+def test_tiny_ensemble_run_writes_its_table_and_submission(completed_tiny_workflow, tmp_path):
+    """On a copy of the shared tiny run: one more CNN (seed 1) trains, and
+    the ensemble's table and submission are written from the two."""
+    workflow = completed_tiny_workflow.clone(tmp_path / "wf")
+    config = merge(workflow.config, {"ensemble": {"seeds": [1]}, "predict": {"model": "ensemble"}})
+    proc = workflow.run("results/eval/ensemble.csv", "results/submission.csv", config=config)
+    # The run's own CNN is reused: only the new member and what reads it run.
+    assert set(parse_job_counts(proc.output)) - {"all"} == {
+        "train_replicate", "predict_replicate", "predict_ensemble", "write_submission",
+    }  # fmt: skip
     table = pd.read_csv(workflow.path("results/eval/ensemble.csv"))
     val = table[table["split"] == "validation"]
     assert list(val["predictions"]) == ["cnn seed 42", "cnn seed 1", "ensemble of 2"]

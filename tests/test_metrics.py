@@ -338,8 +338,11 @@ def test_evaluation_outputs_of_the_tiny_run(completed_tiny_workflow):
 
     submission = pd.read_csv(wf.path("results/submission.csv"))
     assert submission["id"].tolist() == ds.test_ids.tolist()
-    tta = (preds["test_probs"] + preds["test_probs_flip"]).argmax(axis=1)  # predict.tta_flip is on
-    assert submission["label"].tolist() == tta.tolist()
+    # TINY predicts with flips and 1-pixel shifts: ten views, the face and its
+    # mirror once each, the mean of the four shifts of each four times.
+    total = preds["test_probs"] + preds["test_probs_flip"]
+    total = total + 4 * (preds["test_probs_shift"] + preds["test_probs_shift_flip"])
+    assert submission["label"].tolist() == total.argmax(axis=1).tolist()
 
 
 @pytest.mark.slow

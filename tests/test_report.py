@@ -111,9 +111,11 @@ def chromium():
     if path is None and not INSTALL_SYSTEM_PACKAGES:
         pytest.skip(not_installed("chromium is"))
     if path is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, timeout=600)
+        # Wait for apt's locks: the other test worker may be installing SLURM.
+        apt = ["apt-get", "-o", "DPkg::Lock::Timeout=600"]
+        subprocess.run([*apt, "update", "-qq"], capture_output=True, timeout=900)
         subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "chromium"],
+            [*apt, "install", "-y", "-qq", "chromium"],
             capture_output=True,
             timeout=900,
             env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),

@@ -5,6 +5,7 @@ import pytest
 from scipy import stats as sps
 
 from fer_workflow.evaluation import stats
+from fer_workflow.explain import filters
 
 
 def test_bootstrap_mean_covers_the_mean_and_drops_nans():
@@ -81,9 +82,7 @@ def test_interval_verdict():
 
 
 def total_variation(a, b):
-    from fer_workflow.findings.claims import _total_variation
-
-    return _total_variation(a, b)
+    return filters.class_distance(a, b)
 
 
 def test_permutation_test_of_labels():
