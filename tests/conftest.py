@@ -248,26 +248,3 @@ def build_tiny_workflow(root):
     wf.config = tiny_config()
     wf.run(config=wf.config)
     return wf
-
-
-# The slowest files first (about 60-330 s each on 2 cores), so the two xdist
-# workers (loadfile) end together instead of one finishing a long file alone:
-# first the one that builds the shared tiny run and files that train their
-# own, then those that read the shared run once it exists.
-SLOW_FILES_FIRST = [
-    "test_explain_workflow.py",
-    "test_votes.py",
-    "test_classify_workflow.py",
-    "test_slurm.py",
-    "test_precision_workflow.py",
-    "test_training.py",
-    "test_report.py",
-    "test_replicates.py",
-]
-
-
-def pytest_collection_modifyitems(session, config, items):
-    """Run SLOW_FILES_FIRST first, in that order (a stable sort: the order
-    inside each file, and of the other files, stays as collected)."""
-    rank = {name: k for k, name in enumerate(SLOW_FILES_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
